@@ -1,0 +1,244 @@
+package dev.lockstep.block.overlay;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The storage of one overlay layer: a file beside the disk image that holds
+ * whole clusters, plus an in-memory allocation map from disk cluster to file
+ * slot. Clusters are appended to the file in the order they are first written,
+ * so the file's size and every operation here are proportional to the dirty data,
+ * never to the size of the disk.
+ *
+ * <p>A cluster can also be mapped as known zeroes, which takes no space in the
+ * file. Clusters that are not mapped are not allocated: the layer below shows
+ * through.
+ *
+ * <p>Lookups and positional reads and writes of allocated clusters are
+ * thread-safe. Callers serialise {@link #allocate} and {@link #allocateZero}
+ * for one cluster among themselves, and {@link #makeEmpty()} against all other
+ * calls.
+ */
+public final class ClusterOverlay implements Closeable {
+
+	/** Size of one cluster, the unit of allocation: 64 KiB. */
+	public static final int CLUSTER_SIZE = 64 * 1024;
+
+	/** log2 of {@link #CLUSTER_SIZE}. */
+	public static final int CLUSTER_SHIFT = 16;
+
+	private static final long ZERO = -1L;
+
+	private final Path file;
+
+	private final FileChannel channel;
+
+	private final long diskSize;
+
+	private volatile Map<Long, Long> map = new ConcurrentHashMap<>();
+
+	private final AtomicLong nextSlot = new AtomicLong();
+
+	private volatile boolean closed;
+
+	/**
+	 * Creates an empty overlay for a disk of {@code diskSize} bytes, stored in
+	 * {@code file}. An existing file is truncated: overlays never outlive the run
+	 * of replication that created them.
+	 */
+	public ClusterOverlay(Path file, long diskSize) throws IOException {
+		this.file = file;
+		this.diskSize = diskSize;
+		Path parent = file.toAbsolutePath().getParent();
+		if (parent != null) {
+			Files.createDirectories(parent);
+		}
+		this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+				StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+	}
+
+	/** Returns the file that holds the overlay's clusters. */
+	public Path file() {
+		return this.file;
+	}
+
+	/** Returns the size of the disk that this overlay covers. */
+	public long diskSize() {
+		return this.diskSize;
+	}
+
+	/** Returns the number of clusters in a disk of the given size. */
+	public static long clusterCount(long diskSize) {
+		return (diskSize + CLUSTER_SIZE - 1) >>> CLUSTER_SHIFT;
+	}
+
+	/** Returns the number of bytes in the given cluster (the last one may be short). */
+	public int clusterLength(long cluster) {
+		long start = cluster << CLUSTER_SHIFT;
+		return (int) Math.min(CLUSTER_SIZE, this.diskSize - start);
+	}
+
+	/** Returns whether the cluster is allocated in this overlay, as data or as zeroes. */
+	public boolean contains(long cluster) {
+		return this.map.containsKey(cluster);
+	}
+
+	/** Returns whether the cluster is allocated as known zeroes. */
+	public boolean isZero(long cluster) {
+		Long slot = this.map.get(cluster);
+		return slot != null && slot == ZERO;
+	}
+
+	/** Returns the number of allocated clusters. */
+	public int allocatedClusters() {
+		return this.map.size();
+	}
+
+	/** Returns the number of bytes the overlay's file holds. */
+	public long storedBytes() {
+		return this.nextSlot.get() << CLUSTER_SHIFT;
+	}
+
+	/**
+	 * Reads {@code dst.remaining()} bytes at {@code offsetInCluster} of an
+	 * allocated cluster.
+	 * @return whether the cluster was allocated; if not, {@code dst} is untouched
+	 */
+	public boolean read(long cluster, int offsetInCluster, ByteBuffer dst) throws IOException {
+		Long slot = this.map.get(cluster);
+		if (slot == null) {
+			return false;
+		}
+		if (slot == ZERO) {
+			fillZero(dst);
+			return true;
+		}
+		readFully((slot << CLUSTER_SHIFT) + offsetInCluster, dst);
+		return true;
+	}
+
+	/**
+	 * Writes {@code src.remaining()} bytes at {@code offsetInCluster} of a cluster
+	 * that is allocated as data.
+	 * @return whether the cluster was allocated as data; if not, nothing was written
+	 */
+	public boolean writeInPlace(long cluster, int offsetInCluster, ByteBuffer src) throws IOException {
+		Long slot = this.map.get(cluster);
+		if (slot == null || slot == ZERO) {
+			return false;
+		}
+		writeFully((slot << CLUSTER_SHIFT) + offsetInCluster, src);
+		return true;
+	}
+
+	/**
+	 * Stores the whole contents of a cluster ({@code data.remaining()} must be the
+	 * cluster's length) in a new slot and maps the cluster to it. The data is in
+	 * the file before the mapping becomes visible to readers.
+	 */
+	public void allocate(long cluster, ByteBuffer data) throws IOException {
+		checkOpen();
+		if (data.remaining() != clusterLength(cluster)) {
+			throw new IllegalArgumentException("Cluster " + cluster + " needs " + clusterLength(cluster) + " bytes, got "
+					+ data.remaining());
+		}
+		long slot = this.nextSlot.getAndIncrement();
+		writeFully(slot << CLUSTER_SHIFT, data);
+		this.map.put(cluster, slot);
+	}
+
+	/** Maps the cluster as known zeroes. */
+	public void allocateZero(long cluster) {
+		checkOpen();
+		this.map.put(cluster, ZERO);
+	}
+
+	/**
+	 * Returns the allocated clusters in ascending order. Takes time proportional
+	 * to the number of allocated clusters.
+	 */
+	public long[] sortedClusters() {
+		Map<Long, Long> current = this.map;
+		long[] clusters = new long[current.size()];
+		int i = 0;
+		for (Long cluster : current.keySet()) {
+			if (i == clusters.length) {
+				clusters = Arrays.copyOf(clusters, clusters.length * 2 + 1);
+			}
+			clusters[i++] = cluster;
+		}
+		clusters = (i == clusters.length) ? clusters : Arrays.copyOf(clusters, i);
+		Arrays.sort(clusters);
+		return clusters;
+	}
+
+	/**
+	 * Drops every cluster: the overlay becomes empty. The file is truncated, which
+	 * frees only the blocks it holds, and the map is replaced, so this takes time
+	 * proportional to the dirty data.
+	 */
+	public void makeEmpty() throws IOException {
+		checkOpen();
+		this.channel.truncate(0);
+		this.map = new ConcurrentHashMap<>();
+		this.nextSlot.set(0);
+	}
+
+	/** Closes the overlay and deletes its file. */
+	@Override
+	public void close() throws IOException {
+		if (this.closed) {
+			return;
+		}
+		this.closed = true;
+		try {
+			this.channel.close();
+		}
+		finally {
+			Files.deleteIfExists(this.file);
+		}
+	}
+
+	private void checkOpen() {
+		if (this.closed) {
+			throw new IllegalStateException("Overlay " + this.file + " is closed");
+		}
+	}
+
+	private void readFully(long position, ByteBuffer dst) throws IOException {
+		while (dst.hasRemaining()) {
+			int n = this.channel.read(dst, position);
+			if (n < 0) {
+				// A slot past the end of the file reads as zeroes (sparse tail).
+				fillZero(dst);
+				return;
+			}
+			position += n;
+		}
+	}
+
+	private void writeFully(long position, ByteBuffer src) throws IOException {
+		while (src.hasRemaining()) {
+			position += this.channel.write(src, position);
+		}
+	}
+
+	static void fillZero(ByteBuffer dst) {
+		while (dst.hasRemaining()) {
+			int n = Math.min(dst.remaining(), ZEROES.length);
+			dst.put(ZEROES, 0, n);
+		}
+	}
+
+	private static final byte[] ZEROES = new byte[CLUSTER_SIZE];
+
+}

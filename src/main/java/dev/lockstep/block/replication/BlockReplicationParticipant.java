@@ -1,0 +1,178 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import org.springframework.core.Ordered;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.replication.ReplicationMode;
+import dev.lockstep.replication.ReplicationParticipant;
+
+/**
+ * COLO-style block replication of every disk of the engine, as one
+ * participant. The Java counterpart of QEMU's {@code block/replication.c}:
+ * <ul>
+ * <li><b>primary</b>: each write is applied locally and forwarded to the
+ * secondary's {@code <disk>.replica} export, and acknowledged when both are
+ * done; {@code start} first makes the two disks identical;</li>
+ * <li><b>secondary</b>: the primary's writes go into the base image after
+ * copy-before-write into the hidden overlay; the disk's own export shows
+ * active, then hidden, then base ({@code colo}), or the base read-only
+ * ({@code mirror});</li>
+ * <li>{@code checkpoint}: the primary drains and flushes, the secondary empties
+ * its overlays;</li>
+ * <li>{@code stop(true)}: the primary carries on alone, the secondary commits
+ * its overlays into the base and carries on alone. Later {@code checkpoint} and
+ * {@code stop} calls are ignored until the next {@code start}.</li>
+ * </ul>
+ * Disks are handled in configuration order; a start that fails on one disk stops
+ * the disks already started.
+ */
+public final class BlockReplicationParticipant implements ReplicationParticipant, Ordered, AutoCloseable {
+
+	private static final Log logger = LogFactory.getLog(BlockReplicationParticipant.class);
+
+	private final BlockReplicationProperties properties;
+
+	private final List<DiskReplication> disks;
+
+	private final ExecutorService executor;
+
+	public BlockReplicationParticipant(BlockEngineAccess engine, BlockReplicationProperties properties)
+			throws IOException {
+		this.properties = properties;
+		AtomicInteger threads = new AtomicInteger();
+		this.executor = Executors.newCachedThreadPool((task) -> {
+			Thread thread = new Thread(task, "lockstep-forward-" + threads.incrementAndGet());
+			thread.setDaemon(true);
+			return thread;
+		});
+		List<DiskReplication> list = new ArrayList<>();
+		long logInterval = properties.replication().progressInterval().toNanos();
+		for (BlockEngineAccess.EngineDisk disk : engine.disks()) {
+			list.add(new DiskReplication(disk, properties.kindOf(disk.name()), engine, this.executor, logInterval));
+		}
+		this.disks = List.copyOf(list);
+	}
+
+	@Override
+	public String name() {
+		return this.properties.replication().name();
+	}
+
+	@Override
+	public int getOrder() {
+		return this.properties.replication().order();
+	}
+
+	@Override
+	public Optional<Duration> timeout() {
+		return Optional.of(this.properties.replication().timeout());
+	}
+
+	@Override
+	public void start(ReplicationMode mode) throws Exception {
+		List<DiskReplication> started = new ArrayList<>();
+		try {
+			for (DiskReplication disk : this.disks) {
+				disk.start(mode, this.properties.peer());
+				started.add(disk);
+			}
+		}
+		catch (Exception ex) {
+			for (int i = started.size() - 1; i >= 0; i--) {
+				try {
+					started.get(i).stop(false);
+				}
+				catch (Exception stopFailure) {
+					ex.addSuppressed(stopFailure);
+					logger.warn("Could not stop disk '" + started.get(i).name() + "' after a failed start: "
+							+ stopFailure.getMessage());
+				}
+			}
+			throw ex;
+		}
+	}
+
+	@Override
+	public void checkpoint() throws Exception {
+		for (DiskReplication disk : this.disks) {
+			disk.checkpoint();
+		}
+	}
+
+	@Override
+	public Optional<String> error() {
+		String message = null;
+		for (DiskReplication disk : this.disks) {
+			Optional<String> error = disk.error();
+			if (error.isPresent()) {
+				message = (message == null) ? error.get() : message + "; " + error.get();
+			}
+		}
+		return Optional.ofNullable(message);
+	}
+
+	@Override
+	public void stop(boolean failover) throws Exception {
+		List<String> failures = new ArrayList<>();
+		Exception first = null;
+		for (int i = this.disks.size() - 1; i >= 0; i--) {
+			DiskReplication disk = this.disks.get(i);
+			try {
+				disk.stop(failover);
+			}
+			catch (Exception ex) {
+				failures.add(ex.getMessage());
+				if (first == null) {
+					first = ex;
+				}
+				else {
+					first.addSuppressed(ex);
+				}
+			}
+		}
+		if (first != null) {
+			throw new IOException(String.join("; ", failures), first);
+		}
+	}
+
+	/** Returns the replication status of every disk. Cheap; never blocks on I/O. */
+	public BlockReplicationStatus status() {
+		List<DiskReplicationStatus> list = new ArrayList<>();
+		for (DiskReplication disk : this.disks) {
+			list.add(disk.status());
+		}
+		return new BlockReplicationStatus(name(),
+				(this.properties.peer() != null) ? this.properties.peer().toString() : null, list);
+	}
+
+	/** Returns the device that the export of {@code disk} serves, for tests and diagnostics. */
+	BlockDevice device(String disk) {
+		return this.disks.stream()
+			.filter((candidate) -> candidate.name().equals(disk))
+			.findFirst()
+			.orElseThrow(() -> new IllegalArgumentException("No disk '" + disk + "'"))
+			.device();
+	}
+
+	/** Stops replication of every disk that is still replicating and releases the threads. */
+	@Override
+	public void close() {
+		for (int i = this.disks.size() - 1; i >= 0; i--) {
+			this.disks.get(i).close();
+		}
+		this.executor.shutdownNow();
+	}
+
+}

@@ -1,0 +1,124 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+
+import dev.lockstep.block.BlockDevice;
+
+import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
+
+/**
+ * A read-only device whose contents are the SHA-256 hashes of another device's
+ * 1 MiB chunks: bytes {@code [32 i, 32 i + 32)} are the hash of chunk {@code i}.
+ * The secondary exports it as {@code <disk>.replica.sha256} so that a
+ * resynchronising primary can compare chunks over its NBD connection while
+ * moving 32 bytes per megabyte instead of the megabyte itself. The size is
+ * rounded up to 4 KiB; the padding reads as zeroes.
+ */
+final class ChunkHashes implements BlockDevice {
+
+	static final int HASH_SIZE = 32;
+
+	private final BlockDevice device;
+
+	private final long chunks;
+
+	ChunkHashes(BlockDevice device) {
+		this.device = device;
+		this.chunks = DirtyChunks.chunkCount(device.size());
+	}
+
+	/** Returns the size of the hash device of a disk of the given size. */
+	static long hashesSize(long diskSize) {
+		long bytes = DirtyChunks.chunkCount(diskSize) * HASH_SIZE;
+		return (bytes + 4095) & ~4095L;
+	}
+
+	@Override
+	public long size() {
+		return hashesSize(this.device.size());
+	}
+
+	@Override
+	public boolean readOnly() {
+		return true;
+	}
+
+	@Override
+	public void read(long offset, ByteBuffer dst) throws IOException {
+		MessageDigest digest = sha256();
+		ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_SIZE);
+		long end = offset + dst.remaining();
+		long pos = offset;
+		while (pos < end) {
+			long index = pos / HASH_SIZE;
+			int within = (int) (pos % HASH_SIZE);
+			int n = (int) Math.min(HASH_SIZE - within, end - pos);
+			if (index >= this.chunks) {
+				dst.put(new byte[n]);
+			}
+			else {
+				byte[] hash = hash(this.device, index, chunk, digest);
+				dst.put(hash, within, n);
+			}
+			pos += n;
+		}
+	}
+
+	/** Hashes chunk {@code index} of {@code device}, using {@code buffer} (1 MiB) for the data. */
+	static byte[] hash(BlockDevice device, long index, ByteBuffer buffer, MessageDigest digest) throws IOException {
+		long start = index * CHUNK_SIZE;
+		int length = (int) Math.min(CHUNK_SIZE, device.size() - start);
+		buffer.clear().limit(length);
+		device.read(start, buffer);
+		buffer.flip();
+		return hash(buffer, digest);
+	}
+
+	static byte[] hash(ByteBuffer data, MessageDigest digest) {
+		digest.reset();
+		digest.update(data.duplicate());
+		return digest.digest();
+	}
+
+	static MessageDigest sha256() {
+		try {
+			return MessageDigest.getInstance("SHA-256");
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("SHA-256 is missing from this JDK", ex);
+		}
+	}
+
+	@Override
+	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+		throw new SwitchingDevice.ReadOnlyDeviceException();
+	}
+
+	@Override
+	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+		throw new SwitchingDevice.ReadOnlyDeviceException();
+	}
+
+	@Override
+	public void trim(long offset, long length, boolean fua) throws IOException {
+		throw new SwitchingDevice.ReadOnlyDeviceException();
+	}
+
+	@Override
+	public void flush() {
+	}
+
+	@Override
+	public List<Extent> allocation(long offset, long length) {
+		return List.of(new Extent(Math.min(length, size() - offset), false, false));
+	}
+
+	@Override
+	public void close() {
+	}
+
+}

@@ -1,0 +1,408 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.replication.ReplicationMode;
+
+/**
+ * The replication of one disk: its role, its layer stacks and their
+ * transitions. Lifecycle calls are serialised by the caller; {@link #error()}
+ * and {@link #status()} may be called at any time.
+ */
+final class DiskReplication {
+
+	private static final Log logger = LogFactory.getLog(DiskReplication.class);
+
+	/** Suffix of the export that takes the primary's writes on a secondary. */
+	static final String REPLICA_SUFFIX = ".replica";
+
+	/** Suffix of the export of chunk hashes on a secondary. */
+	static final String HASHES_SUFFIX = ".replica.sha256";
+
+	enum Role {
+
+		/** Not replicating; serving the image alone. */
+		IDLE,
+
+		/** Forwarding writes to the secondary. */
+		PRIMARY,
+
+		/** Receiving the primary's writes. */
+		SECONDARY,
+
+		/** Failover completed; serving the image alone until a fresh start. */
+		FAILED_OVER
+
+	}
+
+	private final String name;
+
+	private final ReplicationKind kind;
+
+	private final BlockDevice base;
+
+	private final Path image;
+
+	private final SwitchingDevice device;
+
+	private final BlockEngineAccess engine;
+
+	private final Executor executor;
+
+	private final long logIntervalNanos;
+
+	private final Faults faults;
+
+	private final DirtyChunks dirty;
+
+	private final SyncProgress progress = new SyncProgress();
+
+	private volatile Role role = Role.IDLE;
+
+	private volatile ReplicationMode failedOverFrom;
+
+	private volatile URI peer;
+
+	private volatile PrimaryDevice primary;
+
+	private volatile SecondaryStack stack;
+
+	private volatile MirrorReplica mirror;
+
+	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
+			Executor executor, long logIntervalNanos) throws IOException {
+		this.name = disk.name();
+		this.kind = kind;
+		this.base = disk.device();
+		this.image = disk.image();
+		this.engine = engine;
+		this.executor = executor;
+		this.logIntervalNanos = logIntervalNanos;
+		this.faults = new Faults(this.name);
+		this.dirty = new DirtyChunks(this.base.size());
+		this.device = new SwitchingDevice(this.base);
+		engine.replaceDevice(this.name, this.device);
+	}
+
+	String name() {
+		return this.name;
+	}
+
+	ReplicationKind kind() {
+		return this.kind;
+	}
+
+	Role role() {
+		return this.role;
+	}
+
+	/** The device the disk's export serves. */
+	BlockDevice device() {
+		return this.device;
+	}
+
+	Optional<String> error() {
+		return this.faults.message();
+	}
+
+	// ---- start ------------------------------------------------------------
+
+	void start(ReplicationMode mode, URI peer) throws Exception {
+		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
+		}
+		if (this.role == Role.FAILED_OVER) {
+			logger.info("Disk '" + this.name + "': fresh start as " + mode + " after the failover of the "
+					+ this.failedOverFrom + "; replication state reset");
+		}
+		this.faults.clear();
+		if (mode == ReplicationMode.PRIMARY) {
+			startPrimary(peer);
+		}
+		else {
+			startSecondary();
+		}
+	}
+
+	private void startPrimary(URI peer) throws Exception {
+		if (peer == null) {
+			throw new IllegalStateException("Cannot start disk '" + this.name
+					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
+		}
+		BlockDevice remote = connect(peer, this.name + REPLICA_SUFFIX);
+		BlockDevice hashes = null;
+		PrimaryDevice forwarding = null;
+		try {
+			if (remote.size() != this.base.size()) {
+				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
+						+ peer + " exports '" + this.name + REPLICA_SUFFIX + "' with " + remote.size()
+						+ " bytes, but the local disk has " + this.base.size() + " bytes");
+			}
+			hashes = connect(peer, this.name + HASHES_SUFFIX);
+			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.executor, this.dirty,
+					this.faults);
+			forwarding.syncing(true);
+			this.device.switchTo(forwarding);
+			this.peer = peer;
+			this.primary = forwarding;
+			this.role = Role.PRIMARY;
+			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
+			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos).run();
+			forwarding.syncing(false);
+			if (!forwarding.forwarding()) {
+				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
+			}
+		}
+		catch (Exception ex) {
+			// A failed start leaves the disk idle, and an idle disk reports no error.
+			this.faults.clear();
+			if (forwarding != null) {
+				forwarding.stopForwarding();
+				this.device.switchTo(this.base);
+			}
+			this.primary = null;
+			this.role = Role.IDLE;
+			closeQuietly(remote);
+			if (ex instanceof InterruptedException) {
+				throw ex;
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
+					+ Faults.describe(ex), ex);
+		}
+		finally {
+			closeQuietly(hashes);
+		}
+	}
+
+	private BlockDevice connect(URI peer, String export) throws IOException {
+		try {
+			return this.engine.connect(peer, export);
+		}
+		catch (BlockEngineAccess.NoSuchExportException ex) {
+			throw new IOException("Cannot start disk '" + this.name + "' as primary: the peer " + peer
+					+ " does not serve export '" + export + "', so it is not running as secondary for this disk;"
+					+ " start replication on the secondary first", ex);
+		}
+		catch (IOException ex) {
+			throw new IOException("Cannot start disk '" + this.name + "' as primary: cannot reach the secondary "
+					+ peer + " (export '" + export + "'): " + Faults.describe(ex), ex);
+		}
+	}
+
+	private void startSecondary() throws IOException {
+		String replicaName = this.name + REPLICA_SUFFIX;
+		String hashesName = this.name + HASHES_SUFFIX;
+		SecondaryStack newStack = null;
+		MirrorReplica newMirror = null;
+		try {
+			BlockDevice replica;
+			if (this.kind == ReplicationKind.COLO) {
+				newStack = new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
+						this.faults);
+				this.device.switchTo(newStack.workload());
+				replica = newStack.replica();
+			}
+			else {
+				newMirror = new MirrorReplica(this.name, this.base, this.faults);
+				this.device.switchTo(new ReadOnlyView(this.base));
+				replica = newMirror;
+			}
+			this.engine.addExport(replicaName, replica, false,
+					"replication target of disk " + this.name + " (" + this.kind + ")");
+			this.engine.addExport(hashesName, new ChunkHashes(this.base), true,
+					"SHA-256 of each 1 MiB chunk of disk " + this.name);
+		}
+		catch (IOException | RuntimeException ex) {
+			this.engine.removeExport(hashesName);
+			this.engine.removeExport(replicaName);
+			this.device.switchTo(this.base);
+			if (newStack != null) {
+				newStack.close();
+			}
+			if (newMirror != null) {
+				newMirror.close();
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as secondary: " + Faults.describe(ex), ex);
+		}
+		this.stack = newStack;
+		this.mirror = newMirror;
+		this.role = Role.SECONDARY;
+		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
+				+ replicaName + "'");
+	}
+
+	private Path overlayPath(String layer) {
+		Path file = this.image.getFileName();
+		return this.image.resolveSibling(file + "." + layer + ".overlay");
+	}
+
+	// ---- checkpoint -------------------------------------------------------
+
+	void checkpoint() throws Exception {
+		switch (this.role) {
+			case PRIMARY -> {
+				PrimaryDevice forwarding = this.primary;
+				this.device.exclusive(() -> {
+					forwarding.checkpoint();
+					return null;
+				});
+			}
+			case SECONDARY -> {
+				if (this.stack != null) {
+					this.stack.checkpoint();
+				}
+				else {
+					this.mirror.flush();
+				}
+			}
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
+			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
+		}
+	}
+
+	// ---- stop -------------------------------------------------------------
+
+	void stop(boolean failover) throws Exception {
+		switch (this.role) {
+			case PRIMARY -> stopPrimary(failover);
+			case SECONDARY -> stopSecondary(failover);
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': stop ignored after failover");
+			case IDLE -> {
+			}
+		}
+	}
+
+	private void stopPrimary(boolean failover) throws Exception {
+		PrimaryDevice forwarding = this.primary;
+		if (failover) {
+			// Keep the forwarding device, which now only marks what changes for
+			// the next resynchronisation.
+			this.device.exclusive(() -> {
+				forwarding.stopForwarding();
+				return null;
+			});
+			closeQuietly(forwarding.remote());
+			this.faults.clear();
+			this.failedOverFrom = ReplicationMode.PRIMARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as primary, serving alone; "
+					+ this.dirty.count() + " MiB marked for resynchronisation");
+			return;
+		}
+		this.device.exclusive(() -> {
+			if (forwarding.forwarding()) {
+				try {
+					forwarding.remote().flush();
+				}
+				catch (IOException ex) {
+					forwarding.fail(ex);
+				}
+			}
+			forwarding.stopForwarding();
+			this.device.switchTo(this.base);
+			return null;
+		});
+		closeQuietly(forwarding.remote());
+		this.primary = null;
+		this.faults.clear();
+		this.role = Role.IDLE;
+		logger.info("Disk '" + this.name + "': replication stopped");
+	}
+
+	private void stopSecondary(boolean failover) throws Exception {
+		this.engine.removeExport(this.name + HASHES_SUFFIX);
+		this.engine.removeExport(this.name + REPLICA_SUFFIX);
+		if (this.stack != null) {
+			SecondaryStack current = this.stack;
+			current.closeReplica();
+			if (failover) {
+				this.device.exclusive(() -> {
+					current.commit();
+					this.device.switchTo(this.base);
+					return null;
+				});
+			}
+			else {
+				this.device.switchTo(this.base);
+			}
+			try {
+				current.close();
+			}
+			catch (IOException ex) {
+				logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
+			}
+			this.stack = null;
+		}
+		else {
+			MirrorReplica current = this.mirror;
+			current.close();
+			if (failover) {
+				this.device.exclusive(() -> {
+					this.base.flush();
+					this.device.switchTo(this.base);
+					return null;
+				});
+			}
+			else {
+				this.device.switchTo(this.base);
+			}
+			this.mirror = null;
+		}
+		this.faults.clear();
+		if (failover) {
+			this.failedOverFrom = ReplicationMode.SECONDARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as secondary complete; serving the base image alone");
+		}
+		else {
+			this.role = Role.IDLE;
+			logger.info("Disk '" + this.name + "': replication stopped; overlays dropped");
+		}
+	}
+
+	// ---- status -----------------------------------------------------------
+
+	DiskReplicationStatus status() {
+		PrimaryDevice forwarding = this.primary;
+		SecondaryStack current = this.stack;
+		Role currentRole = this.role;
+		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(),
+				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
+				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
+				this.dirty.count() * DirtyChunks.CHUNK_SIZE,
+				(current != null) ? (long) current.activeOverlay().allocatedClusters() << 16 : 0,
+				(current != null) ? (long) current.hiddenOverlay().allocatedClusters() << 16 : 0,
+				this.progress.snapshot(), this.faults.message().orElse(null));
+	}
+
+	void close() {
+		try {
+			if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+				stop(false);
+			}
+		}
+		catch (Exception ex) {
+			logger.warn("Disk '" + this.name + "': stopping replication on shutdown failed: " + ex.getMessage());
+		}
+	}
+
+	private static void closeQuietly(BlockDevice device) {
+		if (device != null) {
+			try {
+				device.close();
+			}
+			catch (IOException ex) {
+				// Closing a connection to a peer that is gone.
+			}
+		}
+	}
+
+}

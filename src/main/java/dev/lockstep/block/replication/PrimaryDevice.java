@@ -1,0 +1,283 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.Lock;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.overlay.Stripes;
+
+import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SHIFT;
+
+/**
+ * The primary side of block replication for one disk. Every write,
+ * write-zeroes and trim is applied to the local image and, at the same time,
+ * forwarded to the secondary's {@code <disk>.replica} export; the call returns
+ * only when both are done (DRBD's protocol C). Reads are local.
+ *
+ * <p>Trims are applied as write-zeroes that may deallocate, on both sides, so
+ * that the two disks stay byte-identical.
+ *
+ * <p>When forwarding fails the local write still succeeds: the fault is
+ * recorded, forwarding stops for good, and every chunk written from then on is
+ * marked in the dirty bitmap for the next resynchronisation.
+ *
+ * <p>While a resynchronisation runs ({@link #syncLock(long)}), writes take a
+ * shared lock on each chunk they touch, so that the copy of a chunk and a
+ * forwarded write to it never interleave.
+ */
+final class PrimaryDevice implements BlockDevice {
+
+	private final String disk;
+
+	private final BlockDevice local;
+
+	private final BlockDevice remote;
+
+	private final Executor executor;
+
+	private final DirtyChunks dirty;
+
+	private final Faults faults;
+
+	private final String peer;
+
+	private final Stripes chunkLocks = new Stripes();
+
+	private volatile boolean forwarding = true;
+
+	private volatile boolean syncing;
+
+	PrimaryDevice(String disk, BlockDevice local, BlockDevice remote, String peer, Executor executor,
+			DirtyChunks dirty, Faults faults) {
+		this.disk = disk;
+		this.local = local;
+		this.remote = remote;
+		this.peer = peer;
+		this.executor = executor;
+		this.dirty = dirty;
+		this.faults = faults;
+	}
+
+	boolean forwarding() {
+		return this.forwarding;
+	}
+
+	BlockDevice remote() {
+		return this.remote;
+	}
+
+	BlockDevice local() {
+		return this.local;
+	}
+
+	/** Makes writes take per-chunk locks, for the duration of a resynchronisation. */
+	void syncing(boolean syncing) {
+		this.syncing = syncing;
+	}
+
+	/** Returns the exclusive lock of a chunk, which the resynchronisation holds while it copies it. */
+	Lock syncLock(long chunk) {
+		return this.chunkLocks.of(chunk).writeLock();
+	}
+
+	/** Stops forwarding: from now on every write is only marked dirty. */
+	void stopForwarding() {
+		this.forwarding = false;
+	}
+
+	/**
+	 * Records a forwarding failure and stops forwarding. The first failure is the
+	 * one reported.
+	 */
+	void fail(Throwable cause) {
+		if (this.forwarding) {
+			this.forwarding = false;
+		}
+		this.faults.record(FaultClass.FORWARDING, "secondary " + this.peer + " unreachable since " + Instant.now()
+				+ ": " + Faults.describe(unwrap(cause)));
+	}
+
+	@Override
+	public long size() {
+		return this.local.size();
+	}
+
+	@Override
+	public boolean readOnly() {
+		return this.local.readOnly();
+	}
+
+	@Override
+	public void read(long offset, ByteBuffer dst) throws IOException {
+		this.local.read(offset, dst);
+	}
+
+	@Override
+	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+		int length = src.remaining();
+		ByteBuffer forwarded = src.duplicate();
+		replicate(offset, length, () -> this.local.write(offset, src, fua),
+				() -> this.remote.write(offset, forwarded, fua));
+	}
+
+	@Override
+	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+		replicate(offset, length, () -> this.local.writeZeroes(offset, length, mayTrim, fua),
+				() -> this.remote.writeZeroes(offset, length, mayTrim, fua));
+	}
+
+	@Override
+	public void trim(long offset, long length, boolean fua) throws IOException {
+		writeZeroes(offset, length, true, fua);
+	}
+
+	private void replicate(long offset, long length, IoAction localAction, IoAction remoteAction) throws IOException {
+		if (!this.syncing) {
+			replicateUnlocked(offset, length, localAction, remoteAction);
+			return;
+		}
+		long first = offset >>> CHUNK_SHIFT;
+		long last = (offset + Math.max(length, 1) - 1) >>> CHUNK_SHIFT;
+		// Shared locks, one chunk at a time would let a copy slip between two
+		// chunks of one write, which is harmless: each chunk is consistent.
+		Lock[] locks = new Lock[(int) (last - first + 1)];
+		int held = 0;
+		try {
+			for (long chunk = first; chunk <= last; chunk++) {
+				Lock lock = this.chunkLocks.of(chunk).readLock();
+				lock.lock();
+				locks[held++] = lock;
+			}
+			replicateUnlocked(offset, length, localAction, remoteAction);
+		}
+		finally {
+			for (int i = held - 1; i >= 0; i--) {
+				locks[i].unlock();
+			}
+		}
+	}
+
+	private void replicateUnlocked(long offset, long length, IoAction localAction, IoAction remoteAction)
+			throws IOException {
+		if (!this.forwarding) {
+			this.dirty.mark(offset, length);
+			localAction.run();
+			return;
+		}
+		CompletableFuture<Void> forwarded = CompletableFuture.runAsync(() -> {
+			try {
+				remoteAction.run();
+			}
+			catch (IOException ex) {
+				throw new CompletionException(ex);
+			}
+		}, this.executor);
+		IOException localFailure = null;
+		try {
+			localAction.run();
+		}
+		catch (IOException ex) {
+			localFailure = ex;
+		}
+		try {
+			forwarded.get();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			this.dirty.mark(offset, length);
+			fail(ex);
+		}
+		catch (ExecutionException ex) {
+			this.dirty.mark(offset, length);
+			fail(ex.getCause());
+		}
+		if (localFailure != null) {
+			// The secondary may hold data the primary could not store; compare it again later.
+			this.dirty.mark(offset, length);
+			throw localFailure;
+		}
+	}
+
+	@Override
+	public void flush() throws IOException {
+		if (!this.forwarding) {
+			this.local.flush();
+			return;
+		}
+		CompletableFuture<Void> forwarded = CompletableFuture.runAsync(() -> {
+			try {
+				this.remote.flush();
+			}
+			catch (IOException ex) {
+				throw new CompletionException(ex);
+			}
+		}, this.executor);
+		this.local.flush();
+		try {
+			forwarded.get();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			fail(ex);
+		}
+		catch (ExecutionException ex) {
+			fail(ex.getCause());
+		}
+	}
+
+	/**
+	 * Flushes both sides for a checkpoint. The caller has drained every write in
+	 * flight. Fails if forwarding has stopped, because the secondary then no
+	 * longer holds what the primary acknowledged.
+	 */
+	void checkpoint() throws IOException {
+		if (!this.forwarding) {
+			throw new IOException("Cannot checkpoint disk '" + this.disk + "': "
+					+ this.faults.get(FaultClass.FORWARDING).map((fault) -> fault.detail())
+						.orElse("forwarding to " + this.peer + " has stopped"));
+		}
+		try {
+			this.remote.flush();
+		}
+		catch (IOException ex) {
+			fail(ex);
+			throw new IOException("Cannot checkpoint disk '" + this.disk + "': flush on secondary " + this.peer
+					+ " failed: " + Faults.describe(ex), ex);
+		}
+		this.local.flush();
+	}
+
+	@Override
+	public List<Extent> allocation(long offset, long length) throws IOException {
+		return this.local.allocation(offset, length);
+	}
+
+	/** Closes the connection to the secondary; the local image stays open. */
+	@Override
+	public void close() throws IOException {
+		this.forwarding = false;
+		this.remote.close();
+	}
+
+	private static Throwable unwrap(Throwable ex) {
+		while ((ex instanceof CompletionException || ex instanceof ExecutionException) && ex.getCause() != null) {
+			ex = ex.getCause();
+		}
+		return ex;
+	}
+
+	@FunctionalInterface
+	interface IoAction {
+
+		void run() throws IOException;
+
+	}
+
+}

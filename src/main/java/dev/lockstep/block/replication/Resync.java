@@ -1,0 +1,170 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Lock;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import dev.lockstep.block.BlockDevice;
+
+import static dev.lockstep.block.replication.ChunkHashes.HASH_SIZE;
+import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
+
+/**
+ * Makes the secondary's disk identical to the primary's, chunk by chunk. Chunks
+ * in the dirty bitmap are copied outright; every other chunk is compared by its
+ * SHA-256 hash, read from the secondary's {@code <disk>.replica.sha256} export,
+ * and copied only if it differs. Forwarding is already on while this runs, and
+ * each chunk is compared and copied under its chunk lock, so writes that arrive
+ * meanwhile can never be overtaken by a stale copy.
+ */
+final class Resync {
+
+	private static final Log logger = LogFactory.getLog(Resync.class);
+
+	/** Hashes asked for per request: 128 chunks, 4 KiB of hashes. */
+	private static final int BATCH = 128;
+
+	private final String disk;
+
+	private final PrimaryDevice primary;
+
+	private final BlockDevice remoteHashes;
+
+	private final DirtyChunks dirty;
+
+	private final SyncProgress progress;
+
+	private final long logIntervalNanos;
+
+	Resync(String disk, PrimaryDevice primary, BlockDevice remoteHashes, DirtyChunks dirty, SyncProgress progress,
+			long logIntervalNanos) {
+		this.disk = disk;
+		this.primary = primary;
+		this.remoteHashes = remoteHashes;
+		this.dirty = dirty;
+		this.progress = progress;
+		this.logIntervalNanos = logIntervalNanos;
+	}
+
+	/** Runs the resynchronisation to its end; throws on the first failure. */
+	void run() throws IOException, InterruptedException {
+		BlockDevice local = this.primary.local();
+		BlockDevice remote = this.primary.remote();
+		long size = local.size();
+		long chunks = DirtyChunks.chunkCount(size);
+		this.progress.begin(size);
+		AtomicLong nextBatch = new AtomicLong();
+		long[] lastLog = { System.nanoTime() };
+		int workers = 2;
+		Thread[] threads = new Thread[workers - 1];
+		Throwable[] failure = new Throwable[1];
+		Runnable work = () -> {
+			try {
+				MessageDigest digest = ChunkHashes.sha256();
+				ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_SIZE);
+				ByteBuffer hashes = ByteBuffer.allocate(BATCH * HASH_SIZE);
+				long batch;
+				while ((batch = nextBatch.getAndIncrement()) * BATCH < chunks) {
+					synchronized (failure) {
+						if (failure[0] != null) {
+							return;
+						}
+					}
+					if (Thread.currentThread().isInterrupted()) {
+						throw new InterruptedException();
+					}
+					long first = batch * BATCH;
+					int count = (int) Math.min(BATCH, chunks - first);
+					hashes.clear().limit(count * HASH_SIZE);
+					this.remoteHashes.read(first * HASH_SIZE, hashes);
+					for (int i = 0; i < count; i++) {
+						long chunk = first + i;
+						byte[] remoteHash = Arrays.copyOfRange(hashes.array(), i * HASH_SIZE, (i + 1) * HASH_SIZE);
+						syncChunk(local, remote, chunk, remoteHash, buffer, digest);
+					}
+					maybeLog(lastLog);
+				}
+			}
+			catch (Throwable ex) {
+				synchronized (failure) {
+					if (failure[0] == null) {
+						failure[0] = ex;
+					}
+				}
+			}
+		};
+		for (int i = 0; i < threads.length; i++) {
+			threads[i] = new Thread(work, "lockstep-resync-" + this.disk + "-" + i);
+			threads[i].setDaemon(true);
+			threads[i].start();
+		}
+		try {
+			work.run();
+		}
+		finally {
+			for (Thread thread : threads) {
+				if (Thread.currentThread().isInterrupted()) {
+					thread.interrupt();
+				}
+				thread.join();
+			}
+		}
+		this.progress.end();
+		Throwable ex = failure[0];
+		if (ex instanceof InterruptedException) {
+			throw (InterruptedException) ex;
+		}
+		if (ex instanceof IOException) {
+			throw (IOException) ex;
+		}
+		if (ex instanceof RuntimeException) {
+			throw (RuntimeException) ex;
+		}
+		if (ex instanceof Error) {
+			throw (Error) ex;
+		}
+		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
+	}
+
+	private void syncChunk(BlockDevice local, BlockDevice remote, long chunk, byte[] remoteHash, ByteBuffer buffer,
+			MessageDigest digest) throws IOException {
+		long start = chunk * CHUNK_SIZE;
+		int length = (int) Math.min(CHUNK_SIZE, local.size() - start);
+		Lock lock = this.primary.syncLock(chunk);
+		lock.lock();
+		try {
+			boolean wasDirty = this.dirty.isDirty(chunk);
+			buffer.clear().limit(length);
+			local.read(start, buffer);
+			buffer.flip();
+			boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
+			if (differs) {
+				remote.write(start, buffer.duplicate(), false);
+				this.progress.copied(length);
+			}
+			this.dirty.clear(chunk);
+			this.progress.compared(length);
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	private void maybeLog(long[] lastLog) {
+		long now = System.nanoTime();
+		synchronized (lastLog) {
+			if (now - lastLog[0] < this.logIntervalNanos) {
+				return;
+			}
+			lastLog[0] = now;
+		}
+		logger.info(String.format("Disk '%s': synchronising with the secondary: %s", this.disk, this.progress.snapshot()));
+	}
+
+}

@@ -1,0 +1,615 @@
+package dev.lockstep.block.replication;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.overlay.ClusterOverlay;
+import dev.lockstep.block.overlay.OverlayDevice;
+import dev.lockstep.block.overlay.Stripes;
+
+import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
+import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
+
+/**
+ * The secondary side of COLO block replication for one disk: the base image,
+ * the hidden overlay that keeps the base's contents as of the last checkpoint,
+ * and the active overlay that buffers the secondary workload's own writes.
+ *
+ * <pre>
+ *   workload view ── active ──▶ hidden ──▶ base ◀── replica view (primary's writes)
+ *                                  ▲                      │
+ *                                  └── copy-before-write ─┘
+ * </pre>
+ * <ul>
+ * <li>{@link #replica()} takes the primary's writes into the base. Before a base
+ * cluster is first overwritten after a checkpoint its old contents are copied
+ * into the hidden overlay; a cluster already saved is never saved again.</li>
+ * <li>{@link #workload()} reads the active overlay, then the hidden one, then the
+ * base, and writes into the active overlay. A workload read never sees a base
+ * cluster half-way through a copy-before-write: both take the cluster's lock.</li>
+ * <li>{@link #checkpoint()} empties both overlays, {@link #commit()} writes hidden
+ * and then active into the base and flushes it (failover), and {@link #close()}
+ * drops the overlays.</li>
+ * </ul>
+ * Checkpoint, commit and close wait for every request in flight on either view
+ * and hold new ones back until they are done.
+ */
+final class SecondaryStack implements Closeable {
+
+	private final String disk;
+
+	private final BlockDevice base;
+
+	private final ClusterOverlay hidden;
+
+	private final ClusterOverlay active;
+
+	private final OverlayDevice activeDevice;
+
+	private final Stripes stripes = new Stripes();
+
+	private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
+
+	private final Faults faults;
+
+	private final BlockDevice workload;
+
+	private final BlockDevice replica;
+
+	private volatile boolean replicaClosed;
+
+	private volatile boolean closed;
+
+	SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults) throws IOException {
+		this.disk = disk;
+		this.base = base;
+		this.faults = faults;
+		this.hidden = new ClusterOverlay(hiddenFile, base.size());
+		try {
+			this.active = new ClusterOverlay(activeFile, base.size());
+		}
+		catch (IOException ex) {
+			this.hidden.close();
+			throw ex;
+		}
+		this.activeDevice = new OverlayDevice(this.active, new HiddenView());
+		this.workload = new WorkloadView();
+		this.replica = new ReplicaView();
+	}
+
+	/** The secondary workload's view of the disk. */
+	BlockDevice workload() {
+		return this.workload;
+	}
+
+	/** The device behind the {@code <disk>.replica} export. */
+	BlockDevice replica() {
+		return this.replica;
+	}
+
+	ClusterOverlay hiddenOverlay() {
+		return this.hidden;
+	}
+
+	ClusterOverlay activeOverlay() {
+		return this.active;
+	}
+
+	/** Stops accepting the primary's writes; waits for those in flight. */
+	void closeReplica() {
+		this.barrier.writeLock().lock();
+		try {
+			this.replicaClosed = true;
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	/** Empties the active and hidden overlays: the workload's view becomes the base. */
+	void checkpoint() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			checkOpen();
+			try {
+				this.active.makeEmpty();
+				this.hidden.makeEmpty();
+			}
+			catch (IOException | RuntimeException ex) {
+				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
+				throw new IOException("Could not empty the overlays of disk '" + this.disk + "': " + Faults.describe(ex),
+						ex);
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	/**
+	 * Failover: stops accepting the primary's writes, writes the hidden overlay
+	 * and then the active one into the base, flushes the base and empties the
+	 * overlays. If this fails the overlays are kept, the workload's view is
+	 * unchanged, and the commit can be retried.
+	 */
+	void commit() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			checkOpen();
+			this.replicaClosed = true;
+			try {
+				commitOverlay(this.hidden, this.active);
+				commitOverlay(this.active, null);
+				this.base.flush();
+			}
+			catch (IOException | RuntimeException ex) {
+				this.faults.record(FaultClass.COMMIT, Faults.describe(ex));
+				throw new IOException("Could not commit the overlays of disk '" + this.disk + "' into its base image: "
+						+ Faults.describe(ex), ex);
+			}
+			try {
+				this.active.makeEmpty();
+				this.hidden.makeEmpty();
+			}
+			catch (IOException ex) {
+				// The base is complete and durable; stale overlays are dropped on close.
+				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	private void commitOverlay(ClusterOverlay overlay, ClusterOverlay skip) throws IOException {
+		long[] clusters = overlay.sortedClusters();
+		int maxRun = 16;
+		ByteBuffer buffer = ByteBuffer.allocateDirect(maxRun * CLUSTER_SIZE);
+		int i = 0;
+		while (i < clusters.length) {
+			if (skip != null && skip.contains(clusters[i])) {
+				i++;
+				continue;
+			}
+			long first = clusters[i];
+			buffer.clear();
+			int run = 0;
+			while (i < clusters.length && run < maxRun && clusters[i] == first + run
+					&& (skip == null || !skip.contains(clusters[i]))) {
+				ByteBuffer part = buffer.duplicate();
+				part.limit(part.position() + overlay.clusterLength(clusters[i]));
+				if (!overlay.read(clusters[i], 0, part)) {
+					throw new IllegalStateException("Cluster " + clusters[i] + " vanished from " + overlay.file());
+				}
+				buffer.position(part.position());
+				run++;
+				i++;
+			}
+			buffer.flip();
+			this.base.write(first << CLUSTER_SHIFT, buffer, false);
+		}
+	}
+
+	/** Drops the overlays (planned stop) and deletes their files. */
+	@Override
+	public void close() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
+			this.replicaClosed = true;
+			try {
+				this.active.close();
+			}
+			finally {
+				this.hidden.close();
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	private void checkOpen() throws IOException {
+		if (this.closed) {
+			throw new IOException("Replication of disk '" + this.disk + "' has stopped");
+		}
+	}
+
+	private IOException baseFault(String what, long offset, IOException ex) {
+		if (ex instanceof RecordedIOException) {
+			return ex;
+		}
+		String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
+		this.faults.record(FaultClass.BASE_IO, detail);
+		return new RecordedIOException(detail, ex);
+	}
+
+	/** Saves the base clusters of {@code [offset, offset + length)} that hidden does not hold yet. */
+	private Stripes.Held copyBeforeWrite(long offset, long length) throws IOException {
+		long first = offset >>> CLUSTER_SHIFT;
+		long last = (offset + length - 1) >>> CLUSTER_SHIFT;
+		boolean saved = true;
+		for (long cluster = first; cluster <= last && saved; cluster++) {
+			saved = this.hidden.contains(cluster);
+		}
+		if (saved) {
+			// Readers never fall through to the base for clusters that hidden holds.
+			return () -> {
+			};
+		}
+		Stripes.Held held = this.stripes.lockExclusive(first, last);
+		try {
+			ByteBuffer buffer = null;
+			for (long cluster = first; cluster <= last; cluster++) {
+				if (this.hidden.contains(cluster)) {
+					continue;
+				}
+				int clusterLength = this.hidden.clusterLength(cluster);
+				if (buffer == null) {
+					buffer = ByteBuffer.allocate(CLUSTER_SIZE);
+				}
+				buffer.clear().limit(clusterLength);
+				try {
+					this.base.read(cluster << CLUSTER_SHIFT, buffer);
+					buffer.flip();
+					if (isZero(buffer)) {
+						this.hidden.allocateZero(cluster);
+					}
+					else {
+						this.hidden.allocate(cluster, buffer);
+					}
+				}
+				catch (IOException | RuntimeException ex) {
+					String detail = "cluster at offset " + (cluster << CLUSTER_SHIFT) + ": " + Faults.describe(ex);
+					this.faults.record(FaultClass.COPY_BEFORE_WRITE, detail);
+					throw new RecordedIOException("Copy-before-write failed for " + detail, ex);
+				}
+			}
+			return held;
+		}
+		catch (IOException | RuntimeException | Error ex) {
+			held.close();
+			throw ex;
+		}
+	}
+
+	private static boolean isZero(ByteBuffer buffer) {
+		int i = buffer.position();
+		int end = buffer.limit();
+		for (; i + 8 <= end; i += 8) {
+			if (buffer.getLong(i) != 0) {
+				return false;
+			}
+		}
+		for (; i < end; i++) {
+			if (buffer.get(i) != 0) {
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/** The primary's writes: copy-before-write, then into the base. */
+	private final class ReplicaView implements BlockDevice {
+
+		@Override
+		public long size() {
+			return SecondaryStack.this.base.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return false;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.base.read(offset, dst);
+			}
+			catch (IOException ex) {
+				throw baseFault("read", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			Lock lock = enter();
+			try (Stripes.Held held = copyBeforeWrite(offset, src.remaining())) {
+				SecondaryStack.this.base.write(offset, src, fua);
+			}
+			catch (IOException ex) {
+				throw baseFault("write", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			Lock lock = enter();
+			try (Stripes.Held held = copyBeforeWrite(offset, length)) {
+				SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
+			}
+			catch (IOException ex) {
+				throw baseFault("write-zeroes", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			// Stored as zeroes so that both nodes keep identical contents.
+			writeZeroes(offset, length, true, fua);
+		}
+
+		@Override
+		public void flush() throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.base.flush();
+			}
+			catch (IOException ex) {
+				throw baseFault("flush", 0, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			Lock lock = enter();
+			try {
+				return SecondaryStack.this.base.allocation(offset, length);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		private Lock enter() throws IOException {
+			Lock lock = SecondaryStack.this.barrier.readLock();
+			lock.lock();
+			if (SecondaryStack.this.replicaClosed) {
+				lock.unlock();
+				throw new IOException("Disk '" + SecondaryStack.this.disk
+						+ "' no longer accepts replicated writes: its replication was stopped");
+			}
+			return lock;
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+	/** Hidden overlay over the base: the backing of the active overlay. Read-only. */
+	private final class HiddenView implements BlockDevice {
+
+		@Override
+		public long size() {
+			return SecondaryStack.this.base.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return true;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			long end = offset + dst.remaining();
+			long pos = offset;
+			while (pos < end) {
+				long cluster = pos >>> CLUSTER_SHIFT;
+				long clusterEnd = Math.min(end, (cluster + 1) << CLUSTER_SHIFT);
+				int length = (int) (clusterEnd - pos);
+				ByteBuffer part = dst.duplicate();
+				part.limit(part.position() + length);
+				Lock lock = SecondaryStack.this.stripes.of(cluster).readLock();
+				lock.lock();
+				try {
+					if (!SecondaryStack.this.hidden.read(cluster, (int) (pos & (CLUSTER_SIZE - 1)), part)) {
+						try {
+							SecondaryStack.this.base.read(pos, part);
+						}
+						catch (IOException ex) {
+							throw baseFault("read", pos, ex);
+						}
+					}
+				}
+				finally {
+					lock.unlock();
+				}
+				dst.position(dst.position() + length);
+				pos = clusterEnd;
+			}
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			throw new IOException("The hidden overlay is written by copy-before-write only");
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			throw new IOException("The hidden overlay is written by copy-before-write only");
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			throw new IOException("The hidden overlay is written by copy-before-write only");
+		}
+
+		@Override
+		public void flush() throws IOException {
+			try {
+				SecondaryStack.this.base.flush();
+			}
+			catch (IOException ex) {
+				throw baseFault("flush", 0, ex);
+			}
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			List<Extent> extents = new ArrayList<>();
+			long end = Math.min(size(), offset + length);
+			long pos = offset;
+			while (pos < end) {
+				long cluster = pos >>> CLUSTER_SHIFT;
+				long clusterEnd = Math.min(end, (cluster + 1) << CLUSTER_SHIFT);
+				if (SecondaryStack.this.hidden.contains(cluster)) {
+					extents.add(new Extent(clusterEnd - pos, false, SecondaryStack.this.hidden.isZero(cluster)));
+				}
+				else {
+					// Data is a safe answer for any range; holes are an optimisation only.
+					extents.add(new Extent(clusterEnd - pos, false, false));
+				}
+				pos = clusterEnd;
+			}
+			return extents;
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+	/** The workload's device: the active overlay, gated by the barrier. */
+	private final class WorkloadView implements BlockDevice {
+
+		@Override
+		public long size() {
+			return SecondaryStack.this.base.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return false;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.activeDevice.read(offset, dst);
+			}
+			catch (IOException ex) {
+				throw overlayFault("read", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.activeDevice.write(offset, src, fua);
+			}
+			catch (IOException ex) {
+				throw overlayFault("write", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.activeDevice.writeZeroes(offset, length, mayTrim, fua);
+			}
+			catch (IOException ex) {
+				throw overlayFault("write-zeroes", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.activeDevice.trim(offset, length, fua);
+			}
+			catch (IOException ex) {
+				throw overlayFault("trim", offset, ex);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public void flush() throws IOException {
+			Lock lock = enter();
+			try {
+				SecondaryStack.this.activeDevice.flush();
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			Lock lock = enter();
+			try {
+				return SecondaryStack.this.activeDevice.allocation(offset, length);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		private Lock enter() throws IOException {
+			Lock lock = SecondaryStack.this.barrier.readLock();
+			lock.lock();
+			if (SecondaryStack.this.closed) {
+				lock.unlock();
+				throw new IOException("Disk '" + SecondaryStack.this.disk + "': its overlays were dropped");
+			}
+			return lock;
+		}
+
+		private IOException overlayFault(String what, long offset, IOException ex) {
+			if (ex instanceof RecordedIOException) {
+				return ex;
+			}
+			String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
+			SecondaryStack.this.faults.record(FaultClass.OVERLAY_IO, detail);
+			return new RecordedIOException(detail, ex);
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+}
