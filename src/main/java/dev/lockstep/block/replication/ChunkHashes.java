@@ -22,6 +22,9 @@ final class ChunkHashes implements BlockDevice {
 
 	static final int HASH_SIZE = 32;
 
+	/** Chunks are read in pieces of this size to keep buffers small. */
+	private static final int PIECE = 256 * 1024;
+
 	private final BlockDevice device;
 
 	private final long chunks;
@@ -50,7 +53,7 @@ final class ChunkHashes implements BlockDevice {
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		MessageDigest digest = sha256();
-		ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_SIZE);
+		ByteBuffer chunk = ByteBuffer.allocate(PIECE);
 		long end = offset + dst.remaining();
 		long pos = offset;
 		while (pos < end) {
@@ -68,14 +71,18 @@ final class ChunkHashes implements BlockDevice {
 		}
 	}
 
-	/** Hashes chunk {@code index} of {@code device}, using {@code buffer} (1 MiB) for the data. */
+	/** Hashes chunk {@code index} of {@code device}, reading it piece by piece into {@code buffer}. */
 	static byte[] hash(BlockDevice device, long index, ByteBuffer buffer, MessageDigest digest) throws IOException {
 		long start = index * CHUNK_SIZE;
-		int length = (int) Math.min(CHUNK_SIZE, device.size() - start);
-		buffer.clear().limit(length);
-		device.read(start, buffer);
-		buffer.flip();
-		return hash(buffer, digest);
+		long end = Math.min(start + CHUNK_SIZE, device.size());
+		digest.reset();
+		for (long pos = start; pos < end; pos += buffer.capacity()) {
+			buffer.clear().limit((int) Math.min(buffer.capacity(), end - pos));
+			device.read(pos, buffer);
+			buffer.flip();
+			digest.update(buffer);
+		}
+		return digest.digest();
 	}
 
 	static byte[] hash(ByteBuffer data, MessageDigest digest) {

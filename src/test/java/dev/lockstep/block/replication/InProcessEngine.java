@@ -1,0 +1,158 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.lockstep.block.BlockDevice;
+
+/**
+ * A disk engine for tests that keeps its exports in a map and connects to
+ * other in-process engines by URL, with links that a test can sever.
+ */
+final class InProcessEngine implements BlockEngineAccess {
+
+	private final Map<URI, InProcessEngine> network;
+
+	private final URI address;
+
+	final Map<String, BlockDevice> exports = new ConcurrentHashMap<>();
+
+	private final List<EngineDisk> disks;
+
+	/** While set, every connection from this engine fails. */
+	volatile boolean severed;
+
+	InProcessEngine(Map<URI, InProcessEngine> network, URI address, List<EngineDisk> disks) {
+		this.network = network;
+		this.address = address;
+		this.disks = disks;
+		for (EngineDisk disk : disks) {
+			this.exports.put(disk.name(), disk.device());
+		}
+		network.put(address, this);
+	}
+
+	static EngineDisk disk(String name, Path image, BlockDevice device) {
+		return new EngineDisk(name, image, device);
+	}
+
+	BlockDevice export(String name) {
+		BlockDevice device = this.exports.get(name);
+		if (device == null) {
+			throw new IllegalArgumentException("No export " + name);
+		}
+		return device;
+	}
+
+	@Override
+	public List<EngineDisk> disks() {
+		return this.disks;
+	}
+
+	@Override
+	public void replaceDevice(String export, BlockDevice device) {
+		this.exports.put(export, device);
+	}
+
+	@Override
+	public void addExport(String name, BlockDevice device, boolean readOnly, String description) {
+		if (this.exports.putIfAbsent(name, device) != null) {
+			throw new IllegalStateException("Export '" + name + "' already exists");
+		}
+	}
+
+	@Override
+	public void removeExport(String name) {
+		this.exports.remove(name);
+	}
+
+	@Override
+	public BlockDevice connect(URI peer, String export) throws IOException {
+		InProcessEngine target = this.network.get(peer);
+		if (target == null || this.severed) {
+			throw new IOException("Connection refused");
+		}
+		BlockDevice device = target.exports.get(export);
+		if (device == null) {
+			throw new NoSuchExportException("server has no export named '" + export + "'");
+		}
+		return new Connection(target, export, device);
+	}
+
+	/** A connection: fails once severed, or once the export it was opened on is gone. */
+	private final class Connection implements BlockDevice {
+
+		private final InProcessEngine target;
+
+		private final String export;
+
+		private final BlockDevice device;
+
+		private volatile boolean closed;
+
+		Connection(InProcessEngine target, String export, BlockDevice device) {
+			this.target = target;
+			this.export = export;
+			this.device = device;
+		}
+
+		private BlockDevice live() throws IOException {
+			if (this.closed || InProcessEngine.this.severed || this.target.exports.get(this.export) != this.device) {
+				throw new IOException("Connection reset by peer");
+			}
+			return this.device;
+		}
+
+		@Override
+		public long size() {
+			return this.device.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return this.device.readOnly();
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			live().read(offset, dst);
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			live().write(offset, src, fua);
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			live().writeZeroes(offset, length, mayTrim, fua);
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			live().trim(offset, length, fua);
+		}
+
+		@Override
+		public void flush() throws IOException {
+			live().flush();
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			return live().allocation(offset, length);
+		}
+
+		@Override
+		public void close() {
+			this.closed = true;
+		}
+
+	}
+
+}

@@ -1,0 +1,262 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.overlay.MemoryDevice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+class SecondaryStackTests {
+
+	private static final int SIZE = 2 * 1024 * 1024;
+
+	private static final int CLUSTER = 65536;
+
+	@TempDir
+	Path dir;
+
+	@Test
+	void primaryWritesSaveOldContentsOnceAndStayHiddenFromTheWorkload() throws Exception {
+		byte[] original = random(SIZE, 1);
+		MemoryDevice base = new MemoryDevice(original);
+		try (SecondaryStack stack = stack(base)) {
+			stack.replica().write(100, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
+			stack.replica().write(200, ByteBuffer.wrap(fill(10, 0x22)), false);
+			// the workload still sees the contents as of the checkpoint
+			assertThat(read(stack.workload())).isEqualTo(original);
+			assertThat(stack.hiddenOverlay().sortedClusters()).containsExactly(0, 1);
+			byte[] primary = original.clone();
+			Arrays.fill(primary, 100, 100 + CLUSTER, (byte) 0x11);
+			Arrays.fill(primary, 200, 210, (byte) 0x22);
+			assertThat(base.snapshot()).isEqualTo(primary);
+			stack.checkpoint();
+			assertThat(read(stack.workload())).isEqualTo(primary);
+			assertThat(stack.hiddenOverlay().allocatedClusters()).isZero();
+		}
+	}
+
+	@Test
+	void workloadWritesVanishAtCheckpointAndSurviveFailover() throws Exception {
+		byte[] original = random(SIZE, 2);
+		MemoryDevice base = new MemoryDevice(original);
+		try (SecondaryStack stack = stack(base)) {
+			stack.workload().write(70_000, ByteBuffer.wrap(fill(5000, 0x33)), false);
+			byte[] view = original.clone();
+			Arrays.fill(view, 70_000, 75_000, (byte) 0x33);
+			assertThat(read(stack.workload())).isEqualTo(view);
+			assertThat(base.snapshot()).isEqualTo(original);
+			stack.checkpoint();
+			assertThat(read(stack.workload())).isEqualTo(original);
+
+			// after the checkpoint: the primary writes, and so does the workload
+			stack.replica().write(0, ByteBuffer.wrap(fill(3 * CLUSTER, 0x44)), false);
+			stack.workload().write(CLUSTER + 5, ByteBuffer.wrap(fill(10, 0x55)), false);
+			view = original.clone();
+			Arrays.fill(view, CLUSTER + 5, CLUSTER + 15, (byte) 0x55);
+			assertThat(read(stack.workload())).isEqualTo(view);
+			int flushes = base.flushes.get();
+			stack.commit();
+			assertThat(base.snapshot()).isEqualTo(view);
+			assertThat(base.flushes.get()).isGreaterThan(flushes);
+			assertThatExceptionOfType(IOException.class)
+				.isThrownBy(() -> stack.replica().write(0, ByteBuffer.wrap(new byte[1]), false));
+		}
+	}
+
+	@Test
+	void failedCommitKeepsTheViewAndCanBeRetried() throws Exception {
+		byte[] original = random(SIZE, 3);
+		MemoryDevice base = new MemoryDevice(original);
+		Faults faults = new Faults("disk0");
+		try (SecondaryStack stack = new SecondaryStack("disk0", base, this.dir.resolve("h"), this.dir.resolve("a"),
+				faults)) {
+			stack.replica().write(0, ByteBuffer.wrap(fill(4 * CLUSTER, 0x66)), false);
+			stack.workload().write(10 * CLUSTER, ByteBuffer.wrap(fill(100, 0x77)), false);
+			byte[] view = original.clone();
+			Arrays.fill(view, 10 * CLUSTER, 10 * CLUSTER + 100, (byte) 0x77);
+			base.failWith("disk on fire");
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::commit).withMessageContaining("disk on fire");
+			assertThat(faults.message()).hasValueSatisfying((m) -> assertThat(m).contains("committing"));
+			base.failWith(null);
+			assertThat(read(stack.workload())).isEqualTo(view);
+			stack.commit();
+			assertThat(base.snapshot()).isEqualTo(view);
+		}
+	}
+
+	@Test
+	void copyBeforeWriteFailureIsReportedAndTheBaseIsUntouched() throws Exception {
+		byte[] original = random(SIZE, 4);
+		MemoryDevice base = new MemoryDevice(original);
+		Faults faults = new Faults("disk0");
+		try (SecondaryStack stack = new SecondaryStack("disk0", base, this.dir.resolve("h"), this.dir.resolve("a"),
+				faults)) {
+			base.failWith("bad sector");
+			assertThatExceptionOfType(IOException.class)
+				.isThrownBy(() -> stack.replica().write(0, ByteBuffer.wrap(fill(10, 1)), false));
+			base.failWith(null);
+			assertThat(base.snapshot()).isEqualTo(original);
+			assertThat(faults.message()).hasValueSatisfying(
+					(m) -> assertThat(m).contains("copy-before-write").contains("offset 0").contains("bad sector"));
+		}
+	}
+
+	@Test
+	void checkpointTimeDependsOnDirtyDataOnly() throws Exception {
+		MemoryDevice base = new MemoryDevice(SIZE);
+		Path hidden = this.dir.resolve("h");
+		try (SecondaryStack stack = new SecondaryStack("disk0", base, hidden, this.dir.resolve("a"),
+				new Faults("disk0"))) {
+			stack.replica().write(0, ByteBuffer.wrap(random(3 * CLUSTER, 5)), false);
+			assertThat(Files.size(hidden)).isLessThanOrEqualTo(3L * CLUSTER);
+			stack.checkpoint();
+			assertThat(Files.size(hidden)).isZero();
+		}
+		assertThat(hidden).doesNotExist();
+	}
+
+	/**
+	 * Workload readers race with the primary's writes to the same clusters: they
+	 * must always see the contents as of the last checkpoint (one value across the
+	 * whole range), never a half-updated base.
+	 */
+	@Test
+	void workloadReadsNeverSeeHalfUpdatedBase() throws Exception {
+		byte[] original = fill(SIZE, 0x01);
+		BlockDevice base = new SlowMemoryDevice(original);
+		try (SecondaryStack stack = stack(base)) {
+			AtomicBoolean done = new AtomicBoolean();
+			AtomicReference<String> bad = new AtomicReference<>();
+			Thread reader = new Thread(() -> {
+				try {
+					ByteBuffer buffer = ByteBuffer.allocate(4 * CLUSTER);
+					while (!done.get() && bad.get() == null) {
+						buffer.clear();
+						stack.workload().read(0, buffer);
+						for (int i = 0; i < buffer.capacity(); i++) {
+							if (buffer.get(i) != buffer.get(0)) {
+								bad.set("byte " + i + " was " + buffer.get(i) + ", byte 0 was " + buffer.get(0));
+								break;
+							}
+						}
+					}
+				}
+				catch (IOException ex) {
+					bad.set(ex.toString());
+				}
+			});
+			reader.start();
+			for (int round = 0; round < 40; round++) {
+				stack.replica().write(0, ByteBuffer.wrap(fill(4 * CLUSTER, 0x02 + round)), false);
+				stack.checkpoint();
+			}
+			done.set(true);
+			reader.join();
+			assertThat(bad.get()).isNull();
+		}
+	}
+
+	private SecondaryStack stack(BlockDevice base) throws IOException {
+		return new SecondaryStack("disk0", base, this.dir.resolve("hidden"), this.dir.resolve("active"),
+				new Faults("disk0"));
+	}
+
+	/** Reads and writes in 4 KiB slices, so that a racing reader could observe a torn region. */
+	private static final class SlowMemoryDevice implements BlockDevice {
+
+		private final MemoryDevice delegate;
+
+		SlowMemoryDevice(byte[] data) {
+			this.delegate = new MemoryDevice(data);
+		}
+
+		@Override
+		public long size() {
+			return this.delegate.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return false;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			while (dst.hasRemaining()) {
+				ByteBuffer part = dst.duplicate();
+				part.limit(part.position() + Math.min(4096, part.remaining()));
+				this.delegate.read(offset, part);
+				offset += 4096;
+				dst.position(part.limit());
+				Thread.yield();
+			}
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			while (src.hasRemaining()) {
+				ByteBuffer part = src.duplicate();
+				part.limit(part.position() + Math.min(4096, part.remaining()));
+				this.delegate.write(offset, part, fua);
+				offset += 4096;
+				src.position(part.limit());
+				Thread.yield();
+			}
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			this.delegate.writeZeroes(offset, length, mayTrim, fua);
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) {
+		}
+
+		@Override
+		public void flush() throws IOException {
+			this.delegate.flush();
+		}
+
+		@Override
+		public java.util.List<Extent> allocation(long offset, long length) {
+			return this.delegate.allocation(offset, length);
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+	static byte[] read(BlockDevice device) throws IOException {
+		ByteBuffer buffer = ByteBuffer.allocate((int) device.size());
+		device.read(0, buffer);
+		return buffer.array();
+	}
+
+	static byte[] fill(int length, int value) {
+		byte[] data = new byte[length];
+		Arrays.fill(data, (byte) value);
+		return data;
+	}
+
+	static byte[] random(int length, long seed) {
+		byte[] data = new byte[length];
+		new Random(seed).nextBytes(data);
+		return data;
+	}
+
+}
