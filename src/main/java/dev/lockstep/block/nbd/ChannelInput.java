@@ -9,15 +9,15 @@ import java.nio.channels.ReadableByteChannel;
  * Buffered reading from a channel: fixed-size messages are parsed out of one
  * read-ahead buffer (many pipelined request headers per system call), bulk data
  * is copied from what is buffered and then read straight into its destination.
- * Not thread-safe; callers serialize access.
+ * Not thread-safe; callers serialize access. Shared by the server and the client.
  */
-final class ChannelInput {
+public final class ChannelInput {
 
 	private final ReadableByteChannel channel;
 
 	private final ByteBuffer buffer;
 
-	ChannelInput(ReadableByteChannel channel, int bufferSize) {
+	public ChannelInput(ReadableByteChannel channel, int bufferSize) {
 		this.channel = channel;
 		this.buffer = ByteBuffer.allocateDirect(bufferSize).flip();
 	}
@@ -26,7 +26,7 @@ final class ChannelInput {
 	 * Makes sure {@code length} bytes are buffered and returns the buffer
 	 * positioned at them; the caller consumes exactly {@code length} bytes.
 	 */
-	ByteBuffer require(int length) throws IOException {
+	public ByteBuffer require(int length) throws IOException {
 		if (this.buffer.remaining() < length) {
 			if (length > this.buffer.capacity()) {
 				throw new IllegalArgumentException("message of " + length + " bytes exceeds the input buffer");
@@ -47,7 +47,7 @@ final class ChannelInput {
 	}
 
 	/** Fills {@code dst} completely. */
-	void readFully(ByteBuffer dst) throws IOException {
+	public void readFully(ByteBuffer dst) throws IOException {
 		if (this.buffer.hasRemaining()) {
 			int count = Math.min(this.buffer.remaining(), dst.remaining());
 			ByteBuffer slice = this.buffer.slice(this.buffer.position(), count);
@@ -62,7 +62,7 @@ final class ChannelInput {
 	}
 
 	/** Reads and discards {@code length} bytes, using only the read-ahead buffer. */
-	void skip(long length) throws IOException {
+	public void skip(long length) throws IOException {
 		long remaining = length;
 		while (remaining > 0) {
 			if (!this.buffer.hasRemaining()) {
@@ -75,7 +75,7 @@ final class ChannelInput {
 	}
 
 	/** Reads {@code length} bytes into a new heap buffer; for small, bounded messages only. */
-	ByteBuffer readBytes(int length) throws IOException {
+	public ByteBuffer readBytes(int length) throws IOException {
 		ByteBuffer data = ByteBuffer.allocate(length);
 		readFully(data);
 		return data.flip();
