@@ -10,6 +10,8 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -92,6 +94,51 @@ class LockstepChartTests {
 		assertThat(result.isFailed()).as(String.join("\n", result.getMessages())).isFalse();
 		assertThat(result.getMessages()).noneMatch((message) -> message.contains("[WARNING]"))
 			.noneMatch((message) -> message.contains("[ERROR]"));
+	}
+
+	@Test
+	void everyValueIsDocumentedWithParam() throws IOException {
+		String text = Files.readString(CHART.resolve("values.yaml"));
+		Set<String> documented = new TreeSet<>();
+		Matcher param = Pattern.compile("^## @param (\\S+) \\S.*$", Pattern.MULTILINE).matcher(text);
+		while (param.find()) {
+			documented.add(param.group(1));
+		}
+		Map<String, Object> values = RenderedChart.yaml().load(text);
+		List<String> undocumented = new ArrayList<>();
+		collectUndocumented(values, "", documented, undocumented);
+		assertThat(undocumented).as("values without ## @param").isEmpty();
+		assertThat(documented).as("## @param for values that do not exist")
+			.allSatisfy((path) -> assertThat(valueExists(values, path)).as(path).isTrue());
+	}
+
+	private static void collectUndocumented(Map<String, Object> values, String prefix, Set<String> documented,
+			List<String> undocumented) {
+		for (Map.Entry<String, Object> entry : values.entrySet()) {
+			String path = prefix + entry.getKey();
+			if (documented.contains(path)) {
+				continue;
+			}
+			if (entry.getValue() instanceof Map<?, ?> map && !map.isEmpty()) {
+				@SuppressWarnings("unchecked")
+				Map<String, Object> nested = (Map<String, Object>) map;
+				collectUndocumented(nested, path + ".", documented, undocumented);
+			}
+			else {
+				undocumented.add(path);
+			}
+		}
+	}
+
+	private static boolean valueExists(Map<String, Object> values, String path) {
+		Object node = values;
+		for (String key : path.split("\\.")) {
+			if (!(node instanceof Map<?, ?> map) || !map.containsKey(key)) {
+				return false;
+			}
+			node = map.get(key);
+		}
+		return true;
 	}
 
 	@Test
