@@ -35,8 +35,10 @@ import dev.lockstep.replication.ReplicationParticipant;
  * from the moment the participant is registered, in every coordinator state, and
  * {@code error()} returns what the polls and lifecycle calls have seen:
  * <ul>
- * <li>the failure of the most recent lifecycle call to this participant, if it
- * failed. A later successful call clears it, so does the next {@code start};</li>
+ * <li>the failure of the most recent {@code checkpoint} or {@code stop} of this
+ * participant, or of a {@code start} abandoned at its deadline, until a later call
+ * to it succeeds. A {@code start} that the remote refused is not reported as an
+ * error: the participant is left stopped, and the operation report says why;</li>
  * <li>the error the remote reported in its last {@code /error} answer, or the
  * failure of that poll if it answered with a status other than 2xx or with a body
  * that is not {@code {"error":…}};</li>
@@ -44,8 +46,9 @@ import dev.lockstep.replication.ReplicationParticipant;
  * two polls in a row got no answer (refused, reset or timed out). A single lost
  * poll is not reported, so that a short hiccup does not make health flap.</li>
  * </ul>
- * An unreachable remote is reported while the coordinator is idle too: replication
- * could not start with it, so the node should not count as ready.
+ * Polled errors are reported in every state, including while the coordinator is
+ * idle: the remote decides what it reports then, and an unreachable remote would
+ * make the next start fail, so the node should not count as ready.
  *
  * <h2>Deadlines</h2>
  * {@link #timeout()} is the configured {@code timeout}, if any. Each lifecycle
@@ -147,8 +150,15 @@ public final class RemoteParticipant implements ReplicationParticipant {
 
 	@Override
 	public void start(ReplicationMode mode) throws Exception {
-		this.lifecycleFailure = null;
-		call(this.startUri, Map.of("mode", mode.value()));
+		try {
+			call(this.startUri, Map.of("mode", mode.value()));
+		}
+		catch (RemoteParticipantException ex) {
+			// A participant whose start failed is left stopped: the report carries
+			// the failure, and the participant has no fault to report.
+			this.lifecycleFailure = null;
+			throw ex;
+		}
 	}
 
 	@Override

@@ -40,8 +40,11 @@ final class FakeRemote implements AutoCloseable {
 
 	private final CountDownLatch release = new CountDownLatch(1);
 
-	private FakeRemote(String basePath) throws IOException {
+	private final List<String> journal;
+
+	private FakeRemote(String basePath, List<String> journal) throws IOException {
 		this.basePath = basePath;
+		this.journal = journal;
 		this.executor = Executors.newCachedThreadPool((task) -> {
 			Thread thread = new Thread(task, "fake-remote" + basePath);
 			thread.setDaemon(true);
@@ -54,7 +57,15 @@ final class FakeRemote implements AutoCloseable {
 	}
 
 	static FakeRemote start(String basePath) throws IOException {
-		return new FakeRemote(basePath);
+		return new FakeRemote(basePath, new CopyOnWriteArrayList<>());
+	}
+
+	/**
+	 * Starts a server that also writes every lifecycle call it gets, as
+	 * {@code <basePath> <action> <body>}, to a journal shared with other servers.
+	 */
+	static FakeRemote start(String basePath, List<String> journal) throws IOException {
+		return new FakeRemote(basePath, journal);
 	}
 
 	/**
@@ -120,6 +131,9 @@ final class FakeRemote implements AutoCloseable {
 			}
 			this.calls.add(new Call(exchange.getRequestMethod(), action, body,
 					exchange.getRequestHeaders().getFirst("Content-Type")));
+			if (!action.equals("error")) {
+				this.journal.add(this.basePath.substring(1) + " " + action + " " + body);
+			}
 			Answer answer = this.answers.getOrDefault(action,
 					action.equals("error") ? new Answer(200, "application/json", "{\"error\":null}") : OK);
 			if (answer == Answer.HANG) {

@@ -184,15 +184,38 @@ class RemoteParticipantTests {
 	}
 
 	@Test
-	void startClearsAnEarlierLifecycleFailureEvenWhenItFailsItself() {
+	void failedStartLeavesTheParticipantStoppedWithoutAnError() {
 		RemoteParticipant participant = participant();
 		this.remote.answer("stop", 500, "{\"detail\":\"stop failed\"}");
 		assertThatExceptionOfType(RemoteParticipantException.class).isThrownBy(() -> participant.stop(false));
+		assertThat(participant.error()).contains(
+				"stop failed (HTTP 500 Internal Server Error from POST " + this.remote.url() + "/stop)");
 		this.remote.answer("start", 503, "");
 		assertThatExceptionOfType(RemoteParticipantException.class)
-			.isThrownBy(() -> participant.start(ReplicationMode.PRIMARY));
-		assertThat(participant.error())
-			.contains("HTTP 503 Service Unavailable from POST " + this.remote.url() + "/start");
+			.isThrownBy(() -> participant.start(ReplicationMode.PRIMARY))
+			.withMessage("HTTP 503 Service Unavailable from POST " + this.remote.url() + "/start");
+		assertThat(participant.error()).isEmpty();
+	}
+
+	@Test
+	void startAbandonedAtItsDeadlineIsReportedUntilTheCompensatingStop() throws Exception {
+		this.remote.hang("start");
+		RemoteParticipant participant = participant();
+		Thread caller = new Thread(() -> {
+			try {
+				participant.start(ReplicationMode.PRIMARY);
+			}
+			catch (Exception ex) {
+				// expected
+			}
+		});
+		caller.start();
+		await().atMost(Duration.ofSeconds(5)).until(() -> !this.remote.lifecycleCalls().isEmpty());
+		caller.interrupt();
+		caller.join(TimeUnit.SECONDS.toMillis(5));
+		assertThat(participant.error()).hasValueSatisfying((error) -> assertThat(error).contains("/start was abandoned"));
+		participant.stop(false);
+		assertThat(participant.error()).isEmpty();
 	}
 
 	@ParameterizedTest
@@ -224,12 +247,12 @@ class RemoteParticipantTests {
 	@Test
 	void unreachableIsReportedAfterTwoUnansweredPollsAndClearedByAnAnswer() {
 		this.remote.hang("error");
-		RemoteParticipant participant = participant(this.remote.url(), null, Duration.ofMillis(100));
+		RemoteParticipant participant = participant(this.remote.url(), null, Duration.ofMillis(500));
 		participant.poll().join();
 		assertThat(participant.error()).isEmpty();
 		participant.poll().join();
 		assertThat(participant.error()).contains("remote participant unreachable at " + this.remote.url()
-				+ " since 2030-01-02T03:04:05.678Z: no response to GET " + this.remote.url() + "/error within 100ms");
+				+ " since 2030-01-02T03:04:05.678Z: no response to GET " + this.remote.url() + "/error within 500ms");
 		assertThat(participant.details()).containsEntry("unreachableSince", "2030-01-02T03:04:05.678Z");
 		this.remote.reset();
 		participant.poll().join();
