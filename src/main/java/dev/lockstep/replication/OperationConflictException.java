@@ -10,7 +10,7 @@ public final class OperationConflictException extends RuntimeException {
 
 	private final Operation runningOperation;
 
-	OperationConflictException(String message, CoordinatorState state, Operation runningOperation) {
+	public OperationConflictException(String message, CoordinatorState state, Operation runningOperation) {
 		super(message);
 		this.state = state;
 		this.runningOperation = runningOperation;
