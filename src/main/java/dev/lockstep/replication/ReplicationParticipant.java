@@ -1,6 +1,7 @@
 package dev.lockstep.replication;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -58,9 +59,12 @@ import java.util.Optional;
  * <ul>
  * <li>a failing {@code start} aborts the start: later participants are not
  * called, and the participants already started are stopped again with
- * {@code stop(false)} in reverse order. The failing participant itself is
- * <em>not</em> stopped, so {@code start} must leave nothing running when it
- * throws;</li>
+ * {@code stop(false)} in reverse order. A participant whose {@code start} threw
+ * is <em>not</em> stopped, so {@code start} must leave nothing running when it
+ * throws. A participant whose {@code start} overran its deadline may yet finish
+ * starting, so it <em>is</em> compensated: its {@code stop(false)} runs once the
+ * late {@code start} has returned, and must cope with a start that never took
+ * effect;</li>
  * <li>a failing {@code checkpoint} aborts the checkpoint: later participants are
  * not called and replication stays running. The orchestrator decides whether to
  * retry or to fail over;</li>
@@ -149,6 +153,18 @@ public interface ReplicationParticipant {
 	 */
 	default Optional<Duration> timeout() {
 		return Optional.empty();
+	}
+
+	/**
+	 * Returns facts about the participant's progress for status queries, such as
+	 * the bytes copied by a running synchronisation. The same rules as for
+	 * {@link #error()} apply: thread-safe, cheap, non-blocking, no state change.
+	 * Values must be serialisable as JSON (strings, numbers, booleans, lists and
+	 * maps of those, or records of them).
+	 * @return the details, empty by default
+	 */
+	default Map<String, Object> details() {
+		return Map.of();
 	}
 
 }

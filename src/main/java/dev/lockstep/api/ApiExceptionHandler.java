@@ -1,0 +1,276 @@
+package dev.lockstep.api;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import dev.lockstep.replication.OperationConflictException;
+import dev.lockstep.replication.OperationReport;
+import dev.lockstep.replication.StepOutcome;
+import dev.lockstep.replication.StepReport;
+import jakarta.servlet.http.HttpServletRequest;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.TokenStreamLocation;
+import tools.jackson.core.exc.StreamReadException;
+import tools.jackson.databind.exc.InvalidFormatException;
+import tools.jackson.databind.exc.MismatchedInputException;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.exc.ValueInstantiationException;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.validation.FieldError;
+import org.springframework.web.HttpMediaTypeNotAcceptableException;
+import org.springframework.web.HttpMediaTypeNotSupportedException;
+import org.springframework.web.HttpRequestMethodNotSupportedException;
+import org.springframework.web.bind.MethodArgumentNotValidException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.context.request.ServletWebRequest;
+import org.springframework.web.context.request.WebRequest;
+import org.springframework.web.method.annotation.HandlerMethodValidationException;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+/**
+ * Turns every error into an RFC 9457 {@code application/problem+json} body with a
+ * specific {@code type} and a {@code detail} a person can act on. Details never
+ * carry exception class names, stack traces or file paths.
+ */
+@RestControllerAdvice
+class ApiExceptionHandler extends ResponseEntityExceptionHandler {
+
+	private static final Log logger = LogFactory.getLog(ApiExceptionHandler.class);
+
+	@ExceptionHandler
+	ResponseEntity<Object> conflict(OperationConflictException ex, HttpServletRequest request) {
+		ProblemDetail problem = problem(ProblemType.OPERATION_CONFLICT, ex.getMessage(), request);
+		problem.setProperty("state", ex.state());
+		if (ex.runningOperation() != null) {
+			problem.setProperty("runningOperation", ex.runningOperation());
+		}
+		return respond(problem, ProblemType.OPERATION_CONFLICT);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> operationFailed(OperationFailedException ex, HttpServletRequest request) {
+		OperationReport report = ex.report();
+		StepReport failure = report.firstFailure().orElseThrow();
+		ProblemType type = (failure.outcome() == StepOutcome.TIMED_OUT) ? ProblemType.PARTICIPANT_TIMED_OUT
+				: ProblemType.PARTICIPANT_FAILED;
+		String detail = "Participant '" + failure.participant() + "' " + describe(failure) + " during "
+				+ report.operation().value() + "; the coordinator is now " + report.state()
+				+ ". See the report for every step.";
+		ProblemDetail problem = problem(type, detail, request);
+		problem.setProperty("participant", failure.participant());
+		problem.setProperty("report", report);
+		return respond(problem, type);
+	}
+
+	private static String describe(StepReport failure) {
+		String what = (failure.outcome() == StepOutcome.TIMED_OUT) ? "timed out" : "failed";
+		return what + " in " + failure.action().value() + ((failure.error() != null) ? ": " + failure.error() : "");
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> notFound(NotFoundException ex, HttpServletRequest request) {
+		return respond(problem(ProblemType.NOT_FOUND, ex.getMessage(), request), ProblemType.NOT_FOUND);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> unexpected(Exception ex, HttpServletRequest request) {
+		logger.error("Unexpected error handling " + request.getMethod() + " " + request.getRequestURI(), ex);
+		return respond(problem(ProblemType.INTERNAL, "The request could not be completed because of an internal "
+				+ "error; it has been logged", request), ProblemType.INTERNAL);
+	}
+
+	@Override
+	protected ResponseEntity<Object> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
+			HttpStatusCode statusCode, WebRequest request) {
+		ProblemType type = typeOf(ex, statusCode);
+		ProblemDetail problem = (body instanceof ProblemDetail detail) ? detail : ProblemDetail.forStatus(statusCode);
+		problem.setType(type.type());
+		problem.setTitle(type.title());
+		problem.setDetail(detail(ex, problem.getDetail()));
+		if (request instanceof ServletWebRequest servlet && problem.getInstance() == null) {
+			problem.setInstance(instance(servlet.getRequest()));
+		}
+		HttpHeaders problemHeaders = new HttpHeaders();
+		problemHeaders.putAll(headers);
+		problemHeaders.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+		return super.handleExceptionInternal(ex, problem, problemHeaders, statusCode, request);
+	}
+
+	private static ProblemType typeOf(Exception ex, HttpStatusCode status) {
+		if (ex instanceof HttpMessageNotReadableException) {
+			return ProblemType.MALFORMED_REQUEST;
+		}
+		if (ex instanceof NoResourceFoundException) {
+			return ProblemType.NOT_FOUND;
+		}
+		if (ex instanceof HttpRequestMethodNotSupportedException) {
+			return ProblemType.METHOD_NOT_ALLOWED;
+		}
+		if (ex instanceof HttpMediaTypeNotSupportedException) {
+			return ProblemType.UNSUPPORTED_MEDIA_TYPE;
+		}
+		if (ex instanceof HttpMediaTypeNotAcceptableException) {
+			return ProblemType.NOT_ACCEPTABLE;
+		}
+		return ProblemType.forStatus(status.value());
+	}
+
+	private static String detail(Exception ex, String fallback) {
+		if (ex instanceof HttpMessageNotReadableException unreadable) {
+			return unreadable(unreadable);
+		}
+		if (ex instanceof MethodArgumentNotValidException invalid) {
+			return invalid.getBindingResult()
+				.getFieldErrors()
+				.stream()
+				.map(ApiExceptionHandler::describe)
+				.sorted()
+				.collect(Collectors.joining("; "));
+		}
+		if (ex instanceof HandlerMethodValidationException invalid) {
+			return invalid.getParameterValidationResults()
+				.stream()
+				.map((result) -> "'" + result.getMethodParameter().getParameterName() + "' "
+						+ result.getResolvableErrors()
+							.stream()
+							.map((error) -> error.getDefaultMessage())
+							.collect(Collectors.joining(", ")))
+				.collect(Collectors.joining("; "));
+		}
+		if (ex instanceof MethodArgumentTypeMismatchException mismatch) {
+			return "'" + mismatch.getName() + "' has an invalid value '" + mismatch.getValue() + "'"
+					+ ((mismatch.getRequiredType() != null)
+							? ": expected " + typeName(mismatch.getRequiredType()) : "");
+		}
+		if (ex instanceof NoResourceFoundException) {
+			return "There is nothing at this path; see /swagger-ui.html for the API";
+		}
+		if (ex instanceof HttpRequestMethodNotSupportedException unsupported) {
+			return "Method " + unsupported.getMethod() + " is not supported here; use "
+					+ String.join(" or ", (unsupported.getSupportedMethods() != null)
+							? List.of(unsupported.getSupportedMethods()) : List.of("another method"));
+		}
+		if (ex instanceof HttpMediaTypeNotSupportedException unsupported) {
+			return "Content type " + ((unsupported.getContentType() != null) ? unsupported.getContentType() : "(none)")
+					+ " is not supported; send application/json";
+		}
+		if (ex instanceof HttpMediaTypeNotAcceptableException) {
+			return "This endpoint answers with application/json; accept it";
+		}
+		return fallback;
+	}
+
+	private static String describe(FieldError error) {
+		return "'" + error.getField() + "' " + error.getDefaultMessage();
+	}
+
+	private static String unreadable(HttpMessageNotReadableException ex) {
+		Throwable cause = ex.getCause();
+		if (cause instanceof UnrecognizedPropertyException unrecognized) {
+			return "Unknown field '" + unrecognized.getPropertyName() + "'";
+		}
+		if (cause instanceof ValueInstantiationException instantiation) {
+			Throwable reason = (instantiation.getCause() != null) ? instantiation.getCause() : instantiation;
+			return "Invalid value for " + field(instantiation) + ": " + safe(reason.getMessage());
+		}
+		if (cause instanceof InvalidFormatException invalid) {
+			return "Invalid value '" + invalid.getValue() + "' for " + field(invalid) + ": expected "
+					+ typeName(invalid.getTargetType());
+		}
+		if (cause instanceof MismatchedInputException mismatched) {
+			if (mismatched.getPath().isEmpty()) {
+				return "The request body must be a JSON object";
+			}
+			return "Wrong type for " + field(mismatched) + ": expected " + typeName(mismatched.getTargetType());
+		}
+		if (cause instanceof StreamReadException malformed) {
+			TokenStreamLocation location = malformed.getLocation();
+			return "Malformed JSON" + ((location != null && location.getLineNr() > 0)
+					? " at line " + location.getLineNr() + ", column " + location.getColumnNr() : "")
+					+ ": " + safe(malformed.getOriginalMessage());
+		}
+		if (cause instanceof JacksonException) {
+			return "The request body is not valid JSON for this endpoint";
+		}
+		return "A JSON request body is required";
+	}
+
+	private static String field(JacksonException ex) {
+		String path = ex.getPath()
+			.stream()
+			.map((reference) -> (reference.getPropertyName() != null) ? reference.getPropertyName()
+					: "[" + reference.getIndex() + "]")
+			.collect(Collectors.joining("."));
+		return path.isEmpty() ? "the request body" : "'" + path + "'";
+	}
+
+	private static String typeName(Class<?> type) {
+		if (type == null) {
+			return "another type";
+		}
+		if (type == Boolean.class || type == boolean.class) {
+			return "true or false";
+		}
+		if (type.isEnum()) {
+			return java.util.Arrays.stream(type.getEnumConstants())
+				.map((constant) -> constant.toString())
+				.collect(Collectors.joining(" or "));
+		}
+		if (Number.class.isAssignableFrom(type) || type.isPrimitive()) {
+			return "a number";
+		}
+		if (type == String.class) {
+			return "a string";
+		}
+		return "a JSON " + (type.isRecord() || !type.getName().startsWith("java.") ? "object" : "value");
+	}
+
+	/** Keeps parser messages readable and free of class names and source excerpts. */
+	private static String safe(String message) {
+		if (message == null) {
+			return "invalid input";
+		}
+		String firstLine = message.lines().findFirst().orElse("invalid input");
+		return firstLine.replaceAll("`[^`]*`", "value").replaceAll("\\(class [^)]*\\)", "").trim();
+	}
+
+	static ProblemDetail problem(ProblemType type, String detail, HttpServletRequest request) {
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(type.status(), detail);
+		problem.setType(type.type());
+		problem.setTitle(type.title());
+		problem.setInstance(instance(request));
+		return problem;
+	}
+
+	/** The request path as the problem's instance, or none if it is not a valid URI. */
+	static URI instance(HttpServletRequest request) {
+		return instance(request.getRequestURI());
+	}
+
+	static URI instance(String path) {
+		try {
+			return new URI(null, null, path, null);
+		}
+		catch (URISyntaxException | RuntimeException ex) {
+			return null;
+		}
+	}
+
+	static ResponseEntity<Object> respond(ProblemDetail problem, ProblemType type) {
+		return ResponseEntity.status(type.status()).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(problem);
+	}
+
+}

@@ -1,0 +1,78 @@
+package dev.lockstep.api;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
+
+
+/**
+ * The error responses each kind of endpoint documents in the OpenAPI contract.
+ * Every error body is {@code application/problem+json}.
+ */
+final class ApiProblems {
+
+	static final String PROBLEM_JSON = "application/problem+json";
+
+	private ApiProblems() {
+	}
+
+	/** A query that has no error of its own. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@interface Query {
+
+	}
+
+	/** A query with parameters that can be out of range. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "400", description = "A query parameter is out of range or of the wrong type",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface BadRequest {
+
+	}
+
+	/** Errors of a lookup by id. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "404", description = "No such resource",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface NotFound {
+
+	}
+
+	/** Errors of a lifecycle operation. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "409",
+			description = "Wrong state, or another operation is running; the body has `state` and, if any, "
+					+ "`runningOperation`",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "502",
+			description = "A participant failed the operation; the body has `participant` and the full `report`",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "504",
+			description = "A participant did not answer within its deadline; the body has `participant` and the "
+					+ "full `report`",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface Lifecycle {
+
+	}
+
+}

@@ -1,0 +1,117 @@
+package dev.lockstep.api;
+
+import java.util.List;
+
+import dev.lockstep.replication.OperationOutcome;
+import dev.lockstep.replication.OperationReport;
+import dev.lockstep.replication.ParticipantStatus;
+import dev.lockstep.replication.ReplicationCoordinator;
+import dev.lockstep.replication.ReplicationStatus;
+import dev.lockstep.replication.SweepResult;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.tags.Tag;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+
+import org.springframework.http.MediaType;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * The lifecycle API: runs start, checkpoint and stop across every participant,
+ * and answers status, error and history queries.
+ */
+@RestController
+@RequestMapping(path = "/api/v1/replication", produces = MediaType.APPLICATION_JSON_VALUE)
+@Tag(name = "replication", description = "Drive the replication lifecycle across every participant")
+class ReplicationController {
+
+	private final ReplicationCoordinator coordinator;
+
+	ReplicationController(ReplicationCoordinator coordinator) {
+		this.coordinator = coordinator;
+	}
+
+	@GetMapping
+	@Operation(summary = "Show the lifecycle state, the participants and the last operation")
+	@ApiProblems.Query
+	ReplicationStatus status() {
+		return this.coordinator.status();
+	}
+
+	@PostMapping(path = "/start", consumes = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "Start every participant in ascending order",
+			description = "Fails fast: participants after a failing one are not called, and those already started "
+					+ "are stopped again in reverse order. Starting again in the running mode is a no-op.")
+	@ApiProblems.Lifecycle
+	OperationReport start(@Valid @RequestBody StartRequest request, HttpServletRequest http) {
+		return succeeded(this.coordinator.start(request.mode(), Callers.of(http)));
+	}
+
+	@PostMapping("/checkpoint")
+	@Operation(summary = "Take a checkpoint on every started participant in ascending order",
+			description = "Fails fast; replication stays running after a failed checkpoint. No request body.")
+	@ApiProblems.Lifecycle
+	OperationReport checkpoint(HttpServletRequest http) {
+		return succeeded(this.coordinator.checkpoint(Callers.of(http)));
+	}
+
+	@PostMapping(path = "/stop", consumes = MediaType.APPLICATION_JSON_VALUE)
+	@Operation(summary = "Stop every started participant in descending order",
+			description = "Goes on through failures so that a failover gets as far as it can; if any participant "
+					+ "could not be stopped the state becomes FAILED and a repeated stop retries only those. "
+					+ "Stopping while idle is a no-op.")
+	@ApiProblems.Lifecycle
+	OperationReport stop(@Valid @RequestBody StopRequest request, HttpServletRequest http) {
+		return succeeded(this.coordinator.stop(request.failover(), Callers.of(http)));
+	}
+
+	@GetMapping("/errors")
+	@Operation(summary = "Ask every participant for its current error",
+			description = "Every participant is asked, in parallel and under a deadline; a result may be reused "
+					+ "for lockstep.coordinator.error-cache-ttl.")
+	@ApiProblems.Query
+	SweepResult errors() {
+		return this.coordinator.errorSweep().sweep();
+	}
+
+	@GetMapping("/participants")
+	@Operation(summary = "List the participants in ascending order")
+	@ApiProblems.Query
+	List<ParticipantStatus> participants() {
+		return this.coordinator.status().participants();
+	}
+
+	@GetMapping("/operations")
+	@Operation(summary = "List recent operation reports, newest first")
+	@ApiProblems.BadRequest
+	List<OperationReport> operations(@Parameter(description = "How many reports to return, 1 to 100")
+	@RequestParam(defaultValue = "20") @Min(1) @Max(100) int limit) {
+		return this.coordinator.operations(limit);
+	}
+
+	@GetMapping("/operations/{id}")
+	@Operation(summary = "Show one operation report")
+	@ApiProblems.NotFound
+	OperationReport operation(@PathVariable String id) {
+		return this.coordinator.operation(id)
+			.orElseThrow(() -> new NotFoundException("No operation with id '" + id
+					+ "' is kept; only the last reports are kept, see GET /api/v1/replication/operations"));
+	}
+
+	private static OperationReport succeeded(OperationReport report) {
+		if (report.outcome() == OperationOutcome.FAILED) {
+			throw new OperationFailedException(report);
+		}
+		return report;
+	}
+
+}

@@ -1,0 +1,39 @@
+package dev.lockstep.replication;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * What one lifecycle operation did.
+ *
+ * @param id unique identifier of the operation
+ * @param operation the operation
+ * @param mode the requested mode, for {@code start}
+ * @param failover the requested failover flag, for {@code stop}
+ * @param outcome how the operation ended
+ * @param state the coordinator's state after the operation
+ * @param caller who asked for the operation, as far as it is known
+ * @param startedAt when the operation started
+ * @param durationMillis how long it took
+ * @param steps one entry per participant call, in call order
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record OperationReport(String id, Operation operation, ReplicationMode mode, Boolean failover,
+		OperationOutcome outcome, CoordinatorState state, String caller, Instant startedAt, long durationMillis,
+		List<StepReport> steps) {
+
+	public OperationReport {
+		steps = List.copyOf(steps);
+	}
+
+	/**
+	 * Returns the first step that failed or timed out, if any.
+	 */
+	public Optional<StepReport> firstFailure() {
+		return this.steps.stream().filter((step) -> step.outcome().isFailure()).findFirst();
+	}
+
+}

@@ -1,0 +1,376 @@
+package dev.lockstep.replication;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+/**
+ * Runs each lifecycle operation across every registered participant, one
+ * operation at a time.
+ * <ul>
+ * <li>{@code start} visits participants in ascending order and fails fast,
+ * stopping the participants it already started in reverse order.</li>
+ * <li>{@code checkpoint} visits the started participants in ascending order and
+ * fails fast; replication stays running.</li>
+ * <li>{@code stop} visits the started participants in descending order and goes on
+ * through failures; if any participant could not be stopped the coordinator is
+ * {@link CoordinatorState#FAILED} and a later stop retries only those.</li>
+ * </ul>
+ * Every participant call has a deadline (see {@link OperationRun}). A lifecycle
+ * call that arrives while another runs is refused at once; status and error
+ * queries always answer.
+ */
+public final class ReplicationCoordinator {
+
+	private static final Log logger = LogFactory.getLog(ReplicationCoordinator.class);
+
+	private static final Duration HARD_DEADLINE_MARGIN = Duration.ofSeconds(5);
+
+	private final ParticipantRegistry registry;
+
+	private final ErrorSweep errorSweep;
+
+	private final CoordinatorProperties properties;
+
+	private final Executor executor;
+
+	private final MeterRegistry meterRegistry;
+
+	private final Clock clock;
+
+	private final Map<CallKey, Timer> callTimers = new ConcurrentHashMap<>();
+
+	private final Object monitor = new Object();
+
+	/** Guarded by monitor. */
+	private final Deque<OperationReport> history = new ArrayDeque<>();
+
+	/** Guarded by monitor: the participants started and not stopped since. */
+	private List<RegisteredParticipant> started = List.of();
+
+	private volatile CoordinatorState state = CoordinatorState.IDLE;
+
+	private volatile ReplicationMode mode;
+
+	private volatile RunningOperation running;
+
+	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep,
+			CoordinatorProperties properties, Executor executor, MeterRegistry meterRegistry, Clock clock) {
+		this.registry = registry;
+		this.errorSweep = errorSweep;
+		this.properties = properties;
+		this.executor = executor;
+		this.meterRegistry = meterRegistry;
+		this.clock = clock;
+		for (CoordinatorState candidate : CoordinatorState.values()) {
+			Gauge.builder("lockstep.state", this, (coordinator) -> (coordinator.state == candidate) ? 1 : 0)
+				.tag("state", candidate.name())
+				.description("1 for the coordinator's current lifecycle state, 0 for the others")
+				.register(meterRegistry);
+		}
+	}
+
+	/**
+	 * Starts every participant in the given mode.
+	 * @param mode the role of this node
+	 * @param caller who asks, for the report and the audit log; may be {@code null}
+	 * @return the report; its outcome is {@code noop} if already running in this mode
+	 * @throws OperationConflictException if running in the other mode, failed, or
+	 * busy with another operation
+	 */
+	public OperationReport start(ReplicationMode mode, String caller) {
+		OperationPlan.Start plan;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			checkIdle(Operation.START);
+			if (this.state == CoordinatorState.RUNNING) {
+				if (this.mode == mode) {
+					return noop(Operation.START, mode, null, caller);
+				}
+				throw conflict("Replication is already running as " + this.mode + "; stop it before starting as "
+						+ mode);
+			}
+			if (this.state == CoordinatorState.FAILED) {
+				throw conflict("The last stop did not stop every participant; retry the stop before starting again");
+			}
+			plan = new OperationPlan.Start(this.registry.participants());
+			operation = begin(Operation.START, plan);
+		}
+		List<StepReport> steps = execute(plan, (participant, action) -> {
+			if (action == StepAction.START) {
+				participant.start(mode);
+			}
+			else {
+				participant.stop(false);
+			}
+		});
+		boolean failed = plan.failed();
+		CoordinatorState next = failed ? (plan.started.isEmpty() ? CoordinatorState.IDLE : CoordinatorState.FAILED)
+				: CoordinatorState.RUNNING;
+		return finish(operation, mode, null, caller, steps, failed, next, plan);
+	}
+
+	/**
+	 * Takes a checkpoint on every started participant.
+	 * @param caller who asks; may be {@code null}
+	 * @return the report
+	 * @throws OperationConflictException if not running, or busy with another
+	 * operation
+	 */
+	public OperationReport checkpoint(String caller) {
+		OperationPlan.Checkpoint plan;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			checkIdle(Operation.CHECKPOINT);
+			if (this.state != CoordinatorState.RUNNING) {
+				throw conflict("A checkpoint needs running replication, but the coordinator is " + this.state);
+			}
+			plan = new OperationPlan.Checkpoint(this.started);
+			operation = begin(Operation.CHECKPOINT, plan);
+		}
+		List<StepReport> steps = execute(plan, (participant, action) -> participant.checkpoint());
+		return finish(operation, this.mode, null, caller, steps, plan.failed(), CoordinatorState.RUNNING, plan);
+	}
+
+	/**
+	 * Stops every started participant.
+	 * @param failover whether this node takes over from a failed peer
+	 * @param caller who asks; may be {@code null}
+	 * @return the report; its outcome is {@code noop} if already idle
+	 * @throws OperationConflictException if busy with another operation
+	 */
+	public OperationReport stop(boolean failover, String caller) {
+		OperationPlan.Stop plan;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			checkIdle(Operation.STOP);
+			if (this.state == CoordinatorState.IDLE) {
+				return noop(Operation.STOP, null, failover, caller);
+			}
+			plan = new OperationPlan.Stop(this.started);
+			operation = begin(Operation.STOP, plan);
+		}
+		List<StepReport> steps = execute(plan, (participant, action) -> participant.stop(failover));
+		boolean failed = !plan.started.isEmpty();
+		return finish(operation, null, failover, caller, steps, failed,
+				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
+	}
+
+	/**
+	 * Returns a snapshot of the coordinator and its participants. Never waits for
+	 * a running operation; may wait up to the error deadline for a fresh sweep.
+	 */
+	public ReplicationStatus status() {
+		SweepResult sweep = this.errorSweep.sweep();
+		Set<RegisteredParticipant> startedNow;
+		OperationReport last;
+		CoordinatorState currentState;
+		ReplicationMode currentMode;
+		synchronized (this.monitor) {
+			startedNow = Set.copyOf(this.started);
+			last = this.history.peekFirst();
+			currentState = this.state;
+			currentMode = this.mode;
+		}
+		List<ParticipantStatus> participants = new ArrayList<>();
+		for (RegisteredParticipant participant : this.registry.participants()) {
+			participants.add(new ParticipantStatus(participant.name(), participant.order(), participant.kind(),
+					startedNow.contains(participant), sweep.errorOf(participant.name()).orElse(null),
+					details(participant)));
+		}
+		return new ReplicationStatus(currentState, currentMode, List.copyOf(participants), last, this.running);
+	}
+
+	private static Map<String, Object> details(RegisteredParticipant participant) {
+		try {
+			Map<String, Object> details = participant.participant().details();
+			return (details != null) ? details : Map.of();
+		}
+		catch (RuntimeException ex) {
+			return Map.of("detailsError", OperationRun.message(ex));
+		}
+	}
+
+	/**
+	 * Returns the coordinator's lifecycle state.
+	 */
+	public CoordinatorState state() {
+		return this.state;
+	}
+
+	/**
+	 * Returns the mode while running or failed, else empty.
+	 */
+	public Optional<ReplicationMode> mode() {
+		return Optional.ofNullable(this.mode);
+	}
+
+	/**
+	 * Returns the operation in progress, if any.
+	 */
+	public Optional<RunningOperation> runningOperation() {
+		return Optional.ofNullable(this.running);
+	}
+
+	/**
+	 * Returns up to {@code limit} of the most recent reports, newest first.
+	 */
+	public List<OperationReport> operations(int limit) {
+		synchronized (this.monitor) {
+			return this.history.stream().limit(limit).toList();
+		}
+	}
+
+	/**
+	 * Returns the report with the given id, if it is still kept.
+	 */
+	public Optional<OperationReport> operation(String id) {
+		synchronized (this.monitor) {
+			return this.history.stream().filter((report) -> report.id().equals(id)).findFirst();
+		}
+	}
+
+	/**
+	 * Returns the error sweep that health checks and status queries use.
+	 */
+	public ErrorSweep errorSweep() {
+		return this.errorSweep;
+	}
+
+	private void checkIdle(Operation requested) {
+		RunningOperation current = this.running;
+		if (current != null) {
+			throw new OperationConflictException("Cannot " + requested.value() + ": a " + current.operation().value()
+					+ " operation (" + current.id() + ") is running since " + current.startedAt()
+					+ "; retry when it has finished", this.state, current.operation());
+		}
+	}
+
+	private OperationConflictException conflict(String message) {
+		return new OperationConflictException(message, this.state, null);
+	}
+
+	private RunningOperation begin(Operation operation, OperationPlan plan) {
+		Instant now = this.clock.instant();
+		Duration budget = this.properties.hardDeadline();
+		if (budget == null) {
+			budget = HARD_DEADLINE_MARGIN;
+			for (OperationPlan.Call call : plan.worstCase()) {
+				budget = budget.plus(call.participant().timeout(this.properties.callTimeout()));
+			}
+		}
+		RunningOperation running = new RunningOperation(UUID.randomUUID().toString(), operation, now,
+				now.plus(budget));
+		this.running = running;
+		return running;
+	}
+
+	private List<StepReport> execute(OperationPlan plan, OperationRun.Invoker invoker) {
+		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall).run();
+	}
+
+	private OperationReport finish(RunningOperation operation, ReplicationMode mode, Boolean failover, String caller,
+			List<StepReport> steps, boolean failed, CoordinatorState next, OperationPlan plan) {
+		long nanos = Duration.between(operation.startedAt(), this.clock.instant()).toNanos();
+		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
+		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, failover, outcome,
+				next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps);
+		synchronized (this.monitor) {
+			this.started = plan.startedInOrder();
+			this.state = next;
+			if (next == CoordinatorState.IDLE) {
+				this.mode = null;
+			}
+			else if (mode != null) {
+				this.mode = mode;
+			}
+			record(report);
+			this.running = null;
+		}
+		this.errorSweep.invalidate();
+		this.meterRegistry.timer("lockstep.operations", "operation", operation.operation().value(), "outcome",
+				outcome.value()).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+		log(report);
+		return report;
+	}
+
+	private OperationReport noop(Operation operation, ReplicationMode mode, Boolean failover, String caller) {
+		OperationReport report = new OperationReport(UUID.randomUUID().toString(), operation, mode, failover,
+				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of());
+		record(report);
+		this.meterRegistry.timer("lockstep.operations", "operation", operation.value(), "outcome",
+				OperationOutcome.NOOP.value()).record(0, TimeUnit.NANOSECONDS);
+		log(report);
+		return report;
+	}
+
+	/** Called with the monitor held. */
+	private void record(OperationReport report) {
+		this.history.addFirst(report);
+		while (this.history.size() > this.properties.history()) {
+			this.history.removeLast();
+		}
+	}
+
+	private void log(OperationReport report) {
+		String message = "Operation " + report.operation().value() + " " + report.id() + " by "
+				+ ((report.caller() != null) ? report.caller() : "unknown caller") + ": " + report.outcome().value()
+				+ " in " + report.durationMillis() + "ms, state " + report.state();
+		if (report.outcome() == OperationOutcome.FAILED) {
+			StringBuilder failures = new StringBuilder(message);
+			report.steps()
+				.stream()
+				.filter((step) -> step.outcome().isFailure())
+				.forEach((step) -> failures.append("; ")
+					.append(step.participant())
+					.append(' ')
+					.append(step.action().value())
+					.append(' ')
+					.append(step.outcome().value())
+					.append(": ")
+					.append(step.error()));
+			logger.warn(failures);
+		}
+		else if (report.operation() == Operation.CHECKPOINT) {
+			if (logger.isDebugEnabled()) {
+				logger.debug(message);
+			}
+		}
+		else {
+			logger.info(message);
+		}
+	}
+
+	private void recordCall(RegisteredParticipant participant, StepAction action, StepOutcome outcome, long nanos) {
+		this.callTimers
+			.computeIfAbsent(new CallKey(participant.name(), action, outcome),
+					(key) -> Timer.builder("lockstep.participant.calls")
+						.tag("participant", key.participant())
+						.tag("action", key.action().value())
+						.tag("outcome", key.outcome().value())
+						.description("Participant lifecycle calls")
+						.register(this.meterRegistry))
+			.record(nanos, TimeUnit.NANOSECONDS);
+	}
+
+	private record CallKey(String participant, StepAction action, StepOutcome outcome) {
+	}
+
+}
