@@ -30,12 +30,11 @@ public interface BlockEngineAccess {
 
 	/**
 	 * Connects to {@code export} on the NBD server at {@code peer}
-	 * ({@code nbd://host:port}) and returns it as a device whose methods may be
-	 * called concurrently, with their requests pipelined on the connection.
+	 * ({@code nbd://host:port}) over a connection that pipelines requests.
 	 * @throws NoSuchExportException if the peer does not serve that export
 	 * @throws IOException if the peer cannot be reached
 	 */
-	BlockDevice connect(URI peer, String export) throws IOException;
+	RemoteDisk connect(URI peer, String export) throws IOException;
 
 	/**
 	 * One disk of the engine.

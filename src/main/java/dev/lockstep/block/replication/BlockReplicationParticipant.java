@@ -3,11 +3,10 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -46,21 +45,14 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	private final List<DiskReplication> disks;
 
-	private final ExecutorService executor;
-
 	public BlockReplicationParticipant(BlockEngineAccess engine, BlockReplicationProperties properties)
 			throws IOException {
 		this.properties = properties;
-		AtomicInteger threads = new AtomicInteger();
-		this.executor = Executors.newCachedThreadPool((task) -> {
-			Thread thread = new Thread(task, "lockstep-forward-" + threads.incrementAndGet());
-			thread.setDaemon(true);
-			return thread;
-		});
 		List<DiskReplication> list = new ArrayList<>();
 		long logInterval = properties.replication().progressInterval().toNanos();
 		for (BlockEngineAccess.EngineDisk disk : engine.disks()) {
-			list.add(new DiskReplication(disk, properties.kindOf(disk.name()), engine, this.executor, logInterval));
+			list.add(new DiskReplication(disk, properties.kindOf(disk.name()), engine, logInterval,
+					properties.replication().forwardTimeout()));
 		}
 		this.disks = List.copyOf(list);
 	}
@@ -157,6 +149,21 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 				(this.properties.peer() != null) ? this.properties.peer().toString() : null, list);
 	}
 
+	/**
+	 * Returns the status for {@code GET /api/v1/replication}: the peer and one
+	 * {@link DiskReplicationStatus} per disk.
+	 */
+	@Override
+	public Map<String, Object> details() {
+		BlockReplicationStatus status = status();
+		Map<String, Object> details = new LinkedHashMap<>();
+		if (status.peer() != null) {
+			details.put("peer", status.peer());
+		}
+		details.put("disks", status.disks());
+		return details;
+	}
+
 	/** Returns the device that the export of {@code disk} serves, for tests and diagnostics. */
 	BlockDevice device(String disk) {
 		return this.disks.stream()
@@ -166,13 +173,12 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 			.device();
 	}
 
-	/** Stops replication of every disk that is still replicating and releases the threads. */
+	/** Stops replication of every disk that is still replicating. */
 	@Override
 	public void close() {
 		for (int i = this.disks.size() - 1; i >= 0; i--) {
 			this.disks.get(i).close();
 		}
-		this.executor.shutdownNow();
 	}
 
 }

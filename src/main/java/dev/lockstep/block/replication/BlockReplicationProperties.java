@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.List;
 
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -72,9 +74,15 @@ public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks, @Val
 	 * @param timeout the deadline of each lifecycle call; long enough for an
 	 * initial synchronisation of the largest disk
 	 * @param progressInterval how often a running synchronisation logs its progress
+	 * @param forwardTimeout how long a primary write waits for the secondary before
+	 * the secondary is declared unreachable and the write completes locally only
+	 * @param connectTimeout the limit for connecting to the peer
+	 * @param maxInFlight the most forwarded requests in flight per disk
 	 */
 	public record Replication(@DefaultValue("block") @NotBlank String name, @DefaultValue("0") int order,
-			@DefaultValue("30m") Duration timeout, @DefaultValue("5s") Duration progressInterval) {
+			@DefaultValue("30m") Duration timeout, @DefaultValue("5s") Duration progressInterval,
+			@DefaultValue("10s") Duration forwardTimeout, @DefaultValue("10s") Duration connectTimeout,
+			@DefaultValue("64") @Min(1) @Max(1024) int maxInFlight) {
 	}
 
 }

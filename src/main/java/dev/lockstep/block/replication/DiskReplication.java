@@ -3,8 +3,8 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Executor;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -55,9 +55,9 @@ final class DiskReplication {
 
 	private final BlockEngineAccess engine;
 
-	private final Executor executor;
-
 	private final long logIntervalNanos;
+
+	private final Duration forwardTimeout;
 
 	private final Faults faults;
 
@@ -78,14 +78,14 @@ final class DiskReplication {
 	private volatile MirrorReplica mirror;
 
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
-			Executor executor, long logIntervalNanos) throws IOException {
+			long logIntervalNanos, Duration forwardTimeout) throws IOException {
 		this.name = disk.name();
 		this.kind = kind;
 		this.base = disk.device();
 		this.image = disk.image();
 		this.engine = engine;
-		this.executor = executor;
 		this.logIntervalNanos = logIntervalNanos;
+		this.forwardTimeout = forwardTimeout;
 		this.faults = new Faults(this.name);
 		this.dirty = new DirtyChunks(this.base.size());
 		this.device = new SwitchingDevice(this.base);
@@ -137,8 +137,8 @@ final class DiskReplication {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
-		BlockDevice remote = connect(peer, this.name + REPLICA_SUFFIX);
-		BlockDevice hashes = null;
+		RemoteDisk remote = connect(peer, this.name + REPLICA_SUFFIX);
+		RemoteDisk hashes = null;
 		PrimaryDevice forwarding = null;
 		try {
 			if (remote.size() != this.base.size()) {
@@ -147,8 +147,8 @@ final class DiskReplication {
 						+ " bytes, but the local disk has " + this.base.size() + " bytes");
 			}
 			hashes = connect(peer, this.name + HASHES_SUFFIX);
-			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.executor, this.dirty,
-					this.faults);
+			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
+					this.forwardTimeout);
 			forwarding.syncing(true);
 			this.device.switchTo(forwarding);
 			this.peer = peer;
@@ -182,7 +182,7 @@ final class DiskReplication {
 		}
 	}
 
-	private BlockDevice connect(URI peer, String export) throws IOException {
+	private RemoteDisk connect(URI peer, String export) throws IOException {
 		try {
 			return this.engine.connect(peer, export);
 		}
@@ -300,7 +300,7 @@ final class DiskReplication {
 		this.device.exclusive(() -> {
 			if (forwarding.forwarding()) {
 				try {
-					forwarding.remote().flush();
+					RemoteDisk.await(forwarding.remote().flush());
 				}
 				catch (IOException ex) {
 					forwarding.fail(ex);
@@ -394,14 +394,9 @@ final class DiskReplication {
 		}
 	}
 
-	private static void closeQuietly(BlockDevice device) {
-		if (device != null) {
-			try {
-				device.close();
-			}
-			catch (IOException ex) {
-				// Closing a connection to a peer that is gone.
-			}
+	private static void closeQuietly(RemoteDisk remote) {
+		if (remote != null) {
+			remote.close();
 		}
 	}
 

@@ -2,12 +2,14 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Lock;
 
 import dev.lockstep.block.BlockDevice;
@@ -38,9 +40,7 @@ final class PrimaryDevice implements BlockDevice {
 
 	private final BlockDevice local;
 
-	private final BlockDevice remote;
-
-	private final Executor executor;
+	private final RemoteDisk remote;
 
 	private final DirtyChunks dirty;
 
@@ -50,17 +50,19 @@ final class PrimaryDevice implements BlockDevice {
 
 	private final Stripes chunkLocks = new Stripes();
 
+	private final long forwardTimeoutNanos;
+
 	private volatile boolean forwarding = true;
 
 	private volatile boolean syncing;
 
-	PrimaryDevice(String disk, BlockDevice local, BlockDevice remote, String peer, Executor executor,
-			DirtyChunks dirty, Faults faults) {
+	PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DirtyChunks dirty, Faults faults,
+			Duration forwardTimeout) {
 		this.disk = disk;
+		this.forwardTimeoutNanos = forwardTimeout.toNanos();
 		this.local = local;
 		this.remote = remote;
 		this.peer = peer;
-		this.executor = executor;
 		this.dirty = dirty;
 		this.faults = faults;
 	}
@@ -69,7 +71,7 @@ final class PrimaryDevice implements BlockDevice {
 		return this.forwarding;
 	}
 
-	BlockDevice remote() {
+	RemoteDisk remote() {
 		return this.remote;
 	}
 
@@ -138,7 +140,8 @@ final class PrimaryDevice implements BlockDevice {
 		writeZeroes(offset, length, true, fua);
 	}
 
-	private void replicate(long offset, long length, IoAction localAction, IoAction remoteAction) throws IOException {
+	private void replicate(long offset, long length, IoAction localAction, RemoteAction remoteAction)
+			throws IOException {
 		if (!this.syncing) {
 			replicateUnlocked(offset, length, localAction, remoteAction);
 			return;
@@ -164,21 +167,20 @@ final class PrimaryDevice implements BlockDevice {
 		}
 	}
 
-	private void replicateUnlocked(long offset, long length, IoAction localAction, IoAction remoteAction)
+	private void replicateUnlocked(long offset, long length, IoAction localAction, RemoteAction remoteAction)
 			throws IOException {
 		if (!this.forwarding) {
 			this.dirty.mark(offset, length);
 			localAction.run();
 			return;
 		}
-		CompletableFuture<Void> forwarded = CompletableFuture.runAsync(() -> {
-			try {
-				remoteAction.run();
-			}
-			catch (IOException ex) {
-				throw new CompletionException(ex);
-			}
-		}, this.executor);
+		CompletableFuture<Void> forwarded;
+		try {
+			forwarded = remoteAction.send();
+		}
+		catch (RuntimeException ex) {
+			forwarded = CompletableFuture.failedFuture(ex);
+		}
 		IOException localFailure = null;
 		try {
 			localAction.run();
@@ -187,7 +189,7 @@ final class PrimaryDevice implements BlockDevice {
 			localFailure = ex;
 		}
 		try {
-			forwarded.get();
+			forwarded.get(this.forwardTimeoutNanos, TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -197,6 +199,12 @@ final class PrimaryDevice implements BlockDevice {
 		catch (ExecutionException ex) {
 			this.dirty.mark(offset, length);
 			fail(ex.getCause());
+		}
+		catch (TimeoutException ex) {
+			this.dirty.mark(offset, length);
+			fail(new IOException("no reply within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis() + " ms"));
+			// Fail the other requests in flight too rather than wait for each.
+			this.remote.close();
 		}
 		if (localFailure != null) {
 			// The secondary may hold data the primary could not store; compare it again later.
@@ -211,17 +219,15 @@ final class PrimaryDevice implements BlockDevice {
 			this.local.flush();
 			return;
 		}
-		CompletableFuture<Void> forwarded = CompletableFuture.runAsync(() -> {
-			try {
-				this.remote.flush();
-			}
-			catch (IOException ex) {
-				throw new CompletionException(ex);
-			}
-		}, this.executor);
+		CompletableFuture<Void> forwarded = this.remote.flush();
 		this.local.flush();
 		try {
-			forwarded.get();
+			forwarded.get(this.forwardTimeoutNanos, TimeUnit.NANOSECONDS);
+		}
+		catch (TimeoutException ex) {
+			fail(new IOException("no reply to a flush within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis()
+					+ " ms"));
+			this.remote.close();
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -244,7 +250,7 @@ final class PrimaryDevice implements BlockDevice {
 						.orElse("forwarding to " + this.peer + " has stopped"));
 		}
 		try {
-			this.remote.flush();
+			RemoteDisk.await(this.remote.flush());
 		}
 		catch (IOException ex) {
 			fail(ex);
@@ -261,7 +267,7 @@ final class PrimaryDevice implements BlockDevice {
 
 	/** Closes the connection to the secondary; the local image stays open. */
 	@Override
-	public void close() throws IOException {
+	public void close() {
 		this.forwarding = false;
 		this.remote.close();
 	}
@@ -277,6 +283,13 @@ final class PrimaryDevice implements BlockDevice {
 	interface IoAction {
 
 		void run() throws IOException;
+
+	}
+
+	@FunctionalInterface
+	interface RemoteAction {
+
+		CompletableFuture<Void> send();
 
 	}
 

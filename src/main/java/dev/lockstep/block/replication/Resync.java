@@ -34,7 +34,7 @@ final class Resync {
 
 	private final PrimaryDevice primary;
 
-	private final BlockDevice remoteHashes;
+	private final RemoteDisk remoteHashes;
 
 	private final DirtyChunks dirty;
 
@@ -42,7 +42,7 @@ final class Resync {
 
 	private final long logIntervalNanos;
 
-	Resync(String disk, PrimaryDevice primary, BlockDevice remoteHashes, DirtyChunks dirty, SyncProgress progress,
+	Resync(String disk, PrimaryDevice primary, RemoteDisk remoteHashes, DirtyChunks dirty, SyncProgress progress,
 			long logIntervalNanos) {
 		this.disk = disk;
 		this.primary = primary;
@@ -55,7 +55,7 @@ final class Resync {
 	/** Runs the resynchronisation to its end; throws on the first failure. */
 	void run() throws IOException, InterruptedException {
 		BlockDevice local = this.primary.local();
-		BlockDevice remote = this.primary.remote();
+		RemoteDisk remote = this.primary.remote();
 		long size = local.size();
 		long chunks = DirtyChunks.chunkCount(size);
 		this.progress.begin(size);
@@ -82,7 +82,7 @@ final class Resync {
 					long first = batch * BATCH;
 					int count = (int) Math.min(BATCH, chunks - first);
 					hashes.clear().limit(count * HASH_SIZE);
-					this.remoteHashes.read(first * HASH_SIZE, hashes);
+					RemoteDisk.await(this.remoteHashes.read(first * HASH_SIZE, hashes));
 					for (int i = 0; i < count; i++) {
 						long chunk = first + i;
 						byte[] remoteHash = Arrays.copyOfRange(hashes.array(), i * HASH_SIZE, (i + 1) * HASH_SIZE);
@@ -132,7 +132,7 @@ final class Resync {
 		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
 	}
 
-	private void syncChunk(BlockDevice local, BlockDevice remote, long chunk, byte[] remoteHash, ByteBuffer buffer,
+	private void syncChunk(BlockDevice local, RemoteDisk remote, long chunk, byte[] remoteHash, ByteBuffer buffer,
 			MessageDigest digest) throws IOException {
 		long start = chunk * CHUNK_SIZE;
 		int length = (int) Math.min(CHUNK_SIZE, local.size() - start);
@@ -145,7 +145,7 @@ final class Resync {
 			buffer.flip();
 			boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
 			if (differs) {
-				remote.write(start, buffer.duplicate(), false);
+				RemoteDisk.await(remote.write(start, buffer.duplicate(), false));
 				this.progress.copied(length);
 			}
 			this.dirty.clear(chunk);

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 import dev.lockstep.block.BlockDevice;
@@ -72,7 +73,7 @@ final class InProcessEngine implements BlockEngineAccess {
 	}
 
 	@Override
-	public BlockDevice connect(URI peer, String export) throws IOException {
+	public RemoteDisk connect(URI peer, String export) throws IOException {
 		InProcessEngine target = this.network.get(peer);
 		if (target == null || this.severed) {
 			throw new IOException("Connection refused");
@@ -84,8 +85,11 @@ final class InProcessEngine implements BlockEngineAccess {
 		return new Connection(target, export, device);
 	}
 
-	/** A connection: fails once severed, or once the export it was opened on is gone. */
-	private final class Connection implements BlockDevice {
+	/**
+	 * A connection: runs each request at once on the caller's thread, and fails
+	 * once severed or once the export it was opened on is gone.
+	 */
+	private final class Connection implements RemoteDisk {
 
 		private final InProcessEngine target;
 
@@ -101,11 +105,18 @@ final class InProcessEngine implements BlockEngineAccess {
 			this.device = device;
 		}
 
-		private BlockDevice live() throws IOException {
-			if (this.closed || InProcessEngine.this.severed || this.target.exports.get(this.export) != this.device) {
-				throw new IOException("Connection reset by peer");
+		private CompletableFuture<Void> run(IoAction action) {
+			try {
+				if (this.closed || InProcessEngine.this.severed
+						|| this.target.exports.get(this.export) != this.device) {
+					throw new IOException("Connection reset by peer");
+				}
+				action.run(this.device);
+				return CompletableFuture.completedFuture(null);
 			}
-			return this.device;
+			catch (IOException | RuntimeException ex) {
+				return CompletableFuture.failedFuture(ex);
+			}
 		}
 
 		@Override
@@ -114,44 +125,37 @@ final class InProcessEngine implements BlockEngineAccess {
 		}
 
 		@Override
-		public boolean readOnly() {
-			return this.device.readOnly();
+		public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+			return run((device) -> device.read(offset, dst));
 		}
 
 		@Override
-		public void read(long offset, ByteBuffer dst) throws IOException {
-			live().read(offset, dst);
+		public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
+			ByteBuffer data = src.duplicate();
+			return run((device) -> device.write(offset, data, fua));
 		}
 
 		@Override
-		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			live().write(offset, src, fua);
+		public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayTrim, boolean fua) {
+			return run((device) -> device.writeZeroes(offset, length, mayTrim, fua));
 		}
 
 		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			live().writeZeroes(offset, length, mayTrim, fua);
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) throws IOException {
-			live().trim(offset, length, fua);
-		}
-
-		@Override
-		public void flush() throws IOException {
-			live().flush();
-		}
-
-		@Override
-		public List<Extent> allocation(long offset, long length) throws IOException {
-			return live().allocation(offset, length);
+		public CompletableFuture<Void> flush() {
+			return run(BlockDevice::flush);
 		}
 
 		@Override
 		public void close() {
 			this.closed = true;
 		}
+
+	}
+
+	@FunctionalInterface
+	private interface IoAction {
+
+		void run(BlockDevice device) throws IOException;
 
 	}
 

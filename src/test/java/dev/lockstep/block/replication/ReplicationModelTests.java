@@ -94,7 +94,8 @@ class ReplicationModelTests {
 			this.participant = new BlockReplicationParticipant(this.engine, new BlockReplicationProperties(
 					other.address, List.of(new BlockReplicationProperties.Disk("disk0", this.kind)),
 					new BlockReplicationProperties.Replication("block", 0, java.time.Duration.ofMinutes(1),
-							java.time.Duration.ofSeconds(5))));
+							java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
+							java.time.Duration.ofSeconds(5), 64)));
 		}
 
 		BlockDevice export() {

@@ -1,0 +1,49 @@
+package dev.lockstep.block.replication;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * An export on the peer, reached over a connection that pipelines requests:
+ * each call sends its request and returns at once, and the future completes
+ * with the peer's reply. Buffers must not be touched until then.
+ */
+public interface RemoteDisk extends Closeable {
+
+	/** Returns the size of the remote export. */
+	long size();
+
+	CompletableFuture<Void> read(long offset, ByteBuffer dst);
+
+	CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua);
+
+	CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayTrim, boolean fua);
+
+	CompletableFuture<Void> flush();
+
+	/** Closes the connection; requests still in flight fail. */
+	@Override
+	void close();
+
+	/** Waits for a request's reply, turning a failure into an {@link IOException}. */
+	static void await(CompletableFuture<Void> reply) throws IOException {
+		try {
+			reply.get();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IOException("Interrupted while waiting for the peer", ex);
+		}
+		catch (ExecutionException ex) {
+			Throwable cause = ex.getCause();
+			if (cause instanceof IOException) {
+				throw (IOException) cause;
+			}
+			throw new IOException(String.valueOf(cause.getMessage()), cause);
+		}
+	}
+
+}

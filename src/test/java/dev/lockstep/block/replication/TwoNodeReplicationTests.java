@@ -1,0 +1,178 @@
+package dev.lockstep.block.replication;
+
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.lockstep.block.nbd.Tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Two Lockstep nodes in one JVM on loopback ports, driven through the REST API,
+ * with data written and verified by qemu-io patterns and qemu-img compare.
+ */
+class TwoNodeReplicationTests {
+
+	private static final String SIZE = "8MiB";
+
+	@TempDir
+	Path dir;
+
+	private LockstepNode a;
+
+	private LockstepNode b;
+
+	@AfterEach
+	void stopNodes() {
+		if (this.a != null) {
+			this.a.close();
+		}
+		if (this.b != null) {
+			this.b.close();
+		}
+	}
+
+	private void nodes(String replication) throws Exception {
+		int[] ports = LockstepNode.freePorts(4);
+		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, replication);
+		this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, replication);
+		this.a.start();
+		this.b.start();
+	}
+
+	@Test
+	void coloCheckpointsFailoverAndInitialSyncOfDifferentDisks() throws Exception {
+		nodes("colo");
+		// The disks differ before replication starts.
+		this.a.io("disk0", "write -P 0x11 0 1M");
+		this.b.io("disk0", "write -P 0x99 2M 1M");
+
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		LockstepNode.Response started = this.a.start("primary");
+		assertThat(started.status()).as(started.body()).isEqualTo(200);
+		// Initial sync: the secondary's base now equals the primary's disk.
+		compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+		String status = this.a.get("/api/v1/replication").body();
+		assertThat(status).contains("\"copiedBytes\":" + (2 * 1024 * 1024)).contains("\"totalBytes\":" + (8 << 20));
+		// ... but until the first checkpoint the secondary shows its own old view.
+		this.b.io("disk0", "read -P 0x99 2M 1M");
+		assertThat(this.a.checkpoint().status()).isEqualTo(200);
+		assertThat(this.b.checkpoint().status()).isEqualTo(200);
+		compare(this.a.uri("disk0"), this.b.uri("disk0"));
+
+		// Between checkpoints: the primary's writes reach the base, not the view;
+		// the secondary's own writes stay in its view.
+		this.a.io("disk0", "write -P 0x22 64k 64k");
+		this.b.io("disk0.replica", "read -P 0x22 64k 64k");
+		this.b.io("disk0", "read -P 0x11 64k 64k");
+		this.b.io("disk0", "write -P 0x33 1M 100k");
+		this.b.io("disk0", "read -P 0x33 1M 100k");
+		assertThat(this.a.checkpoint().status()).isEqualTo(200);
+		assertThat(this.b.checkpoint().status()).isEqualTo(200);
+		// At the checkpoint the secondary's own writes vanish.
+		this.b.io("disk0", "read -P 0 1M 100k");
+		this.b.io("disk0", "read -P 0x22 64k 64k");
+		compare(this.a.uri("disk0"), this.b.uri("disk0"));
+
+		// After the last checkpoint both write; then the primary dies.
+		this.a.io("disk0", "write -P 0x44 3M 64k");
+		this.a.io("disk0", "write -P 0x45 64k 1k");
+		this.b.io("disk0", "write -P 0x55 5M 1000");
+		Path view = this.dir.resolve("view.img");
+		Tools.ok(60, "qemu-img", "convert", "-f", "raw", "-O", "raw", this.b.uri("disk0"), view.toString());
+		this.a.close();
+		LockstepNode.Response failover = this.b.stop(true);
+		assertThat(failover.status()).as(failover.body()).isEqualTo(200);
+		// The secondary keeps its view byte for byte, without the primary's later writes.
+		compare(view.toString(), this.b.uri("disk0"));
+		this.b.io("disk0", "read -P 0 3M 64k");
+		this.b.io("disk0", "read -P 0x55 5M 1000");
+		this.b.io("disk0", "read -P 0x22 64k 1k");
+		assertThat(this.b.qemuIo("disk0.replica", "read 0 512").output()).containsIgnoringCase("export");
+		// ... and it is durable in the image itself.
+		compareImage(view, this.b.dir.resolve("disk0.img"));
+		assertThat(this.b.dir.resolve("disk0.img.hidden.overlay")).doesNotExist();
+	}
+
+	@Test
+	void startOrderErrorsNameThePeer() throws Exception {
+		nodes("colo");
+		LockstepNode.Response response = this.a.start("primary");
+		assertThat(response.status()).isEqualTo(502);
+		assertThat(response.body()).contains("nbd://127.0.0.1:" + this.b.nbdPort).contains("disk0.replica")
+			.contains("start replication on the secondary first");
+		// The failed start left nothing behind: a later start in the right order works.
+		assertThat(this.a.get("/api/v1/replication").body()).contains("\"state\":\"IDLE\"");
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x66 0 64k");
+		this.b.io("disk0.replica", "read -P 0x66 0 64k");
+		assertThat(this.a.stop(false).status()).isEqualTo(200);
+		assertThat(this.b.stop(false).status()).isEqualTo(200);
+		// Without overlays the secondary shows its base, which has every forwarded write.
+		this.b.io("disk0", "read -P 0x66 0 64k");
+	}
+
+	@Test
+	void primaryFailsOverWhenTheSecondaryDiesAndResyncsOnlyWhatChanged() throws Exception {
+		nodes("colo");
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x11 0 4M");
+		assertThat(this.a.checkpoint().status()).isEqualTo(200);
+		assertThat(this.b.checkpoint().status()).isEqualTo(200);
+
+		this.b.close();
+		// The primary's writes still succeed, locally.
+		this.a.io("disk0", "write -P 0x77 6M 64k");
+		this.a.io("disk0", "read -P 0x77 6M 64k");
+		LockstepNode.Response errors = this.a.get("/api/v1/replication/errors");
+		assertThat(errors.body()).contains("\"healthy\":false").contains("unreachable since");
+		assertThat(this.a.checkpoint().status()).isEqualTo(502);
+		assertThat(this.a.stop(true).status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x78 7M 1k");
+		assertThat(this.a.get("/api/v1/replication/errors").body()).contains("\"healthy\":true");
+
+		// The secondary comes back and both rejoin: only the changed chunks are copied.
+		this.b.start();
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		LockstepNode.Response started = this.a.start("primary");
+		assertThat(started.status()).as(started.body()).isEqualTo(200);
+		assertThat(this.a.participant().status().disks().get(0).sync().copiedBytes()).isEqualTo(2 * 1024 * 1024);
+		compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+	}
+
+	@Test
+	void mirrorKeepsEveryAcknowledgedWriteAndServesItReadOnly() throws Exception {
+		nodes("mirror");
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x21 0 1M");
+		assertThat(this.a.checkpoint().status()).isEqualTo(200);
+		assertThat(this.b.checkpoint().status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x23 2M 64k");
+		// The secondary's view is the mirrored image itself, and read-only.
+		this.b.io("disk0", "read -P 0x23 2M 64k");
+		Tools.Result refused = this.b.qemuIo("disk0", "write -P 0x24 0 4k");
+		assertThat(refused.output()).doesNotContain("wrote 4096");
+		this.a.close();
+		assertThat(this.b.stop(true).status()).isEqualTo(200);
+		// Every acknowledged write, including those after the last checkpoint.
+		this.b.io("disk0", "read -P 0x21 0 1M");
+		this.b.io("disk0", "read -P 0x23 2M 64k");
+		this.b.io("disk0", "write -P 0x25 0 4k");
+	}
+
+	private static void compare(String first, String second) throws Exception {
+		Tools.Result result = Tools.run(60, "qemu-img", "compare", "-f", "raw", "-F", "raw", first, second);
+		assertThat(result.exitCode()).as(result.output()).isZero();
+	}
+
+	private static void compareImage(Path expected, Path image) throws Exception {
+		assertThat(java.nio.file.Files.mismatch(expected, image)).isEqualTo(-1L);
+	}
+
+}
