@@ -7,6 +7,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -45,9 +51,16 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	private final List<DiskReplication> disks;
 
+	private final ExecutorService worker;
+
 	public BlockReplicationParticipant(BlockEngineAccess engine, BlockReplicationProperties properties)
 			throws IOException {
 		this.properties = properties;
+		this.worker = Executors.newSingleThreadExecutor((task) -> {
+			Thread thread = new Thread(task, "lockstep-block-replication");
+			thread.setDaemon(true);
+			return thread;
+		});
 		List<DiskReplication> list = new ArrayList<>();
 		long logInterval = properties.replication().progressInterval().toNanos();
 		for (BlockEngineAccess.EngineDisk disk : engine.disks()) {
@@ -74,10 +87,14 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	@Override
 	public void start(ReplicationMode mode) throws Exception {
+		onWorker((cancelled) -> startDisks(mode, cancelled));
+	}
+
+	private void startDisks(ReplicationMode mode, BooleanSupplier cancelled) throws Exception {
 		List<DiskReplication> started = new ArrayList<>();
 		try {
 			for (DiskReplication disk : this.disks) {
-				disk.start(mode, this.properties.peer());
+				disk.start(mode, this.properties.peer(), cancelled);
 				started.add(disk);
 			}
 		}
@@ -98,9 +115,11 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	@Override
 	public void checkpoint() throws Exception {
-		for (DiskReplication disk : this.disks) {
-			disk.checkpoint();
-		}
+		onWorker((cancelled) -> {
+			for (DiskReplication disk : this.disks) {
+				disk.checkpoint();
+			}
+		});
 	}
 
 	@Override
@@ -117,6 +136,10 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	@Override
 	public void stop(boolean failover) throws Exception {
+		onWorker((cancelled) -> stopDisks(failover));
+	}
+
+	private void stopDisks(boolean failover) throws Exception {
 		List<String> failures = new ArrayList<>();
 		Exception first = null;
 		for (int i = this.disks.size() - 1; i >= 0; i--) {
@@ -137,6 +160,53 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		if (first != null) {
 			throw new IOException(String.join("; ", failures), first);
 		}
+	}
+
+	/**
+	 * Runs a lifecycle call on the participant's own thread. The coordinator
+	 * interrupts a call that overran its deadline, and an interrupt closes any
+	 * file channel the interrupted thread is using, the disk images included; so
+	 * no image is ever touched on the caller's thread. On interrupt the work is
+	 * asked to stop (a synchronisation gives up between chunks; a commit or
+	 * checkpoint runs to its end), and the call returns once it has.
+	 */
+	private void onWorker(Work work) throws Exception {
+		AtomicBoolean cancelled = new AtomicBoolean();
+		Future<?> future = this.worker.submit(() -> {
+			work.run(cancelled::get);
+			return null;
+		});
+		boolean interrupted = false;
+		while (true) {
+			try {
+				future.get();
+				break;
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+				cancelled.set(true);
+			}
+			catch (ExecutionException ex) {
+				if (interrupted) {
+					Thread.currentThread().interrupt();
+				}
+				Throwable cause = ex.getCause();
+				if (cause instanceof Exception exception) {
+					throw exception;
+				}
+				throw (Error) cause;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	@FunctionalInterface
+	private interface Work {
+
+		void run(BooleanSupplier cancelled) throws Exception;
+
 	}
 
 	/** Returns the replication status of every disk. Cheap; never blocks on I/O. */
@@ -176,9 +246,17 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	/** Stops replication of every disk that is still replicating. */
 	@Override
 	public void close() {
-		for (int i = this.disks.size() - 1; i >= 0; i--) {
-			this.disks.get(i).close();
+		try {
+			onWorker((cancelled) -> {
+				for (int i = this.disks.size() - 1; i >= 0; i--) {
+					this.disks.get(i).close();
+				}
+			});
 		}
+		catch (Exception ex) {
+			logger.warn("Stopping block replication on shutdown failed: " + ex.getMessage());
+		}
+		this.worker.shutdown();
 	}
 
 }

@@ -5,6 +5,7 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -115,7 +116,7 @@ final class DiskReplication {
 
 	// ---- start ------------------------------------------------------------
 
-	void start(ReplicationMode mode, URI peer) throws Exception {
+	void start(ReplicationMode mode, URI peer, BooleanSupplier cancelled) throws Exception {
 		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
 			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
 		}
@@ -125,14 +126,14 @@ final class DiskReplication {
 		}
 		this.faults.clear();
 		if (mode == ReplicationMode.PRIMARY) {
-			startPrimary(peer);
+			startPrimary(peer, cancelled);
 		}
 		else {
 			startSecondary();
 		}
 	}
 
-	private void startPrimary(URI peer) throws Exception {
+	private void startPrimary(URI peer, BooleanSupplier cancelled) throws Exception {
 		if (peer == null) {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
@@ -155,7 +156,8 @@ final class DiskReplication {
 			this.primary = forwarding;
 			this.role = Role.PRIMARY;
 			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
-			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos).run();
+			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos, cancelled)
+				.run();
 			forwarding.syncing(false);
 			if (!forwarding.forwarding()) {
 				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));

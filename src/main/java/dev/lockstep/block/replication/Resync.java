@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.Lock;
 
 import org.apache.commons.logging.Log;
@@ -42,8 +43,11 @@ final class Resync {
 
 	private final long logIntervalNanos;
 
+	private final BooleanSupplier cancelled;
+
 	Resync(String disk, PrimaryDevice primary, RemoteDisk remoteHashes, DirtyChunks dirty, SyncProgress progress,
-			long logIntervalNanos) {
+			long logIntervalNanos, BooleanSupplier cancelled) {
+		this.cancelled = cancelled;
 		this.disk = disk;
 		this.primary = primary;
 		this.remoteHashes = remoteHashes;
@@ -52,7 +56,12 @@ final class Resync {
 		this.logIntervalNanos = logIntervalNanos;
 	}
 
-	/** Runs the resynchronisation to its end; throws on the first failure. */
+	/**
+	 * Runs the resynchronisation to its end; throws on the first failure, or
+	 * {@link InterruptedException} once cancelled. Runs on the calling thread and
+	 * one more, neither of which may be interrupted (file channels close on
+	 * interrupt).
+	 */
 	void run() throws IOException, InterruptedException {
 		BlockDevice local = this.primary.local();
 		RemoteDisk remote = this.primary.remote();
@@ -76,14 +85,17 @@ final class Resync {
 							return;
 						}
 					}
-					if (Thread.currentThread().isInterrupted()) {
-						throw new InterruptedException();
+					if (this.cancelled.getAsBoolean()) {
+						throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
 					}
 					long first = batch * BATCH;
 					int count = (int) Math.min(BATCH, chunks - first);
 					hashes.clear().limit(count * HASH_SIZE);
 					RemoteDisk.await(this.remoteHashes.read(first * HASH_SIZE, hashes));
 					for (int i = 0; i < count; i++) {
+						if (this.cancelled.getAsBoolean()) {
+							throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
+						}
 						long chunk = first + i;
 						byte[] remoteHash = Arrays.copyOfRange(hashes.array(), i * HASH_SIZE, (i + 1) * HASH_SIZE);
 						syncChunk(local, remote, chunk, remoteHash, buffer, digest);
@@ -108,11 +120,9 @@ final class Resync {
 			work.run();
 		}
 		finally {
+			// Never interrupt a thread doing file I/O: an interrupt closes the image's channel.
 			for (Thread thread : threads) {
-				if (Thread.currentThread().isInterrupted()) {
-					thread.interrupt();
-				}
-				thread.join();
+				joinUninterruptibly(thread);
 			}
 		}
 		this.progress.end();
@@ -130,6 +140,22 @@ final class Resync {
 			throw (Error) ex;
 		}
 		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
+	}
+
+	private static void joinUninterruptibly(Thread thread) {
+		boolean interrupted = false;
+		while (true) {
+			try {
+				thread.join();
+				break;
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
 	}
 
 	private void syncChunk(BlockDevice local, RemoteDisk remote, long chunk, byte[] remoteHash, ByteBuffer buffer,

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Block replication benchmark, on loopback, two Lockstep nodes (A primary, B secondary), 1 GiB disks:
+#  1. replicated write throughput: nbdcopy of 1 GiB into A's export while replicating, against the same
+#     copy into the same export before replication starts (unreplicated), both overwriting allocated data;
+#  2. initial sync of two 1 GiB disks that differ in 10% of their 1 MiB chunks (start(primary)), against
+#     nbdcopy of the whole disk from A to B;
+#  3. in process: secondary checkpoint time with 1,000 dirty 64 KiB regions on 1 GiB and 8 GiB sparse disks,
+#     and failover commit time for 100 MiB of dirty data against a plain write + fsync of 100 MiB.
+# Usage: bench/replication.sh [colo|mirror, default colo]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-colo}
+A_HTTP=${BENCH_A_HTTP:-18191}; A_NBD=${BENCH_A_NBD:-18192}
+B_HTTP=${BENCH_B_HTTP:-18193}; B_NBD=${BENCH_B_NBD:-18194}
+SIZE=$((1024 * 1024 * 1024))
+
+for tool in nbdcopy qemu-io qemu-img curl; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing (see .ci/run)"; exit 1; }
+done
+
+./mvnw -q -B -o -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
+  -Dmdep.outputFile=target/bench-classpath.txt
+CP="target/classes:target/test-classes:$(cat target/bench-classpath.txt)"
+WORK=$(mktemp -d -p "${BENCH_DIR:-/tmp}" replication-bench.XXXXXX)
+PIDS=()
+cleanup() { rc=$?; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; if [ $rc -ne 0 ]; then grep -v "^\s*at " "$WORK"/a.log "$WORK"/b.log | grep -iv "springdoc\|Spring Boot\|^\s*$" | grep -i "warn\|error\|fail\|clos\|disconn\|exception" | head -40; fi; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+node() { # name http nbd peer-nbd
+  mkdir -p "$WORK/$1"
+  java -Xms512m -Xmx1g -cp "$CP" dev.lockstep.LockstepApplication --server.port="$2" --server.address=127.0.0.1 \
+    --lockstep.block.nbd.port="$3" --lockstep.block.peer="nbd://127.0.0.1:$4" \
+    --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
+    --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
+    --logging.level.root=WARN --logging.level.dev.lockstep.block.replication=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
+  PIDS+=($!)
+}
+wait_up() { for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return; sleep 0.5; done; echo "node on $1 did not start"; exit 1; }
+post() { curl -sf -X POST "http://127.0.0.1:$1/api/v1/replication/$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
+
+echo "== Preparing two 1 GiB random sources"
+head -c $SIZE /dev/urandom > "$WORK/src1.img"
+head -c $SIZE /dev/urandom > "$WORK/src2.img"
+
+node a "$A_HTTP" "$A_NBD" "$B_NBD"
+node b "$B_HTTP" "$B_NBD" "$A_NBD"
+wait_up "$A_HTTP"; wait_up "$B_HTTP"
+A=nbd://127.0.0.1:$A_NBD/disk0
+B=nbd://127.0.0.1:$B_NBD/disk0
+
+nbdcopy "$WORK/src1.img" "$A"   # allocate A (not measured)
+t0=$(now); nbdcopy "$WORK/src2.img" "$A"; t1=$(now)
+UNREP=$(secs "$t0" "$t1")
+
+t0=$(now); nbdcopy "$A" "$B"; t1=$(now)
+FULL=$(secs "$t0" "$t1")
+# B now equals A; make 10% of its 1 MiB chunks differ (every tenth chunk)
+cmds=()
+for i in $(seq 0 10 1023); do cmds+=(-c "write -P 0x5a ${i}M 1M"); done
+qemu-io -f raw "$B" "${cmds[@]}" >/dev/null
+DIFFERING=${#cmds[@]}; DIFFERING=$((DIFFERING / 2))
+
+post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
+t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
+SYNC=$(secs "$t0" "$t1")
+COPIED=$(curl -sf "http://127.0.0.1:$A_HTTP/api/v1/replication" | grep -o '"copiedBytes":[0-9]*' | head -1 | cut -d: -f2)
+post "$A_HTTP" checkpoint >/dev/null; post "$B_HTTP" checkpoint >/dev/null
+
+t0=$(now); nbdcopy "$WORK/src1.img" "$A"; t1=$(now)
+REP=$(secs "$t0" "$t1")
+post "$A_HTTP" checkpoint >/dev/null; post "$B_HTTP" checkpoint >/dev/null
+if qemu-img compare -q -f raw -F raw "$A" "$B"; then SAME=identical; else SAME=DIFFERENT; fi
+
+echo "== Replicated write throughput ($MODE), nbdcopy of 1 GiB into the primary's export"
+awk -v u="$UNREP" -v r="$REP" -v s=$SIZE 'BEGIN {
+  printf "unreplicated: %6.2f s  %7.1f MiB/s\n", u, s / u / 1048576
+  printf "replicated:   %6.2f s  %7.1f MiB/s\n", r, s / r / 1048576
+  printf "ratio replicated/unreplicated: %.2f (target >= 0.6)\n", u / r }'
+echo "after a checkpoint, primary and secondary disks are $SAME"
+echo "== Initial sync of two 1 GiB disks differing in $DIFFERING of 1024 chunks"
+awk -v f="$FULL" -v s="$SYNC" -v c="${COPIED:-0}" -v n=$SIZE 'BEGIN {
+  printf "nbdcopy of the whole disk A -> B: %6.2f s  %7.1f MiB/s\n", f, n / f / 1048576
+  printf "start(primary) with sync:         %6.2f s  %7.1f MiB/s compared, %d MiB copied\n", s, n / s / 1048576, c / 1048576
+  printf "ratio sync rate / nbdcopy rate: %.2f\n", f / s }'
+
+kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
+echo "== In process: checkpoint and failover commit"
+java -Xmx1g -cp "$CP" dev.lockstep.block.replication.ReplicationBenchmark "$WORK/inproc"

@@ -1,0 +1,180 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.file.FileBlockDevice;
+import dev.lockstep.block.overlay.MemoryDevice;
+import dev.lockstep.replication.ReplicationMode;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
+
+class ParticipantLifecycleTests {
+
+	private static final int SIZE = 32 * 1024 * 1024;
+
+	@TempDir
+	Path dir;
+
+	private static BlockReplicationProperties properties(URI peer, ReplicationKind kind) {
+		return new BlockReplicationProperties(peer, List.of(new BlockReplicationProperties.Disk("disk0", kind)),
+				new BlockReplicationProperties.Replication("block", 0, Duration.ofMinutes(1), Duration.ofSeconds(5),
+						Duration.ofSeconds(5), Duration.ofSeconds(5), 64));
+	}
+
+	/**
+	 * The coordinator interrupts a start that overran its deadline. The
+	 * synchronisation must stop, leave the disk idle, and never let the interrupt
+	 * reach the image's file channel (which an interrupt would close).
+	 */
+	@Test
+	void interruptedStartGivesUpAndLeavesTheImageUsable() throws Exception {
+		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
+		URI aAddress = URI.create("nbd://a:1");
+		URI bAddress = URI.create("nbd://b:1");
+		byte[] content = new byte[SIZE];
+		new Random(1).nextBytes(content);
+		try (FileBlockDevice image = FileBlockDevice.open(this.dir.resolve("a.img"), SIZE, false)) {
+			image.write(0, ByteBuffer.wrap(content), false);
+			InProcessEngine a = new InProcessEngine(network, aAddress,
+					List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), image)));
+			InProcessEngine b = new InProcessEngine(network, bAddress, List
+				.of(InProcessEngine.disk("disk0", this.dir.resolve("b.img"), new SlowDevice(new MemoryDevice(SIZE)))));
+			BlockReplicationParticipant primary = new BlockReplicationParticipant(a,
+					properties(bAddress, ReplicationKind.COLO));
+			BlockReplicationParticipant secondary = new BlockReplicationParticipant(b,
+					properties(aAddress, ReplicationKind.COLO));
+			try {
+				secondary.start(ReplicationMode.SECONDARY);
+				AtomicReference<Throwable> outcome = new AtomicReference<>();
+				Thread caller = new Thread(() -> {
+					try {
+						primary.start(ReplicationMode.PRIMARY);
+					}
+					catch (Throwable ex) {
+						outcome.set(ex);
+					}
+				});
+				caller.start();
+				Thread.sleep(300);
+				assertThat(primary.status().disks().get(0).sync().running()).isTrue();
+				caller.interrupt();
+				caller.join(30_000);
+				assertThat(caller.isAlive()).isFalse();
+				assertThat(outcome.get()).isInstanceOf(InterruptedException.class);
+				DiskReplicationStatus status = primary.status().disks().get(0);
+				assertThat(status.role()).isEqualTo("idle");
+				assertThat(status.sync().running()).isFalse();
+				assertThat(status.sync().copiedBytes()).isLessThan(SIZE);
+				assertThat(primary.error()).isEmpty();
+				// The image is still open and serving.
+				ByteBuffer check = ByteBuffer.allocate(4096);
+				a.export("disk0").read(0, check);
+				assertThat(check.array()).isEqualTo(java.util.Arrays.copyOf(content, 4096));
+				a.export("disk0").write(0, ByteBuffer.wrap(new byte[512]), true);
+				// A later start completes.
+				primary.start(ReplicationMode.PRIMARY);
+				assertThat(primary.status().disks().get(0).role()).isEqualTo("primary");
+			}
+			finally {
+				primary.close();
+				secondary.close();
+			}
+		}
+	}
+
+	@Test
+	void startWithoutPeerFailsClearlyAndAnIdleDiskReportsNoError() throws Exception {
+		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
+		InProcessEngine a = new InProcessEngine(network, URI.create("nbd://a:1"),
+				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(1 << 20))));
+		BlockReplicationParticipant primary = new BlockReplicationParticipant(a, properties(null, ReplicationKind.COLO));
+		try {
+			assertThatExceptionOfType(IllegalStateException.class)
+				.isThrownBy(() -> primary.start(ReplicationMode.PRIMARY))
+				.withMessageContaining("lockstep.block.peer");
+			assertThat(primary.error()).isEmpty();
+			assertThat(primary.status().disks().get(0).role()).isEqualTo("idle");
+			// stop while idle is harmless
+			primary.stop(false);
+		}
+		finally {
+			primary.close();
+		}
+	}
+
+	/** A device whose writes take a few milliseconds each. */
+	private static final class SlowDevice implements BlockDevice {
+
+		private final BlockDevice delegate;
+
+		SlowDevice(BlockDevice delegate) {
+			this.delegate = delegate;
+		}
+
+		@Override
+		public long size() {
+			return this.delegate.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return false;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			this.delegate.read(offset, dst);
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			try {
+				Thread.sleep(20);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+			}
+			this.delegate.write(offset, src, fua);
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			this.delegate.writeZeroes(offset, length, mayTrim, fua);
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			this.delegate.trim(offset, length, fua);
+		}
+
+		@Override
+		public void flush() throws IOException {
+			this.delegate.flush();
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			return this.delegate.allocation(offset, length);
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+}
