@@ -156,6 +156,24 @@ public final class ClusterOverlay implements Closeable {
 		this.map.put(cluster, slot);
 	}
 
+	/**
+	 * Stores {@code count} consecutive whole clusters starting at {@code first}
+	 * from {@code data} with one write into consecutive slots, and maps them. The
+	 * clusters must all be full-length.
+	 */
+	public void allocateRun(long first, int count, ByteBuffer data) throws IOException {
+		checkOpen();
+		if (data.remaining() != (long) count * CLUSTER_SIZE || clusterLength(first + count - 1) != CLUSTER_SIZE) {
+			throw new IllegalArgumentException("A run of " + count + " clusters needs " + (long) count * CLUSTER_SIZE
+					+ " bytes of full clusters, got " + data.remaining());
+		}
+		long slot = this.nextSlot.getAndAdd(count);
+		writeFully(slot << CLUSTER_SHIFT, data);
+		for (int i = 0; i < count; i++) {
+			this.map.put(first + i, slot + i);
+		}
+	}
+
 	/** Maps the cluster as known zeroes. */
 	public void allocateZero(long cluster) {
 		checkOpen();

@@ -7,8 +7,8 @@ package dev.lockstep.block.replication;
  */
 public enum FaultClass {
 
-	/** A primary write could not be forwarded to the secondary. */
-	FORWARDING("forwarding to the secondary failed"),
+	/** A primary write could not be forwarded to the secondary; forwarding has stopped. */
+	FORWARDING("secondary unreachable"),
 
 	/** The old contents of a base region could not be saved into the hidden overlay. */
 	COPY_BEFORE_WRITE("copy-before-write into the hidden overlay failed"),

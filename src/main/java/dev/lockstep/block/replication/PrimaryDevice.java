@@ -3,7 +3,6 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -102,8 +101,8 @@ final class PrimaryDevice implements BlockDevice {
 		if (this.forwarding) {
 			this.forwarding = false;
 		}
-		this.faults.record(FaultClass.FORWARDING, "secondary " + this.peer + " unreachable since " + Instant.now()
-				+ ": " + Faults.describe(unwrap(cause)));
+		this.faults.record(FaultClass.FORWARDING,
+				this.peer + ": " + Faults.describe(unwrap(cause)) + "; forwarding stopped, changes are tracked for resync");
 	}
 
 	@Override
@@ -246,7 +245,8 @@ final class PrimaryDevice implements BlockDevice {
 	void checkpoint() throws IOException {
 		if (!this.forwarding) {
 			throw new IOException("Cannot checkpoint disk '" + this.disk + "': "
-					+ this.faults.get(FaultClass.FORWARDING).map((fault) -> fault.detail())
+					+ this.faults.get(FaultClass.FORWARDING)
+						.map((fault) -> "secondary unreachable since " + fault.since() + ": " + fault.detail())
 						.orElse("forwarding to " + this.peer + " has stopped"));
 		}
 		try {

@@ -249,31 +249,19 @@ final class SecondaryStack implements Closeable {
 		}
 		Stripes.Held held = this.stripes.lockExclusive(first, last);
 		try {
-			ByteBuffer buffer = null;
-			for (long cluster = first; cluster <= last; cluster++) {
+			long cluster = first;
+			while (cluster <= last) {
 				if (this.hidden.contains(cluster)) {
+					cluster++;
 					continue;
 				}
-				int clusterLength = this.hidden.clusterLength(cluster);
-				if (buffer == null) {
-					buffer = ByteBuffer.allocate(CLUSTER_SIZE);
+				// A run of clusters that hidden lacks, saved with one read and one write.
+				long runEnd = cluster + 1;
+				while (runEnd <= last && runEnd - cluster < CBW_RUN && !this.hidden.contains(runEnd)) {
+					runEnd++;
 				}
-				buffer.clear().limit(clusterLength);
-				try {
-					this.base.read(cluster << CLUSTER_SHIFT, buffer);
-					buffer.flip();
-					if (isZero(buffer)) {
-						this.hidden.allocateZero(cluster);
-					}
-					else {
-						this.hidden.allocate(cluster, buffer);
-					}
-				}
-				catch (IOException | RuntimeException ex) {
-					String detail = "cluster at offset " + (cluster << CLUSTER_SHIFT) + ": " + Faults.describe(ex);
-					this.faults.record(FaultClass.COPY_BEFORE_WRITE, detail);
-					throw new RecordedIOException("Copy-before-write failed for " + detail, ex);
-				}
+				saveRun(cluster, (int) (runEnd - cluster));
+				cluster = runEnd;
 			}
 			return held;
 		}
@@ -282,6 +270,52 @@ final class SecondaryStack implements Closeable {
 			throw ex;
 		}
 	}
+
+	private void saveRun(long first, int count) throws IOException {
+		long start = first << CLUSTER_SHIFT;
+		int length = (int) Math.min((long) count << CLUSTER_SHIFT, this.base.size() - start);
+		ByteBuffer buffer = CBW_BUFFER.get();
+		buffer.clear().limit(length);
+		try {
+			this.base.read(start, buffer);
+			buffer.flip();
+			boolean anyZero = false;
+			for (int i = 0; i < count && !anyZero; i++) {
+				anyZero = isZero(cluster(buffer, i));
+			}
+			if (!anyZero && length == count * CLUSTER_SIZE) {
+				this.hidden.allocateRun(first, count, buffer);
+				return;
+			}
+			for (int i = 0; i < count; i++) {
+				ByteBuffer data = cluster(buffer, i);
+				if (isZero(data)) {
+					this.hidden.allocateZero(first + i);
+				}
+				else {
+					this.hidden.allocate(first + i, data);
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			String detail = "clusters at offset " + start + "+" + length + ": " + Faults.describe(ex);
+			this.faults.record(FaultClass.COPY_BEFORE_WRITE, detail);
+			throw new RecordedIOException("Copy-before-write failed for " + detail, ex);
+		}
+	}
+
+	private static ByteBuffer cluster(ByteBuffer run, int index) {
+		ByteBuffer cluster = run.duplicate();
+		int from = index * CLUSTER_SIZE;
+		cluster.position(from).limit(Math.min(run.limit(), from + CLUSTER_SIZE));
+		return cluster;
+	}
+
+	/** Clusters saved per read and write in copy-before-write: 1 MiB. */
+	private static final int CBW_RUN = 16;
+
+	private static final ThreadLocal<ByteBuffer> CBW_BUFFER = ThreadLocal
+		.withInitial(() -> ByteBuffer.allocateDirect(CBW_RUN * CLUSTER_SIZE));
 
 	private static boolean isZero(ByteBuffer buffer) {
 		int i = buffer.position();

@@ -130,7 +130,7 @@ class TwoNodeReplicationTests {
 		this.a.io("disk0", "write -P 0x77 6M 64k");
 		this.a.io("disk0", "read -P 0x77 6M 64k");
 		LockstepNode.Response errors = this.a.get("/api/v1/replication/errors");
-		assertThat(errors.body()).contains("\"healthy\":false").contains("unreachable since");
+		assertThat(errors.body()).contains("\"healthy\":false").contains("secondary unreachable since");
 		assertThat(this.a.checkpoint().status()).isEqualTo(502);
 		assertThat(this.a.stop(true).status()).isEqualTo(200);
 		this.a.io("disk0", "write -P 0x78 7M 1k");
@@ -143,6 +143,51 @@ class TwoNodeReplicationTests {
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
 		assertThat(this.a.participant().status().disks().get(0).sync().copiedBytes()).isEqualTo(2 * 1024 * 1024);
 		compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+	}
+
+	@Test
+	void resyncAfterABrokenLinkCopiesOnlyTheChunksThatChanged() throws Exception {
+		int[] ports = LockstepNode.freePorts(5);
+		// A reaches B only through a proxy that the test can sever.
+		try (TcpProxy link = new TcpProxy(ports[4], ports[3])) {
+			this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();
+			this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo").start();
+			assertThat(this.b.start("secondary").status()).isEqualTo(200);
+			assertThat(this.a.start("primary").status()).isEqualTo(200);
+			this.a.io("disk0", "write -P 0x11 0 1M");
+			assertThat(this.a.checkpoint().status()).isEqualTo(200);
+			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+
+			link.sever();
+			this.a.io("disk0", "write -P 0x22 2M 64k");
+			this.a.io("disk0", "read -P 0x22 2M 64k");
+			assertThat(this.a.get("/api/v1/replication/errors").body()).contains("secondary unreachable since")
+				.contains("nbd://127.0.0.1:" + ports[4]);
+			LockstepNode.Response checkpoint = this.a.checkpoint();
+			assertThat(checkpoint.status()).isEqualTo(502);
+			assertThat(checkpoint.body()).contains("unreachable");
+			// The secondary, cut off, still shows the last checkpoint.
+			this.b.io("disk0", "read -P 0x11 0 1M");
+			this.b.io("disk0", "read -P 0 2M 64k");
+			assertThat(this.a.stop(true).status()).isEqualTo(200);
+			this.a.io("disk0", "write -P 0x23 5M 4k");
+			assertThat(this.a.participant().status().disks().get(0).dirtyBytes()).isEqualTo(2 * 1024 * 1024);
+
+			// Rejoin: the secondary restarts its role, the link comes back, the primary resyncs.
+			assertThat(this.b.stop(false).status()).isEqualTo(200);
+			assertThat(this.b.start("secondary").status()).isEqualTo(200);
+			link.restore();
+			LockstepNode.Response started = this.a.start("primary");
+			assertThat(started.status()).as(started.body()).isEqualTo(200);
+			DiskReplicationStatus status = this.a.participant().status().disks().get(0);
+			assertThat(status.sync().copiedBytes()).isEqualTo(2 * 1024 * 1024);
+			assertThat(status.sync().comparedBytes()).isEqualTo(8 * 1024 * 1024);
+			assertThat(status.dirtyBytes()).isZero();
+			compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+			assertThat(this.a.checkpoint().status()).isEqualTo(200);
+			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+			compare(this.a.uri("disk0"), this.b.uri("disk0"));
+		}
 	}
 
 	@Test
