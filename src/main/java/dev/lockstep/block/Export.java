@@ -1,0 +1,154 @@
+package dev.lockstep.block;
+
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.UnaryOperator;
+
+/**
+ * A named, exported {@link BlockDevice}. The device behind an export can be
+ * replaced at runtime, e.g. by a wrapper that forwards writes or stacks overlays:
+ * {@link #swapDevice} waits until no request is running on the export, so when
+ * it returns, every later request sees only the new device.
+ *
+ * <p>The NBD server runs each request inside {@link #enter()} /
+ * {@link Ticket#close()}, which is what the swap waits for.
+ */
+public final class Export {
+
+	private final String name;
+
+	private final String description;
+
+	private final boolean readOnly;
+
+	private final ExportStats stats = new ExportStats();
+
+	private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+
+	private volatile BlockDevice device;
+
+	private volatile boolean removed;
+
+	Export(String name, BlockDevice device, boolean readOnly, String description) {
+		this.name = Objects.requireNonNull(name, "name");
+		this.device = Objects.requireNonNull(device, "device");
+		this.readOnly = readOnly || device.readOnly();
+		this.description = (description != null) ? description : "";
+	}
+
+	public String name() {
+		return this.name;
+	}
+
+	public String description() {
+		return this.description;
+	}
+
+	/**
+	 * Returns whether clients see the export as read-only (set at creation or
+	 * because the device is read-only).
+	 */
+	public boolean readOnly() {
+		return this.readOnly;
+	}
+
+	/** The device currently behind the export. */
+	public BlockDevice device() {
+		return this.device;
+	}
+
+	public ExportStats stats() {
+		return this.stats;
+	}
+
+	/** Whether the export has been removed from its registry. */
+	public boolean removed() {
+		return this.removed;
+	}
+
+	/**
+	 * Replaces the device behind the export. New requests wait while {@code wrap}
+	 * runs, and it runs only once every request already running has finished, so
+	 * it may also change state under the old device (e.g. commit an overlay). The
+	 * new device must have the same size.
+	 * @param wrap maps the current device to its replacement (e.g. a wrapper of it)
+	 * @return the device that was replaced
+	 */
+	public BlockDevice swapDevice(UnaryOperator<BlockDevice> wrap) {
+		this.gate.writeLock().lock();
+		try {
+			BlockDevice current = this.device;
+			BlockDevice replacement = Objects.requireNonNull(wrap.apply(current), "replacement device");
+			if (replacement.size() != current.size()) {
+				throw new IllegalArgumentException("Replacement device for export '" + this.name + "' has size "
+						+ replacement.size() + ", expected " + current.size());
+			}
+			this.device = replacement;
+			return current;
+		}
+		finally {
+			this.gate.writeLock().unlock();
+		}
+	}
+
+	/**
+	 * Runs {@code action} while no request runs on this export; requests that
+	 * arrive meanwhile wait.
+	 */
+	public <T> T quiesced(Callable<T> action) throws Exception {
+		this.gate.writeLock().lock();
+		try {
+			return action.call();
+		}
+		finally {
+			this.gate.writeLock().unlock();
+		}
+	}
+
+	/**
+	 * Enters the export for one request and returns the device to use for it. The
+	 * ticket must be closed when the request is done.
+	 */
+	public Ticket enter() {
+		this.gate.readLock().lock();
+		return new Ticket(this.device);
+	}
+
+	void markRemoved() {
+		this.removed = true;
+	}
+
+	@Override
+	public String toString() {
+		return "Export[" + this.name + (this.readOnly ? ", read-only" : "") + ", " + this.device + "]";
+	}
+
+	/**
+	 * A request's hold on an export; closing it lets device swaps proceed.
+	 */
+	public final class Ticket implements AutoCloseable {
+
+		private final BlockDevice device;
+
+		private boolean closed;
+
+		private Ticket(BlockDevice device) {
+			this.device = device;
+		}
+
+		public BlockDevice device() {
+			return this.device;
+		}
+
+		@Override
+		public void close() {
+			if (!this.closed) {
+				this.closed = true;
+				Export.this.gate.readLock().unlock();
+			}
+		}
+
+	}
+
+}

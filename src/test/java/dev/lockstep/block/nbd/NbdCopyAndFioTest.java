@@ -1,0 +1,74 @@
+package dev.lockstep.block.nbd;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * nbdcopy in and out with checksums, and fio's nbd engine in a verify run.
+ */
+class NbdCopyAndFioTest {
+
+	private static final long MIB = 1024 * 1024;
+
+	@TempDir
+	Path directory;
+
+	private TestServer server;
+
+	@BeforeEach
+	void start() throws Exception {
+		this.server = new TestServer(this.directory);
+		this.server.addDisk("disk0", 128 * MIB);
+	}
+
+	@AfterEach
+	void stop() throws Exception {
+		this.server.close();
+	}
+
+	@Test
+	void nbdcopyInAndOutKeepsChecksum() throws Exception {
+		Path source = this.directory.resolve("source.raw");
+		QemuClientsTest.writeRandomSparseImage(source, 128 * MIB, 3);
+		String uri = this.server.uri("disk0");
+		Tools.ok(120, "nbdcopy", "--flush", source.toString(), uri);
+		Path copy = this.directory.resolve("copy.raw");
+		Tools.ok(120, "nbdcopy", uri, copy.toString());
+		assertThat(sha256(copy)).isEqualTo(sha256(source));
+		assertThat(this.server.registry().get("disk0").stats().flushes()).isPositive();
+	}
+
+	@Test
+	void fioVerifyRunWithQueueDepth16() throws Exception {
+		String output = Tools.ok(60, "fio", "--name=verify", "--ioengine=nbd", "--uri=" + this.server.uri("disk0"),
+				"--rw=randwrite", "--bs=4k", "--bsrange=512-64k", "--iodepth=16", "--size=32M", "--verify=crc32c",
+				"--verify_fatal=1", "--do_verify=1", "--runtime=5", "--output-format=terse", "--terse-version=3");
+		String[] fields = output.lines().filter((line) -> line.startsWith("3;")).findFirst().orElseThrow().split(";");
+		// Field 5 is the error count; verify failures also make fio exit non-zero.
+		assertThat(fields[4]).isEqualTo("0");
+		assertThat(this.server.registry().get("disk0").stats().reads()).isPositive();
+		assertThat(this.server.registry().get("disk0").stats().writes()).isPositive();
+	}
+
+	static String sha256(Path file) throws Exception {
+		MessageDigest digest = MessageDigest.getInstance("SHA-256");
+		try (InputStream in = Files.newInputStream(file)) {
+			byte[] buffer = new byte[1 << 20];
+			for (int read; (read = in.read(buffer)) > 0;) {
+				digest.update(buffer, 0, read);
+			}
+		}
+		return HexFormat.of().formatHex(digest.digest());
+	}
+
+}
