@@ -20,6 +20,7 @@ WORK=$(mktemp -d)
 java -Xms256m -Xmx512m -cp "target/classes:target/test-classes:$(cat target/bench-classpath.txt)" \
   dev.lockstep.bench.BenchApplication --server.port="$PORT" --server.address=127.0.0.1 \
   --lockstep.block.enabled=false --lockstep.bench.participants=10 --logging.level.root=WARN \
+  --lockstep.security.api-token=bench-token \
   > "$WORK/service.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -27,18 +28,19 @@ for _ in $(seq 1 120); do
   curl -sf "$BASE/actuator/health/liveness" >/dev/null && break
   sleep 0.5
 done
-curl -sf -X POST "$BASE/api/v1/replication/start" -H 'Content-Type: application/json' -d '{"mode":"primary"}' >/dev/null
+curl -sf -X POST "$BASE/api/v1/replication/start" -H 'Authorization: Bearer bench-token' \
+  -H 'Content-Type: application/json' -d '{"mode":"primary"}' >/dev/null
 
 cat > "$WORK/checkpoint.lua" <<'LUA'
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer bench-token"
 LUA
 cat > "$WORK/gets.lua" <<'LUA'
 local paths = { "/api/v1/replication", "/api/v1/replication/errors", "/actuator/health/liveness" }
 local i = 0
 request = function()
   i = i + 1
-  return wrk.format("GET", paths[(i % #paths) + 1])
+  return wrk.format("GET", paths[(i % #paths) + 1], { ["Authorization"] = "Bearer bench-token" })
 end
 LUA
 

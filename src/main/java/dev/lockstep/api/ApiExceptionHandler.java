@@ -12,6 +12,7 @@ import dev.lockstep.replication.StepReport;
 import jakarta.servlet.http.HttpServletRequest;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.StreamReadException;
@@ -26,6 +27,7 @@ import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.security.web.firewall.RequestRejectedException;
 import org.springframework.validation.FieldError;
 import org.springframework.web.HttpMediaTypeNotAcceptableException;
 import org.springframework.web.HttpMediaTypeNotSupportedException;
@@ -83,6 +85,13 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	@ExceptionHandler
 	ResponseEntity<Object> notFound(NotFoundException ex, HttpServletRequest request) {
 		return respond(problem(ProblemType.NOT_FOUND, ex.getMessage(), request), ProblemType.NOT_FOUND);
+	}
+
+	@ExceptionHandler({ RequestRejectedException.class, InvalidParameterException.class })
+	ResponseEntity<Object> rejected(Exception ex, HttpServletRequest request) {
+		return respond(problem(ProblemType.MALFORMED_REQUEST,
+				"The request contains characters or parameters that are not allowed", request),
+				ProblemType.MALFORMED_REQUEST);
 	}
 
 	@ExceptionHandler

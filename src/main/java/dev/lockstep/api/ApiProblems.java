@@ -27,6 +27,8 @@ final class ApiProblems {
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
 	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@interface Query {
 
 	}
@@ -36,6 +38,8 @@ final class ApiProblems {
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
 	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "400", description = "A query parameter is out of range or of the wrong type",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@interface BadRequest {
@@ -47,6 +51,8 @@ final class ApiProblems {
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
 	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "404", description = "No such resource",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@interface NotFound {
@@ -58,6 +64,8 @@ final class ApiProblems {
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
 	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "409",

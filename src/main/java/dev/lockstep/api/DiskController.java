@@ -3,53 +3,57 @@ package dev.lockstep.api;
 import java.util.List;
 import java.util.Optional;
 
+import dev.lockstep.block.Disk;
+import dev.lockstep.block.DiskEngine;
+import io.swagger.v3.oas.annotations.Operation;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
+import io.swagger.v3.oas.annotations.tags.Tag;
+
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.http.HttpStatus;
-import org.springframework.http.ProblemDetail;
-import org.springframework.web.ErrorResponseException;
+import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
-
-import dev.lockstep.block.Disk;
-import dev.lockstep.block.DiskEngine;
 
 /**
  * Lists the disks served over NBD. With the disk engine switched off the list is
  * empty.
  */
 @RestController
-@RequestMapping("/api/v1/disks")
-public class DiskController {
+@RequestMapping(path = "/api/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
+@Tag(name = "disks", description = "The disks served over NBD")
+@SecurityRequirement(name = OpenApiConfiguration.BEARER)
+class DiskController {
 
 	private final ObjectProvider<DiskEngine> engine;
 
-	public DiskController(ObjectProvider<DiskEngine> engine) {
+	DiskController(ObjectProvider<DiskEngine> engine) {
 		this.engine = engine;
 	}
 
 	@GetMapping
-	public List<DiskView> disks() {
+	@Operation(summary = "List the disks with their export URLs, clients and counters")
+	@ApiProblems.Query
+	List<DiskView> disks() {
 		DiskEngine diskEngine = this.engine.getIfAvailable();
 		if (diskEngine == null) {
 			return List.of();
 		}
-		return diskEngine.disks().stream().map((disk) -> DiskView.of(disk, diskEngine.exportUrl(disk.name()))).toList();
+		return diskEngine.disks()
+			.stream()
+			.map((disk) -> DiskView.of(disk, diskEngine.exportUrl(disk.name())))
+			.toList();
 	}
 
 	@GetMapping("/{name}")
-	public DiskView disk(@PathVariable String name) {
+	@Operation(summary = "Show one disk")
+	@ApiProblems.NotFound
+	DiskView disk(@PathVariable String name) {
 		DiskEngine diskEngine = this.engine.getIfAvailable();
-		Optional<Disk> found = (diskEngine != null) ? diskEngine.disk(name) : Optional.empty();
-		return found.map((disk) -> DiskView.of(disk, diskEngine.exportUrl(disk.name())))
-			.orElseThrow(() -> notFound(name));
-	}
-
-	private static ErrorResponseException notFound(String name) {
-		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, "No disk named '" + name + "'");
-		problem.setTitle("Disk not found");
-		return new ErrorResponseException(HttpStatus.NOT_FOUND, problem, null);
+		Optional<Disk> disk = (diskEngine != null) ? diskEngine.disk(name) : Optional.empty();
+		return disk.map((found) -> DiskView.of(found, diskEngine.exportUrl(found.name())))
+			.orElseThrow(() -> new NotFoundException("No disk named '" + name + "'; see GET /api/v1/disks"));
 	}
 
 }

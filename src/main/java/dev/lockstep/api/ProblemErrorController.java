@@ -22,7 +22,8 @@ class ProblemErrorController implements ErrorController {
 	@RequestMapping("${server.error.path:/error}")
 	ResponseEntity<Object> error(HttpServletRequest request) {
 		Object code = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE);
-		ProblemType type = ProblemType.forStatus((code instanceof Integer status) ? status : 500);
+		// Without a status the path was requested directly: there is nothing there.
+		ProblemType type = ProblemType.forStatus((code instanceof Integer status) ? status : 404);
 		String detail = (type.status().is4xxClientError())
 				? "The request was rejected: " + type.status().getReasonPhrase()
 				: "The request could not be completed because of an internal error";

@@ -10,6 +10,7 @@ import dev.lockstep.replication.ReplicationStatus;
 import dev.lockstep.replication.SweepResult;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
@@ -32,6 +33,7 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 @RequestMapping(path = "/api/v1/replication", produces = MediaType.APPLICATION_JSON_VALUE)
 @Tag(name = "replication", description = "Drive the replication lifecycle across every participant")
+@SecurityRequirement(name = OpenApiConfiguration.BEARER)
 class ReplicationController {
 
 	private final ReplicationCoordinator coordinator;

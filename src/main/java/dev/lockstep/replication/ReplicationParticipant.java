@@ -50,7 +50,10 @@ import java.util.Optional;
  * else the coordinator's default ({@code lockstep.coordinator.call-timeout}, 30
  * seconds). A call that has not returned by then is reported as {@code timed_out}
  * and treated as a failure; the coordinator interrupts its thread, and
- * implementations should react to interruption by giving up.
+ * implementations should react to interruption by giving up. Beware that an
+ * interrupt closes any {@link java.nio.channels.InterruptibleChannel} (such as a
+ * {@code FileChannel}) the thread is blocked in: a participant that does channel
+ * I/O should run it on a thread of its own and wait for it interruptibly.
  *
  * <h2>Failures</h2>
  * A lifecycle method signals failure by throwing any exception; its message is

@@ -26,7 +26,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.lockstep.TestClients;
+import dev.lockstep.security.SecurityConfiguration;
+
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpHeaders;
+import org.springframework.web.context.WebApplicationContext;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -44,16 +50,21 @@ import static org.mockito.BDDMockito.given;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoInteractions;
+import static org.springframework.security.test.web.servlet.setup.SecurityMockMvcConfigurers.springSecurity;
+import static org.springframework.test.web.servlet.request.MockMvcRequestBuilders.get;
 
 /**
  * Web slice tests for {@link ReplicationController} and the problem+json errors.
  */
 @WebMvcTest(ReplicationController.class)
+@Import(SecurityConfiguration.class)
 class ReplicationControllerTests {
 
 	private static final Instant NOW = Instant.parse("2026-11-26T10:00:00Z");
 
 	@Autowired
+	private WebApplicationContext context;
+
 	private MockMvcTester mvc;
 
 	@MockitoBean
@@ -62,8 +73,11 @@ class ReplicationControllerTests {
 	private final ErrorSweep sweep = mock(ErrorSweep.class);
 
 	@BeforeEach
-	void wireSweep() {
+	void setUp() {
 		given(this.coordinator.errorSweep()).willReturn(this.sweep);
+		this.mvc = MockMvcTester.from(this.context, (builder) -> builder.apply(springSecurity())
+			.defaultRequest(get("/").header(HttpHeaders.AUTHORIZATION, "Bearer " + TestClients.TOKEN))
+			.build());
 	}
 
 	private static OperationReport report(Operation operation, OperationOutcome outcome, StepReport... steps) {

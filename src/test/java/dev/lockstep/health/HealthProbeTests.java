@@ -1,5 +1,6 @@
 package dev.lockstep.health;
 
+import dev.lockstep.TestClients;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -51,7 +52,7 @@ class HealthProbeTests {
 
 	@BeforeEach
 	void connect() {
-		this.client = RestTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.port).build();
+		this.client = TestClients.authenticated(this.port);
 		// warm the server and the client up, so that the timed calls below measure the probes only
 		this.client.get().uri("/actuator/health").exchange().expectStatus().isOk();
 	}

@@ -1,5 +1,6 @@
 package dev.lockstep.remote;
 
+import dev.lockstep.TestClients;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -79,7 +80,7 @@ class RemoteParticipantsEndToEndTests {
 
 	@BeforeEach
 	void idle() {
-		this.client = RestTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.port).build();
+		this.client = TestClients.authenticated(this.port);
 		for (FakeRemote remote : List.of(healthy, hanging, failing)) {
 			remote.reset();
 		}
@@ -182,6 +183,7 @@ class RemoteParticipantsEndToEndTests {
 		await().atMost(Duration.ofSeconds(5)).until(() -> journal.contains("hanging start {\"mode\":\"primary\"}"));
 		for (String path : List.of("/api/v1/replication", "/actuator/health/liveness", "/api/v1/replication/errors")) {
 			HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url(path)))
+				.header("Authorization", "Bearer " + TestClients.TOKEN)
 				.timeout(Duration.ofSeconds(1))
 				.build(), HttpResponse.BodyHandlers.ofString());
 			assertThat(response.statusCode()).as(path).isEqualTo(200);

@@ -1,0 +1,53 @@
+package dev.lockstep.security;
+
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+
+/**
+ * Who may call what. Lifecycle calls ({@code POST /api/**}) always need the API
+ * token, and by default so do the API's {@code GET}s; probes, Swagger UI, the
+ * OpenAPI document and (by default) metrics are open.
+ */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(SecurityProperties.class)
+public class SecurityConfiguration {
+
+	@Bean
+	ApiToken apiToken(SecurityProperties properties) {
+		return ApiToken.resolve(properties);
+	}
+
+	@Bean
+	SecurityFilterChain lockstepSecurity(HttpSecurity http, ApiToken token, SecurityProperties properties) {
+		ProblemAuthenticationEntryPoint entryPoint = new ProblemAuthenticationEntryPoint();
+		http.csrf(AbstractHttpConfigurer::disable)
+			.formLogin(AbstractHttpConfigurer::disable)
+			.httpBasic(AbstractHttpConfigurer::disable)
+			.logout(AbstractHttpConfigurer::disable)
+			.requestCache(AbstractHttpConfigurer::disable)
+			.sessionManagement((session) -> session.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+			.addFilterBefore(new RequestBodyLimitFilter(properties.maxRequestBody().toBytes()),
+					AnonymousAuthenticationFilter.class)
+			.addFilterBefore(new BearerTokenFilter(token, properties.tokenName()), AnonymousAuthenticationFilter.class)
+			.exceptionHandling((exceptions) -> exceptions.authenticationEntryPoint(entryPoint))
+			.authorizeHttpRequests((requests) -> {
+				requests.requestMatchers(HttpMethod.POST, "/api/**").authenticated();
+				if (!properties.openReads()) {
+					requests.requestMatchers("/api/**").authenticated();
+				}
+				if (properties.prometheusRequiresToken()) {
+					requests.requestMatchers("/actuator/prometheus").authenticated();
+				}
+				requests.anyRequest().permitAll();
+			});
+		return http.build();
+	}
+
+}
