@@ -14,6 +14,7 @@ MODE=${1:-colo}
 A_HTTP=${BENCH_A_HTTP:-18191}; A_NBD=${BENCH_A_NBD:-18192}
 B_HTTP=${BENCH_B_HTTP:-18193}; B_NBD=${BENCH_B_NBD:-18194}
 SIZE=$((1024 * 1024 * 1024))
+TOKEN=replication-bench-token
 
 for tool in nbdcopy qemu-io qemu-img curl; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing (see .ci/run)"; exit 1; }
@@ -33,11 +34,13 @@ node() { # name http nbd peer-nbd
     --lockstep.block.nbd.port="$3" --lockstep.block.peer="nbd://127.0.0.1:$4" \
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
+    --lockstep.security.api-token="$TOKEN" \
     --logging.level.root=WARN --logging.level.dev.lockstep.block.replication=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
 }
 wait_up() { for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return; sleep 0.5; done; echo "node on $1 did not start"; exit 1; }
-post() { curl -sf -X POST "http://127.0.0.1:$1/api/v1/replication/$2" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
+post() { curl -sf -X POST "http://127.0.0.1:$1/api/v1/replication/$2" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' ${3:+-d "$3"}; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
@@ -70,7 +73,7 @@ DIFFERING=${#cmds[@]}; DIFFERING=$((DIFFERING / 2))
 post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
 t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
 SYNC=$(secs "$t0" "$t1")
-COPIED=$(curl -sf "http://127.0.0.1:$A_HTTP/api/v1/replication" | grep -o '"copiedBytes":[0-9]*' | head -1 | cut -d: -f2)
+COPIED=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$A_HTTP/api/v1/replication" | grep -o '"copiedBytes":[0-9]*' | head -1 | cut -d: -f2)
 post "$A_HTTP" checkpoint >/dev/null; post "$B_HTTP" checkpoint >/dev/null
 
 REP=999

@@ -2,6 +2,7 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -118,6 +119,12 @@ final class PrimaryDevice implements BlockDevice {
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.local.read(offset, dst);
+	}
+
+	/** Reads are local, so the image may send them directly. */
+	@Override
+	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+		return this.local.transferTo(offset, length, target);
 	}
 
 	@Override

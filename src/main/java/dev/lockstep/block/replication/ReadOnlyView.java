@@ -2,6 +2,7 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 import dev.lockstep.block.BlockDevice;
@@ -28,6 +29,12 @@ final class ReadOnlyView implements BlockDevice {
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.device.read(offset, dst);
+	}
+
+	/** Reads are local, so the image may send them directly. */
+	@Override
+	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+		return this.device.transferTo(offset, length, target);
 	}
 
 	@Override

@@ -158,6 +158,7 @@ class CrashSafetyTests {
 				"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"), "--lockstep.block.disks[0].size=8MiB",
 				"--lockstep.block.disks[0].replication=" + replication,
 				"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
+				"--lockstep.security.api-token=" + LockstepNode.TOKEN,
 				"--logging.level.root=WARN"));
 		Process process = new ProcessBuilder(command).redirectErrorStream(true)
 			.redirectOutput(home.resolve("primary.log").toFile())

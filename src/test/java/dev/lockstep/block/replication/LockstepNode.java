@@ -24,6 +24,9 @@ import dev.lockstep.block.nbd.Tools;
  */
 final class LockstepNode implements AutoCloseable {
 
+	/** The API token of every test node. */
+	static final String TOKEN = "replication-test-token";
+
 	static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
 	final String name;
@@ -48,7 +51,8 @@ final class LockstepNode implements AutoCloseable {
 				"lockstep.block.disks[0].size=" + size, "lockstep.block.disks[0].replication=" + replication,
 				"lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "lockstep.block.replication.forward-timeout=3s",
 				"lockstep.block.replication.progress-interval=1s", "spring.main.banner-mode=off",
-				"logging.level.root=WARN", "logging.level.dev.lockstep.block.replication=INFO"));
+				"logging.level.root=WARN", "logging.level.dev.lockstep.block.replication=INFO",
+				"lockstep.security.api-token=" + TOKEN));
 	}
 
 	static int[] freePorts(int count) throws IOException {
@@ -101,6 +105,7 @@ final class LockstepNode implements AutoCloseable {
 		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
 			.timeout(Duration.ofSeconds(60))
 			.header("Content-Type", "application/json")
+			.header("Authorization", "Bearer " + TOKEN)
 			.POST((body != null) ? HttpRequest.BodyPublishers.ofString(body) : HttpRequest.BodyPublishers.noBody())
 			.build();
 		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
@@ -110,6 +115,7 @@ final class LockstepNode implements AutoCloseable {
 	Response get(String path) throws IOException, InterruptedException {
 		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
 			.timeout(Duration.ofSeconds(30))
+			.header("Authorization", "Bearer " + TOKEN)
 			.GET()
 			.build();
 		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
