@@ -47,10 +47,11 @@ public final class Export {
 
 	/**
 	 * Returns whether clients see the export as read-only (set at creation or
-	 * because the device is read-only).
+	 * because the device is read-only now: a replicated disk is read-only while it
+	 * is a mirror secondary).
 	 */
 	public boolean readOnly() {
-		return this.readOnly;
+		return this.readOnly || this.device.readOnly();
 	}
 
 	/** The device currently behind the export. */
