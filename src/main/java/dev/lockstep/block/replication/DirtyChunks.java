@@ -61,6 +61,13 @@ final class DirtyChunks {
 		}
 	}
 
+	/** Clears every chunk. */
+	void clearAll() {
+		for (int i = 0; i < this.bits.length(); i++) {
+			this.bits.set(i, 0);
+		}
+	}
+
 	/** Returns the number of dirty chunks. */
 	long count() {
 		long count = 0;

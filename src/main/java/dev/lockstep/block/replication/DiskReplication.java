@@ -236,6 +236,10 @@ final class DiskReplication {
 		}
 		this.stack = newStack;
 		this.mirror = newMirror;
+		this.primary = null;
+		// As a secondary this disk is overwritten by the primary's synchronisation:
+		// what it changed while it was primary no longer matters.
+		this.dirty.clearAll();
 		this.role = Role.SECONDARY;
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
 				+ replicaName + "'");

@@ -24,7 +24,7 @@ public final class ReplicationBenchmark {
 	public static void main(String[] args) throws Exception {
 		Path dir = Path.of(args.length > 0 ? args[0] : "target/replication-bench");
 		Files.createDirectories(dir);
-		int rounds = 7;
+		int rounds = 15;
 		double small = checkpointMillis(dir, 1L << 30, rounds);
 		double large = checkpointMillis(dir, 8L << 30, rounds);
 		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 1 GiB disk: %.2f ms (median of %d)%n",

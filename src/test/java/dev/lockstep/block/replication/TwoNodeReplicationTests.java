@@ -201,13 +201,16 @@ class TwoNodeReplicationTests {
 		this.a.io("disk0", "write -P 0x23 2M 64k");
 		// The secondary's view is the mirrored image itself, and read-only.
 		this.b.io("disk0", "read -P 0x23 2M 64k");
+		// The export is read-only while the disk is a mirror secondary.
 		Tools.Result refused = this.b.qemuIo("disk0", "write -P 0x24 0 4k");
-		assertThat(refused.output()).doesNotContain("wrote 4096");
+		assertThat(refused.output()).doesNotContain("wrote 4096").contains("Permission denied");
+		assertThat(Tools.ok(30, "nbdinfo", "--json", this.b.uri("disk0"))).containsPattern("\"is_read_only\": *true");
 		this.a.close();
 		assertThat(this.b.stop(true).status()).isEqualTo(200);
 		// Every acknowledged write, including those after the last checkpoint.
 		this.b.io("disk0", "read -P 0x21 0 1M");
 		this.b.io("disk0", "read -P 0x23 2M 64k");
+		// After failover it is writable again.
 		this.b.io("disk0", "write -P 0x25 0 4k");
 	}
 
