@@ -25,8 +25,9 @@ class BlockReplicationConfiguration {
 		Duration timeout = properties.replication().connectTimeout();
 		NbdClient.Options options = NbdClient.Options.defaults()
 			.withMaxInFlight(properties.replication().maxInFlight());
+		// Closing waits for requests in flight; a planned stop has drained them already.
 		options = new NbdClient.Options(options.maxInFlight(), options.structuredReplies(), false, timeout,
-				options.closeTimeout());
+				Duration.ofSeconds(5));
 		return new BlockReplicationParticipant(new NbdEngineAccess(diskEngine, options), properties);
 	}
 

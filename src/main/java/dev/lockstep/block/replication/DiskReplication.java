@@ -173,7 +173,7 @@ final class DiskReplication {
 			this.primary = null;
 			this.role = Role.IDLE;
 			closeQuietly(remote);
-			if (ex instanceof InterruptedException) {
+			if (ex instanceof InterruptedException || String.valueOf(ex.getMessage()).startsWith("Cannot start disk")) {
 				throw ex;
 			}
 			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
@@ -306,7 +306,7 @@ final class DiskReplication {
 		this.device.exclusive(() -> {
 			if (forwarding.forwarding()) {
 				try {
-					RemoteDisk.await(forwarding.remote().flush());
+					RemoteDisk.await(forwarding.remote().flush(), this.forwardTimeout);
 				}
 				catch (IOException ex) {
 					forwarding.fail(ex);
@@ -402,7 +402,7 @@ final class DiskReplication {
 
 	private static void closeQuietly(RemoteDisk remote) {
 		if (remote != null) {
-			remote.close();
+			PrimaryDevice.closeInBackground(remote);
 		}
 	}
 

@@ -71,6 +71,10 @@ final class PrimaryDevice implements BlockDevice {
 		return this.forwarding;
 	}
 
+	Duration forwardTimeout() {
+		return Duration.ofNanos(this.forwardTimeoutNanos);
+	}
+
 	RemoteDisk remote() {
 		return this.remote;
 	}
@@ -210,7 +214,7 @@ final class PrimaryDevice implements BlockDevice {
 			this.dirty.mark(offset, length);
 			fail(new IOException("no reply within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis() + " ms"));
 			// Fail the other requests in flight too rather than wait for each.
-			this.remote.close();
+			closeInBackground(this.remote);
 		}
 		if (localFailure != null) {
 			// The secondary may hold data the primary could not store; compare it again later.
@@ -233,7 +237,7 @@ final class PrimaryDevice implements BlockDevice {
 		catch (TimeoutException ex) {
 			fail(new IOException("no reply to a flush within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis()
 					+ " ms"));
-			this.remote.close();
+			closeInBackground(this.remote);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -257,7 +261,7 @@ final class PrimaryDevice implements BlockDevice {
 						.orElse("forwarding to " + this.peer + " has stopped"));
 		}
 		try {
-			RemoteDisk.await(this.remote.flush());
+			RemoteDisk.await(this.remote.flush(), forwardTimeout());
 		}
 		catch (IOException ex) {
 			fail(ex);
@@ -276,7 +280,18 @@ final class PrimaryDevice implements BlockDevice {
 	@Override
 	public void close() {
 		this.forwarding = false;
-		this.remote.close();
+		closeInBackground(this.remote);
+	}
+
+	/**
+	 * Closes a connection to the peer without waiting: closing waits for the
+	 * requests in flight, and a peer that stopped answering must not hold up a
+	 * client's write or a lifecycle call.
+	 */
+	static void closeInBackground(RemoteDisk remote) {
+		Thread closer = new Thread(remote::close, "lockstep-peer-close");
+		closer.setDaemon(true);
+		closer.start();
 	}
 
 	private static Throwable unwrap(Throwable ex) {

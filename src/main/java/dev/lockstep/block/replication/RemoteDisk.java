@@ -3,8 +3,11 @@ package dev.lockstep.block.replication;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * An export on the peer, reached over a connection that pipelines requests:
@@ -28,10 +31,16 @@ public interface RemoteDisk extends Closeable {
 	@Override
 	void close();
 
-	/** Waits for a request's reply, turning a failure into an {@link IOException}. */
-	static void await(CompletableFuture<Void> reply) throws IOException {
+	/**
+	 * Waits at most {@code timeout} for a request's reply, turning a failure or a
+	 * timeout into an {@link IOException}.
+	 */
+	static void await(CompletableFuture<Void> reply, Duration timeout) throws IOException {
 		try {
-			reply.get();
+			reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+		}
+		catch (TimeoutException ex) {
+			throw new IOException("the peer did not reply within " + timeout.toMillis() + " ms", ex);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

@@ -28,8 +28,8 @@ final class Resync {
 
 	private static final Log logger = LogFactory.getLog(Resync.class);
 
-	/** Hashes asked for per request: 128 chunks, 4 KiB of hashes. */
-	private static final int BATCH = 128;
+	/** Hashes asked for per request: 32 chunks, 1 KiB of hashes. */
+	private static final int BATCH = 32;
 
 	private final String disk;
 
@@ -91,7 +91,7 @@ final class Resync {
 					long first = batch * BATCH;
 					int count = (int) Math.min(BATCH, chunks - first);
 					hashes.clear().limit(count * HASH_SIZE);
-					RemoteDisk.await(this.remoteHashes.read(first * HASH_SIZE, hashes));
+					RemoteDisk.await(this.remoteHashes.read(first * HASH_SIZE, hashes), this.primary.forwardTimeout());
 					for (int i = 0; i < count; i++) {
 						if (this.cancelled.getAsBoolean()) {
 							throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
@@ -171,7 +171,7 @@ final class Resync {
 			buffer.flip();
 			boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
 			if (differs) {
-				RemoteDisk.await(remote.write(start, buffer.duplicate(), false));
+				RemoteDisk.await(remote.write(start, buffer.duplicate(), false), this.primary.forwardTimeout());
 				this.progress.copied(length);
 			}
 			this.dirty.clear(chunk);
