@@ -64,7 +64,10 @@ final class ChunkHashes implements BlockDevice {
 				dst.put(new byte[n]);
 			}
 			else {
-				byte[] hash = hash(this.device, index, chunk, digest);
+				long start = index * CHUNK_SIZE;
+				int length = (int) Math.min(CHUNK_SIZE, this.device.size() - start);
+				byte[] hash = readsAsZero(this.device, start, length) ? zeroHash(length)
+						: hash(this.device, index, chunk, digest);
 				dst.put(hash, within, n);
 			}
 			pos += n;
@@ -81,6 +84,41 @@ final class ChunkHashes implements BlockDevice {
 			device.read(pos, buffer);
 			buffer.flip();
 			digest.update(buffer);
+		}
+		return digest.digest();
+	}
+
+	/**
+	 * Returns whether the device's allocation map says that the range reads as
+	 * zeroes (holes or known zeroes), so that its hash needs no read. Answers
+	 * {@code false} when in doubt.
+	 */
+	static boolean readsAsZero(BlockDevice device, long offset, long length) throws IOException {
+		long covered = 0;
+		for (Extent extent : device.allocation(offset, length)) {
+			if (!extent.hole() && !extent.zero()) {
+				return false;
+			}
+			covered += extent.length();
+			if (covered >= length) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	private static final byte[] ZERO_CHUNK_HASH = zeroHashOf(CHUNK_SIZE);
+
+	/** Returns the SHA-256 of {@code length} zero bytes. */
+	static byte[] zeroHash(int length) {
+		return (length == CHUNK_SIZE) ? ZERO_CHUNK_HASH.clone() : zeroHashOf(length);
+	}
+
+	private static byte[] zeroHashOf(int length) {
+		MessageDigest digest = sha256();
+		byte[] zeroes = new byte[Math.min(length, 64 * 1024)];
+		for (int done = 0; done < length; done += zeroes.length) {
+			digest.update(zeroes, 0, Math.min(zeroes.length, length - done));
 		}
 		return digest.digest();
 	}

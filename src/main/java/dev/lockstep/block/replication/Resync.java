@@ -166,13 +166,22 @@ final class Resync {
 		lock.lock();
 		try {
 			boolean wasDirty = this.dirty.isDirty(chunk);
-			buffer.clear().limit(length);
-			local.read(start, buffer);
-			buffer.flip();
-			boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
-			if (differs) {
-				RemoteDisk.await(remote.write(start, buffer.duplicate(), false), this.primary.forwardTimeout());
-				this.progress.copied(length);
+			if (!wasDirty && ChunkHashes.readsAsZero(local, start, length)) {
+				// A hole needs no read: compare with the hash of zeroes, and send zeroes if needed.
+				if (!Arrays.equals(ChunkHashes.zeroHash(length), remoteHash)) {
+					RemoteDisk.await(remote.writeZeroes(start, length, true, false), this.primary.forwardTimeout());
+					this.progress.copied(length);
+				}
+			}
+			else {
+				buffer.clear().limit(length);
+				local.read(start, buffer);
+				buffer.flip();
+				boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
+				if (differs) {
+					RemoteDisk.await(remote.write(start, buffer.duplicate(), false), this.primary.forwardTimeout());
+					this.progress.copied(length);
+				}
 			}
 			this.dirty.clear(chunk);
 			this.progress.compared(length);

@@ -108,6 +108,8 @@ class TwoNodeReplicationTests {
 		assertThat(this.a.get("/api/v1/replication").body()).contains("\"state\":\"IDLE\"");
 		assertThat(this.b.start("secondary").status()).isEqualTo(200);
 		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		// Two fresh sparse disks: every chunk is a hole on both sides, nothing is copied.
+		assertThat(this.a.participant().status().disks().get(0).sync().copiedBytes()).isZero();
 		this.a.io("disk0", "write -P 0x66 0 64k");
 		this.b.io("disk0.replica", "read -P 0x66 0 64k");
 		assertThat(this.a.stop(false).status()).isEqualTo(200);
