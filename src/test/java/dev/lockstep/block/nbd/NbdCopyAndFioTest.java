@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * nbdcopy in and out with checksums, and fio's nbd engine in a verify run.
  */
+@Timeout(120)
 class NbdCopyAndFioTest {
 
 	private static final long MIB = 1024 * 1024;

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmarks Lockstep's NBD export against qemu-nbd and nbdkit's file plugin on
+# the same 1 GiB raw file, in one run, over loopback:
+#   - sequential read and write of the whole disk with nbdcopy (best of 3),
+#   - 4k random read and write with fio's nbd engine at iodepth 1 and 16.
+# Prints each figure and the ratios Lockstep/qemu-nbd and Lockstep/nbdkit.
+#
+# Usage: bench/nbd.sh [workdir]    (env: FIO_RUNTIME=5, MVN_FLAGS=-o, SKIP_BUILD=1)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FIO_RUNTIME=${FIO_RUNTIME:-5}
+SIZE_MIB=1024
+WORK=${1:-$(mktemp -d /tmp/lockstep-bench.XXXXXX)}
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+
+need=()
+command -v nbdkit   >/dev/null 2>&1 || need+=(nbdkit)
+command -v qemu-nbd >/dev/null 2>&1 || need+=(qemu-utils)
+command -v nbdcopy  >/dev/null 2>&1 || need+=(libnbd-bin)
+command -v fio      >/dev/null 2>&1 || need+=(fio)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  ./mvnw -q ${MVN_FLAGS:-} -DskipTests package
+fi
+JAR=$(ls target/lockstep-*.jar | grep -v original | head -1)
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -f "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_ready() { # uri
+  for _ in $(seq 1 240); do
+    nbdinfo "$1" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "server at $1 did not come up" >&2; exit 1
+}
+
+echo "Preparing ${SIZE_MIB} MiB of random data in $WORK ..."
+SRC="$WORK/source.img"
+[ -f "$SRC" ] || dd if=/dev/urandom of="$SRC" bs=1M count=$SIZE_MIB status=none
+# Each server gets its own copy of the same 1 GiB file (qemu-nbd and Lockstep both lock their image), and all
+# three run at once so that every test is measured on the three back to back: on a shared, noisy machine this
+# keeps load changes from favouring whichever server happens to run first.
+for name in lockstep qemu nbdkit; do
+  cp "$SRC" "$WORK/$name.img"
+done
+rm -f "$WORK/lockstep.img.allocmap"
+
+seconds() { python3 -c 'import time; print(time.monotonic())'; }
+
+copy_rate() { # source target -> MiB/s
+  local start end
+  start=$(seconds)
+  timeout 120 nbdcopy "$1" "$2"
+  end=$(seconds)
+  python3 -c "print(round($SIZE_MIB/($end-$start)))"
+}
+
+fio_iops() { # uri rw depth -> IOPS
+  local field=8
+  [ "$2" = randwrite ] && field=49
+  timeout $((FIO_RUNTIME + 60)) fio --name=bench --ioengine=nbd --uri="$1" --rw="$2" --bs=4k --iodepth="$3" \
+    --size=${SIZE_MIB}M --runtime="$FIO_RUNTIME" --ramp_time=1 --time_based --norandommap --randrepeat=0 \
+    --output-format=terse --terse-version=3 2>/dev/null | awk -F';' -v f=$field '/^3;/{printf "%d\n", $f}'
+}
+
+declare -A URI
+PORT=$(free_port)
+java -jar "$JAR" --server.port=0 --lockstep.block.nbd.port="$PORT" \
+  --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/lockstep.img" \
+  --lockstep.block.disks[0].size=${SIZE_MIB}MiB --logging.level.root=WARN >"$WORK/lockstep.log" 2>&1 &
+pids+=($!)
+URI[lockstep]="nbd://127.0.0.1:$PORT/disk0"
+
+# qemu-nbd with a writeback cache, up to 8 clients so that nbdcopy can open several connections.
+PORT=$(free_port)
+qemu-nbd -t -f raw -x disk0 -b 127.0.0.1 -p "$PORT" -e 8 --cache=writeback "$WORK/qemu.img" >"$WORK/qemu-nbd.log" 2>&1 &
+pids+=($!)
+URI[qemu]="nbd://127.0.0.1:$PORT/disk0"
+
+PORT=$(free_port)
+nbdkit -f -i 127.0.0.1 -p "$PORT" file "$WORK/nbdkit.img" >"$WORK/nbdkit.log" 2>&1 &
+pids+=($!)
+URI[nbdkit]="nbd://127.0.0.1:$PORT/"
+
+for name in lockstep qemu nbdkit; do wait_ready "${URI[$name]}"; done
+
+declare -A R
+best() { # key value: keep the larger
+  if [ -z "${R[$1]:-}" ] || [ "$2" -gt "${R[$1]}" ]; then R[$1]=$2; fi
+}
+order=(lockstep qemu nbdkit)
+rotate() { order=("${order[@]:1}" "${order[0]}"); }
+
+echo "Sequential read and write with nbdcopy (best of 3, servers interleaved) ..."
+for _ in 1 2 3; do
+  for name in "${order[@]}"; do best "$name,read" "$(copy_rate "${URI[$name]}" null:)"; done
+  for name in "${order[@]}"; do best "$name,write" "$(copy_rate "$SRC" "${URI[$name]}")"; done
+  rotate
+done
+echo "4k random read and write with fio, ${FIO_RUNTIME} s each ..."
+for test in "rr1 randread 1" "rw1 randwrite 1" "rr16 randread 16" "rw16 randwrite 16"; do
+  set -- $test
+  for name in "${order[@]}"; do R[$name,$1]=$(fio_iops "${URI[$name]}" "$2" "$3"); done
+  rotate
+done
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}x' if $2 else 'n/a')"; }
+
+echo
+echo "Machine: $(nproc) cores, $(uname -sr), $(java -version 2>&1 | head -1)"
+printf '%-28s %10s %10s %10s %12s %12s\n' "test" "lockstep" "qemu-nbd" "nbdkit" "vs qemu-nbd" "vs nbdkit"
+row() { # label key unit
+  printf '%-28s %10s %10s %10s %12s %12s\n' "$1 ($3)" "${R[lockstep,$2]}" "${R[qemu,$2]}" "${R[nbdkit,$2]}" \
+    "$(ratio "${R[lockstep,$2]}" "${R[qemu,$2]}")" "$(ratio "${R[lockstep,$2]}" "${R[nbdkit,$2]}")"
+}
+row "nbdcopy sequential read" read MiB/s
+row "nbdcopy sequential write" write MiB/s
+row "fio 4k randread qd1" rr1 IOPS
+row "fio 4k randwrite qd1" rw1 IOPS
+row "fio 4k randread qd16" rr16 IOPS
+row "fio 4k randwrite qd16" rw16 IOPS
+echo
+echo "Targets: sequential >= 1.0x nbdkit; random 4k qd16 >= 1.0x qemu-nbd."

@@ -1,0 +1,70 @@
+package dev.lockstep.api;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.web.servlet.assertj.MockMvcTester;
+
+import dev.lockstep.block.nbd.NbdServer;
+import dev.lockstep.block.nbd.Tools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * GET /api/v1/disks in the full application, with the NBD server on an
+ * ephemeral port and the default disk in a temporary directory.
+ */
+@SpringBootTest
+@AutoConfigureMockMvc
+class DiskControllerTest {
+
+	@DynamicPropertySource
+	static void properties(DynamicPropertyRegistry registry) throws IOException {
+		Path directory = Files.createTempDirectory("lockstep-disks");
+		registry.add("lockstep.block.data-dir", directory::toString);
+		registry.add("lockstep.block.nbd.port", () -> "0");
+	}
+
+	@Autowired
+	MockMvcTester mvc;
+
+	@Autowired
+	NbdServer server;
+
+	@Test
+	void listsDisksWithExportUrlAndCounters() throws Exception {
+		String uri = "nbd://127.0.0.1:" + this.server.port() + "/disk0";
+		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 128k", uri);
+		assertThat(this.mvc.get().uri("/api/v1/disks")).hasStatusOk()
+			.bodyJson()
+			.satisfies((json) -> {
+				json.assertThat().extractingPath("$[0].name").isEqualTo("disk0");
+				json.assertThat().extractingPath("$[0].size").asNumber().isEqualTo(1073741824);
+				json.assertThat().extractingPath("$[0].allocatedBytes").asNumber().isEqualTo(131072);
+				json.assertThat().extractingPath("$[0].exportUrl").isEqualTo(uri);
+				json.assertThat().extractingPath("$[0].readOnly").isEqualTo(false);
+				json.assertThat().extractingPath("$[0].clients").asNumber().isEqualTo(0);
+				json.assertThat().extractingPath("$[0].counters.bytesWritten").asNumber().isEqualTo(131072);
+				json.assertThat().extractingPath("$[0].counters.writes").asNumber().isEqualTo(1);
+				json.assertThat().extractingPath("$[0].counters.errors").asNumber().isEqualTo(0);
+			});
+	}
+
+	@Test
+	void unknownDiskIsNotFound() {
+		assertThat(this.mvc.get().uri("/api/v1/disks/nope")).hasStatus(404);
+		assertThat(this.mvc.get().uri("/api/v1/disks/disk0")).hasStatusOk()
+			.bodyJson()
+			.extractingPath("$.name")
+			.isEqualTo("disk0");
+	}
+
+}

@@ -1,0 +1,110 @@
+package dev.lockstep.block.nbd;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * A hand-driven NBD connection for tests that send what no well-behaved client
+ * would.
+ */
+final class RawConnection implements AutoCloseable {
+
+	final SocketChannel channel;
+
+	RawConnection(int port) throws IOException {
+		this.channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
+		int flags = NbdCodec.decodeGreeting(read(18));
+		if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
+			throw new IllegalStateException("not fixed newstyle");
+		}
+		write(ByteBuffer.allocate(4).putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES).flip());
+	}
+
+	void option(int option, ByteBuffer data) throws IOException {
+		ByteBuffer header = ByteBuffer.allocate(16);
+		NbdCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
+		write(header.flip());
+		if (data != null) {
+			write(data);
+		}
+	}
+
+	NbdCodec.OptionReply optionReply() throws IOException {
+		return NbdCodec.decodeOptionReplyHeader(read(20));
+	}
+
+	/** Selects an export with NBD_OPT_GO and returns its size. */
+	long go(String export) throws IOException {
+		ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength(export, 0));
+		NbdCodec.encodeInfoRequest(data, export, List.of());
+		option(Nbd.OPT_GO, data.flip());
+		long size = -1;
+		while (true) {
+			NbdCodec.OptionReply reply = optionReply();
+			ByteBuffer payload = read((int) reply.length());
+			if (reply.type() == Nbd.REP_ACK) {
+				return size;
+			}
+			if (reply.type() != Nbd.REP_INFO) {
+				throw new IOException("GO failed with reply type 0x" + Integer.toHexString(reply.type()) + ": "
+						+ StandardCharsets.UTF_8.decode(payload));
+			}
+			NbdCodec.Info info = NbdCodec.decodeInfo(payload);
+			if (info instanceof NbdCodec.Info.Export export1) {
+				size = export1.size();
+			}
+		}
+	}
+
+	void request(int flags, int type, long handle, long offset, long length) throws IOException {
+		ByteBuffer header = ByteBuffer.allocate(28);
+		NbdCodec.encodeRequest(header, flags, type, handle, offset, (int) length);
+		write(header.flip());
+	}
+
+	NbdCodec.SimpleReply simpleReply() throws IOException {
+		ByteBuffer buffer = read(16);
+		if (NbdCodec.decodeReplyMagic(buffer) != Nbd.SIMPLE_REPLY_MAGIC) {
+			throw new IOException("expected a simple reply");
+		}
+		return NbdCodec.decodeSimpleReplyRest(buffer);
+	}
+
+	ByteBuffer read(int length) throws IOException {
+		ByteBuffer buffer = ByteBuffer.allocate(length);
+		while (buffer.hasRemaining()) {
+			if (this.channel.read(buffer) < 0) {
+				throw new EOFException("server closed the connection");
+			}
+		}
+		return buffer.flip();
+	}
+
+	void write(ByteBuffer buffer) throws IOException {
+		while (buffer.hasRemaining()) {
+			this.channel.write(buffer);
+		}
+	}
+
+	/** Returns true if the server closed the connection (reads end of stream). */
+	boolean closedByServer() throws IOException {
+		ByteBuffer one = ByteBuffer.allocate(1);
+		try {
+			return this.channel.read(one) < 0;
+		}
+		catch (IOException ex) {
+			return true;
+		}
+	}
+
+	@Override
+	public void close() throws IOException {
+		this.channel.close();
+	}
+
+}
