@@ -34,6 +34,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -f "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img"
 }
 trap cleanup EXIT
 
@@ -47,32 +48,25 @@ wait_ready() { # uri
   echo "server at $1 did not come up" >&2; exit 1
 }
 
-stop_server() {
-  local pid=${pids[-1]}
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  unset 'pids[-1]'
-}
-
 echo "Preparing ${SIZE_MIB} MiB of random data in $WORK ..."
-DISK="$WORK/disk.img"
 SRC="$WORK/source.img"
 [ -f "$SRC" ] || dd if=/dev/urandom of="$SRC" bs=1M count=$SIZE_MIB status=none
-cp "$SRC" "$DISK"
-rm -f "$DISK.allocmap"
+# Each server gets its own copy of the same 1 GiB file (qemu-nbd and Lockstep both lock their image), and all
+# three run at once so that every test is measured on the three back to back: on a shared, noisy machine this
+# keeps load changes from favouring whichever server happens to run first.
+for name in lockstep qemu nbdkit; do
+  cp "$SRC" "$WORK/$name.img"
+done
+rm -f "$WORK/lockstep.img.allocmap"
 
 seconds() { python3 -c 'import time; print(time.monotonic())'; }
 
-copy_rate() { # source target -> MiB/s, best of 3
-  local best=0
-  for _ in 1 2 3; do
-    local start end rate
-    start=$(seconds)
-    timeout 120 nbdcopy "$1" "$2"
-    end=$(seconds)
-    rate=$(python3 -c "print(round($SIZE_MIB/($end-$start)))")
-    [ "$rate" -gt "$best" ] && best=$rate
-  done
-  echo "$best"
+copy_rate() { # source target -> MiB/s
+  local start end
+  start=$(seconds)
+  timeout 120 nbdcopy "$1" "$2"
+  end=$(seconds)
+  python3 -c "print(round($SIZE_MIB/($end-$start)))"
 }
 
 fio_iops() { # uri rw depth -> IOPS
@@ -83,42 +77,46 @@ fio_iops() { # uri rw depth -> IOPS
     --output-format=terse --terse-version=3 2>/dev/null | awk -F';' -v f=$field '/^3;/{printf "%d\n", $f}'
 }
 
-declare -A R
-measure() { # name uri
-  echo "Measuring $1 ..."
-  R[$1,read]=$(copy_rate "$2" null:)
-  R[$1,write]=$(copy_rate "$SRC" "$2")
-  R[$1,rr1]=$(fio_iops "$2" randread 1)
-  R[$1,rw1]=$(fio_iops "$2" randwrite 1)
-  R[$1,rr16]=$(fio_iops "$2" randread 16)
-  R[$1,rw16]=$(fio_iops "$2" randwrite 16)
-}
-
-# Lockstep
+declare -A URI
 PORT=$(free_port)
 java -jar "$JAR" --server.port=0 --lockstep.block.nbd.port="$PORT" \
-  --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$DISK" \
+  --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/lockstep.img" \
   --lockstep.block.disks[0].size=${SIZE_MIB}MiB --logging.level.root=WARN >"$WORK/lockstep.log" 2>&1 &
 pids+=($!)
-wait_ready "nbd://127.0.0.1:$PORT/disk0"
-measure lockstep "nbd://127.0.0.1:$PORT/disk0"
-stop_server
+URI[lockstep]="nbd://127.0.0.1:$PORT/disk0"
 
-# qemu-nbd (writeback cache, up to 8 clients so nbdcopy can use several connections)
+# qemu-nbd with a writeback cache, up to 8 clients so that nbdcopy can open several connections.
 PORT=$(free_port)
-qemu-nbd -t -f raw -x disk0 -b 127.0.0.1 -p "$PORT" -e 8 --cache=writeback "$DISK" >"$WORK/qemu-nbd.log" 2>&1 &
+qemu-nbd -t -f raw -x disk0 -b 127.0.0.1 -p "$PORT" -e 8 --cache=writeback "$WORK/qemu.img" >"$WORK/qemu-nbd.log" 2>&1 &
 pids+=($!)
-wait_ready "nbd://127.0.0.1:$PORT/disk0"
-measure qemu "nbd://127.0.0.1:$PORT/disk0"
-stop_server
+URI[qemu]="nbd://127.0.0.1:$PORT/disk0"
 
-# nbdkit file plugin
 PORT=$(free_port)
-nbdkit -f -i 127.0.0.1 -p "$PORT" file "$DISK" >"$WORK/nbdkit.log" 2>&1 &
+nbdkit -f -i 127.0.0.1 -p "$PORT" file "$WORK/nbdkit.img" >"$WORK/nbdkit.log" 2>&1 &
 pids+=($!)
-wait_ready "nbd://127.0.0.1:$PORT/"
-measure nbdkit "nbd://127.0.0.1:$PORT/"
-stop_server
+URI[nbdkit]="nbd://127.0.0.1:$PORT/"
+
+for name in lockstep qemu nbdkit; do wait_ready "${URI[$name]}"; done
+
+declare -A R
+best() { # key value: keep the larger
+  if [ -z "${R[$1]:-}" ] || [ "$2" -gt "${R[$1]}" ]; then R[$1]=$2; fi
+}
+order=(lockstep qemu nbdkit)
+rotate() { order=("${order[@]:1}" "${order[0]}"); }
+
+echo "Sequential read and write with nbdcopy (best of 3, servers interleaved) ..."
+for _ in 1 2 3; do
+  for name in "${order[@]}"; do best "$name,read" "$(copy_rate "${URI[$name]}" null:)"; done
+  for name in "${order[@]}"; do best "$name,write" "$(copy_rate "$SRC" "${URI[$name]}")"; done
+  rotate
+done
+echo "4k random read and write with fio, ${FIO_RUNTIME} s each ..."
+for test in "rr1 randread 1" "rw1 randwrite 1" "rr16 randread 16" "rw16 randwrite 16"; do
+  set -- $test
+  for name in "${order[@]}"; do R[$name,$1]=$(fio_iops "${URI[$name]}" "$2" "$3"); done
+  rotate
+done
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}x' if $2 else 'n/a')"; }
 
@@ -137,4 +135,3 @@ row "fio 4k randread qd16" rr16 IOPS
 row "fio 4k randwrite qd16" rw16 IOPS
 echo
 echo "Targets: sequential >= 1.0x nbdkit; random 4k qd16 >= 1.0x qemu-nbd."
-rm -f "$DISK" "$DISK.allocmap"

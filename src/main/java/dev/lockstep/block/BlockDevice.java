@@ -3,7 +3,6 @@ package dev.lockstep.block;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -35,18 +34,6 @@ public interface BlockDevice extends Closeable {
 	 * as zeroes.
 	 */
 	void read(long offset, ByteBuffer dst) throws IOException;
-
-	/**
-	 * Sends {@code length} bytes starting at {@code offset} straight to
-	 * {@code target} without copying them through a buffer (e.g. with
-	 * {@code sendfile}), if the device can. Returns {@code false}, having sent
-	 * nothing, if it cannot; the caller then uses {@link #read}. Layers that change
-	 * what reads return must not pass this on to the device below. The NBD server
-	 * uses it for large reads.
-	 */
-	default boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
-		return false;
-	}
 
 	/**
 	 * Writes {@code src.remaining()} bytes at {@code offset}. When {@code fua} is

@@ -109,7 +109,7 @@ public final class Export {
 
 	/**
 	 * Enters the export for one request and returns the device to use for it. The
-	 * ticket must be closed when the request is done.
+	 * ticket must be closed when the request is done, on the thread that entered.
 	 */
 	public Ticket enter() {
 		this.gate.readLock().lock();

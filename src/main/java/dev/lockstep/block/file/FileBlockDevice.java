@@ -8,7 +8,6 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -209,21 +208,6 @@ public final class FileBlockDevice implements BlockDevice {
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		checkOpen();
 		readFully(this.channel, dst, offset);
-	}
-
-	@Override
-	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
-		checkOpen();
-		long position = offset;
-		long end = offset + length;
-		while (position < end) {
-			long sent = this.channel.transferTo(position, end - position, target);
-			if (sent <= 0 && position >= this.channel.size()) {
-				throw new IOException("Image " + this.path + " is shorter than expected");
-			}
-			position += sent;
-		}
-		return true;
 	}
 
 	@Override

@@ -44,9 +44,6 @@ final class NbdConnection {
 
 	private static final int UNIT = 4096;
 
-	/** READs at least this long are sent with the device's zero-copy transfer when it has one. */
-	private static final int TRANSFER_THRESHOLD = 64 * 1024;
-
 	private final NbdServer server;
 
 	private final SocketChannel channel;
@@ -568,9 +565,6 @@ final class NbdConnection {
 				extents = null;
 			}
 		}
-		if (extents == null && length >= TRANSFER_THRESHOLD && transfer(device, request, header)) {
-			return;
-		}
 		ByteBuffer data = acquire(length);
 		try {
 			// An error here is replied to before any data is sent, so a simple reply works too.
@@ -593,46 +587,6 @@ final class NbdConnection {
 		}
 		finally {
 			releaseBuffer(data);
-		}
-	}
-
-	/**
-	 * Sends a large READ reply with the device's zero-copy transfer, if it has one.
-	 * A failure after the header has gone out cannot be reported, so it ends the
-	 * connection, as the protocol requires.
-	 */
-	private boolean transfer(BlockDevice device, NbdCodec.Request request, ByteBuffer header) throws IOException {
-		header.clear();
-		if (this.structured) {
-			NbdCodec.encodeChunkHeader(header, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_OFFSET_DATA, request.handle(),
-					(int) (8 + request.length()));
-			header.putLong(request.offset());
-		}
-		else {
-			NbdCodec.encodeSimpleReply(header, 0, request.handle());
-		}
-		header.flip();
-		this.writeLock.lock();
-		try {
-			boolean headerSent = false;
-			try {
-				if (!device.transferTo(request.offset(), 0, this.channel)) {
-					return false;
-				}
-				writeAll(header);
-				headerSent = true;
-				device.transferTo(request.offset(), request.length(), this.channel);
-				return true;
-			}
-			catch (IOException ex) {
-				if (headerSent) {
-					throw new ConnectionLostException(ex);
-				}
-				throw ex;
-			}
-		}
-		finally {
-			this.writeLock.unlock();
 		}
 	}
 
