@@ -2,7 +2,6 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -123,12 +122,6 @@ final class PrimaryDevice implements BlockDevice {
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.local.read(offset, dst);
-	}
-
-	/** Reads are local, so the image may send them directly. */
-	@Override
-	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
-		return this.local.transferTo(offset, length, target);
 	}
 
 	@Override

@@ -2,7 +2,6 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 import dev.lockstep.block.BlockDevice;
@@ -29,12 +28,6 @@ final class ReadOnlyView implements BlockDevice {
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.device.read(offset, dst);
-	}
-
-	/** Reads are local, so the image may send them directly. */
-	@Override
-	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
-		return this.device.transferTo(offset, length, target);
 	}
 
 	@Override

@@ -2,7 +2,6 @@ package dev.lockstep.block.replication;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.WritableByteChannel;
 import java.util.List;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -78,18 +77,6 @@ final class SwitchingDevice implements BlockDevice {
 		lock.lock();
 		try {
 			this.target.read(offset, dst);
-		}
-		finally {
-			lock.unlock();
-		}
-	}
-
-	@Override
-	public boolean transferTo(long offset, long length, WritableByteChannel target) throws IOException {
-		Lock lock = this.barrier.readLock();
-		lock.lock();
-		try {
-			return this.target.transferTo(offset, length, target);
 		}
 		finally {
 			lock.unlock();
