@@ -13,6 +13,7 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
 
+import dev.lockstep.TestClients;
 import dev.lockstep.block.nbd.NbdServer;
 import dev.lockstep.block.nbd.Tools;
 
@@ -43,7 +44,7 @@ class DiskControllerTest {
 	void listsDisksWithExportUrlAndCounters() throws Exception {
 		String uri = "nbd://127.0.0.1:" + this.server.port() + "/disk0";
 		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 128k", uri);
-		assertThat(this.mvc.get().uri("/api/v1/disks")).hasStatusOk()
+		assertThat(this.mvc.get().uri("/api/v1/disks").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatusOk()
 			.bodyJson()
 			.satisfies((json) -> {
 				json.assertThat().extractingPath("$[0].name").isEqualTo("disk0");
@@ -59,9 +60,14 @@ class DiskControllerTest {
 	}
 
 	@Test
+	void disksNeedTheToken() {
+		assertThat(this.mvc.get().uri("/api/v1/disks")).hasStatus(401);
+	}
+
+	@Test
 	void unknownDiskIsNotFound() {
-		assertThat(this.mvc.get().uri("/api/v1/disks/nope")).hasStatus(404);
-		assertThat(this.mvc.get().uri("/api/v1/disks/disk0")).hasStatusOk()
+		assertThat(this.mvc.get().uri("/api/v1/disks/nope").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatus(404);
+		assertThat(this.mvc.get().uri("/api/v1/disks/disk0").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatusOk()
 			.bodyJson()
 			.extractingPath("$.name")
 			.isEqualTo("disk0");

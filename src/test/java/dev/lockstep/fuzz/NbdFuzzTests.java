@@ -101,7 +101,15 @@ class NbdFuzzTests {
 			System.out.printf("NBD fuzz: %d frames in %d ms, seed %d%n", frames.get(),
 					TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), seed);
 			Map<Long, byte[]> goodWrites = good.get(60, TimeUnit.SECONDS);
+			System.out.printf("NBD fuzz: good client done at %d ms, %d writes, slowest %d ms%n",
+					TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), goodWrites.size(),
+					TimeUnit.NANOSECONDS.toMillis(maxLatency.get()));
 			Map<Long, byte[]> mixedWrites = mixed.get(60, TimeUnit.SECONDS);
+			System.out.printf("NBD fuzz: mixed client done at %d ms, %d writes%n",
+					TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), mixedWrites.size());
+			assertThat(Duration.ofNanos(maxLatency.get()))
+				.as("slowest write and read-back of the well-behaved client while others misbehaved, seed " + seed)
+				.isLessThan(Duration.ofSeconds(5));
 			assertThat(server.isRunning()).as("seed " + seed).isTrue();
 			assertThat(frames.get()).as("frames sent").isGreaterThanOrEqualTo(10_000);
 			assertThat(goodWrites).as("the well-behaved client got work done").isNotEmpty();
@@ -126,6 +134,8 @@ class NbdFuzzTests {
 	}
 
 	/** Writes and reads back its own data, pipelined, until told to stop. */
+	private static final AtomicLong maxLatency = new AtomicLong();
+
 	private static Map<Long, byte[]> wellBehaved(InetSocketAddress address, Random random, AtomicBoolean done)
 			throws Exception {
 		Map<Long, byte[]> written = new HashMap<>();
@@ -138,11 +148,14 @@ class NbdFuzzTests {
 				if (offset + data.length > DISK) {
 					continue;
 				}
+				long started = System.nanoTime();
 				client.write(offset, ByteBuffer.wrap(data), false).get(30, TimeUnit.SECONDS);
+				maxLatency.accumulateAndGet(System.nanoTime() - started, Math::max);
 				written.keySet().removeIf((at) -> at < offset + data.length && offset < at + written.get(at).length);
 				written.put(offset, data);
 				ByteBuffer back = ByteBuffer.allocate(data.length);
 				client.read(offset, back).get(30, TimeUnit.SECONDS);
+				maxLatency.accumulateAndGet(System.nanoTime() - started, Math::max);
 				assertThat(back.array()).as("read-back at " + offset).isEqualTo(data);
 			}
 		}

@@ -18,9 +18,21 @@ public final class BufferPool {
 
 	private static final int UNIT = 1 << MIN_SHIFT;
 
+	/** Buffers up to this size may use the small reserve. */
+	private static final int SMALL = 1024 * 1024;
+
 	private final int maxBufferSize;
 
 	private final Semaphore budget;
+
+	/**
+	 * A share of the budget that only small buffers may use, so that clients doing
+	 * small I/O keep going while others hold large buffers (for example 32 MiB
+	 * reads whose replies their client does not read).
+	 */
+	private final Semaphore smallReserve;
+
+	private final int smallReserveUnits;
 
 	private final long idleLimit;
 
@@ -43,7 +55,11 @@ public final class BufferPool {
 			throw new IllegalArgumentException("budget must hold at least one buffer of " + maxBufferSize + " bytes");
 		}
 		this.maxBufferSize = maxBufferSize;
-		this.budget = new Semaphore((int) Math.min(Integer.MAX_VALUE, budgetBytes / UNIT));
+		int units = (int) Math.min(Integer.MAX_VALUE, budgetBytes / UNIT);
+		// Never so large that the rest could not hold one buffer of the largest size.
+		this.smallReserveUnits = Math.max(0, Math.min(Math.max(SMALL / UNIT, units / 8), units - maxBufferSize / UNIT));
+		this.smallReserve = new Semaphore(this.smallReserveUnits);
+		this.budget = new Semaphore(units - this.smallReserveUnits);
 		this.idleLimit = budgetBytes / 4;
 		int count = Integer.numberOfTrailingZeros(maxBufferSize) - MIN_SHIFT + 1;
 		this.classes = new Queue[count];
@@ -62,7 +78,9 @@ public final class BufferPool {
 		}
 		int index = classIndex(length);
 		int capacity = UNIT << index;
-		this.budget.acquire(capacity / UNIT);
+		if (capacity > SMALL || !this.smallReserve.tryAcquire(capacity / UNIT)) {
+			this.budget.acquire(capacity / UNIT);
+		}
 		ByteBuffer buffer = this.classes[index].poll();
 		if (buffer != null) {
 			this.idleBytes.addAndGet(-capacity);
@@ -91,12 +109,31 @@ public final class BufferPool {
 		else if (buffer.isDirect()) {
 			this.idleBytes.addAndGet(-capacity);
 		}
-		this.budget.release(capacity / UNIT);
+		giveBack(capacity / UNIT, capacity <= SMALL);
+	}
+
+	/**
+	 * Returns permits, topping the small reserve up first for small buffers. The
+	 * two semaphores together always hold the whole budget less what is handed
+	 * out, so memory stays bounded whichever one a permit lands in.
+	 */
+	private void giveBack(int units, boolean small) {
+		int toReserve = 0;
+		if (small) {
+			int missing = this.smallReserveUnits - this.smallReserve.availablePermits();
+			toReserve = Math.max(0, Math.min(units, missing));
+		}
+		if (toReserve > 0) {
+			this.smallReserve.release(toReserve);
+		}
+		if (units > toReserve) {
+			this.budget.release(units - toReserve);
+		}
 	}
 
 	/** Bytes currently available to {@link #acquire} without waiting. */
 	public long availableBytes() {
-		return (long) this.budget.availablePermits() * UNIT;
+		return (long) (this.budget.availablePermits() + this.smallReserve.availablePermits()) * UNIT;
 	}
 
 	private static int classIndex(int length) {
