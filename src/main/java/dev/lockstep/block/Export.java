@@ -1,5 +1,8 @@
 package dev.lockstep.block;
 
+import java.net.InetAddress;
+import java.util.function.Predicate;
+
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -29,6 +32,8 @@ public final class Export {
 	private volatile BlockDevice device;
 
 	private volatile boolean removed;
+
+	private volatile Predicate<InetAddress> clients = (address) -> true;
 
 	Export(String name, BlockDevice device, boolean readOnly, String description) {
 		this.name = Objects.requireNonNull(name, "name");
@@ -61,6 +66,19 @@ public final class Export {
 
 	public ExportStats stats() {
 		return this.stats;
+	}
+
+	/**
+	 * Restricts which client addresses may select this export; by default any
+	 * client may.
+	 */
+	public void restrictClients(Predicate<InetAddress> clients) {
+		this.clients = Objects.requireNonNull(clients, "clients");
+	}
+
+	/** Whether a client at {@code address} may select this export. */
+	public boolean admits(InetAddress address) {
+		return this.clients.test(address);
 	}
 
 	/** Whether the export has been removed from its registry. */

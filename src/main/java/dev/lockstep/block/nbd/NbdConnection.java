@@ -2,6 +2,7 @@ package dev.lockstep.block.nbd;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -150,7 +151,7 @@ final class NbdConnection {
 						throw new NbdProtocolException("Export name longer than " + Nbd.MAX_STRING_LENGTH + " bytes");
 					}
 					String name = utf8(this.input.readBytes((int) header.length()));
-					Optional<Export> found = this.server.registry().find(name);
+					Optional<Export> found = this.server.registry().find(name).filter(this::admitted);
 					if (found.isEmpty()) {
 						// The protocol allows no error reply here: the session ends.
 						logger.info("NBD client " + this.remote + " asked for unknown export '" + name + "'");
@@ -224,6 +225,11 @@ final class NbdConnection {
 			return false;
 		}
 		Export selected = found.get();
+		if (!admitted(selected)) {
+			optionError(option, Nbd.REP_ERR_POLICY,
+					"Export '" + request.exportName() + "' accepts only the configured peer");
+			return false;
+		}
 		int flags = transmissionFlags(selected);
 		ByteBuffer info = ByteBuffer.allocate(14);
 		NbdCodec.encodeInfoExport(info, selected.device().size(), flags);
@@ -792,6 +798,15 @@ final class NbdConnection {
 			}
 			this.server.closed(this);
 		}
+	}
+
+	private boolean admitted(Export candidate) {
+		boolean admitted = !(this.remote instanceof InetSocketAddress address) || candidate.admits(address.getAddress());
+		if (!admitted) {
+			logger.warn("Refused NBD client " + this.remote + " for export " + candidate.name()
+					+ ": it accepts only the configured peer");
+		}
+		return admitted;
 	}
 
 	private static String utf8(ByteBuffer data) {

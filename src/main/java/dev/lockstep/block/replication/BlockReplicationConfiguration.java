@@ -28,7 +28,7 @@ class BlockReplicationConfiguration {
 		// Closing waits for requests in flight; a planned stop has drained them already.
 		options = new NbdClient.Options(options.maxInFlight(), options.structuredReplies(), false, timeout,
 				Duration.ofSeconds(5));
-		return new BlockReplicationParticipant(new NbdEngineAccess(diskEngine, options), properties);
+		return new BlockReplicationParticipant(new NbdEngineAccess(diskEngine, options, properties.peer()), properties);
 	}
 
 }

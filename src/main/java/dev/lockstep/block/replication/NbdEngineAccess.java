@@ -1,7 +1,9 @@
 package dev.lockstep.block.replication;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -9,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.DiskEngine;
+import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.client.NbdClient;
 
@@ -22,9 +25,20 @@ final class NbdEngineAccess implements BlockEngineAccess {
 
 	private final NbdClient.Options options;
 
-	NbdEngineAccess(DiskEngine engine, NbdClient.Options options) {
+	private final URI peer;
+
+	/**
+	 * Creates access to the engine.
+	 * @param engine the disk engine
+	 * @param options the NBD client's options
+	 * @param peer the configured peer, or {@code null}; when set, the exports this
+	 * participant adds (the secondary's {@code <disk>.replica} exports) accept
+	 * connections only from the peer's addresses
+	 */
+	NbdEngineAccess(DiskEngine engine, NbdClient.Options options, URI peer) {
 		this.engine = engine;
 		this.options = options;
+		this.peer = peer;
 	}
 
 	@Override
@@ -42,7 +56,26 @@ final class NbdEngineAccess implements BlockEngineAccess {
 
 	@Override
 	public void addExport(String name, BlockDevice device, boolean readOnly, String description) {
-		this.engine.exports().add(name, device, readOnly, description);
+		Export export = this.engine.exports().add(name, device, readOnly, description);
+		if (this.peer != null) {
+			String host = this.peer.getHost();
+			export.restrictClients((address) -> isPeer(host, address));
+		}
+	}
+
+	/** Resolves the peer on each connection, so that a peer whose address changes is still recognised. */
+	private static boolean isPeer(String host, InetAddress address) {
+		try {
+			for (InetAddress candidate : InetAddress.getAllByName(host)) {
+				if (candidate.equals(address)) {
+					return true;
+				}
+			}
+			return false;
+		}
+		catch (UnknownHostException ex) {
+			return false;
+		}
 	}
 
 	@Override
