@@ -5,10 +5,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
+import dev.lockstep.replication.TestParticipant;
 
 /**
  * Wraps any participant and injects faults into its actions: a throw, a hang
@@ -112,29 +112,13 @@ public final class FaultyParticipant implements ReplicationParticipant {
 			return;
 		}
 		if (fault.hang()) {
-			awaitIgnoringInterrupts(this.release, Duration.ofSeconds(60));
+			TestParticipant.awaitIgnoringInterrupts(this.release, Duration.ofSeconds(60));
 		}
 		if (!fault.delay().isZero()) {
-			awaitIgnoringInterrupts(new CountDownLatch(1), fault.delay());
+			TestParticipant.awaitIgnoringInterrupts(new CountDownLatch(1), fault.delay());
 		}
 		if (fault.message() != null) {
 			throw new IllegalStateException(fault.message());
-		}
-	}
-
-	private static void awaitIgnoringInterrupts(CountDownLatch latch, Duration limit) {
-		long deadline = System.nanoTime() + limit.toNanos();
-		boolean interrupted = false;
-		while (latch.getCount() > 0 && System.nanoTime() < deadline) {
-			try {
-				latch.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-			}
-			catch (InterruptedException ex) {
-				interrupted = true;
-			}
-		}
-		if (interrupted) {
-			Thread.currentThread().interrupt();
 		}
 	}
 

@@ -126,7 +126,15 @@ public class TestParticipant implements ReplicationParticipant {
 
 	/** Blocks like a participant stuck in I/O that does not react to interruption. */
 	private static void awaitIgnoringInterrupts(CountDownLatch latch) {
-		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+		awaitIgnoringInterrupts(latch, Duration.ofSeconds(60));
+	}
+
+	/**
+	 * Waits for the latch, at most {@code limit}, ignoring interruption as a call
+	 * stuck in I/O would, and restores the interrupt flag afterwards.
+	 */
+	public static void awaitIgnoringInterrupts(CountDownLatch latch, Duration limit) {
+		long deadline = System.nanoTime() + limit.toNanos();
 		boolean interrupted = false;
 		while (latch.getCount() > 0 && System.nanoTime() < deadline) {
 			try {
