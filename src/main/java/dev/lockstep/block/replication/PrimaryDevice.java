@@ -49,6 +49,13 @@ final class PrimaryDevice implements BlockDevice {
 
 	private final Stripes chunkLocks = new Stripes();
 
+	/**
+	 * Serialises forwarded writes to overlapping regions (64 KiB units), so that
+	 * both sides apply them in the same order: two concurrent writes to one block
+	 * could otherwise land in one order locally and in the other on the secondary.
+	 */
+	private final Stripes writeOrder = new Stripes();
+
 	private final long forwardTimeoutNanos;
 
 	private volatile boolean forwarding = true;
@@ -177,6 +184,17 @@ final class PrimaryDevice implements BlockDevice {
 			localAction.run();
 			return;
 		}
+		long first = offset >>> ORDER_SHIFT;
+		long last = (offset + Math.max(length, 1) - 1) >>> ORDER_SHIFT;
+		try (Stripes.Held ordered = this.writeOrder.lockExclusive(first, last)) {
+			replicateOrdered(offset, length, localAction, remoteAction);
+		}
+	}
+
+	private static final int ORDER_SHIFT = 16;
+
+	private void replicateOrdered(long offset, long length, IoAction localAction, RemoteAction remoteAction)
+			throws IOException {
 		CompletableFuture<Void> forwarded;
 		try {
 			forwarded = remoteAction.send();
