@@ -37,7 +37,8 @@ node() { # name http nbd peer-nbd
 api() { curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
 ready() { for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return 0; sleep 0.5; done; return 1; }
 usage() { # port pid
-  heap=$(curl -sf "http://127.0.0.1:$1/actuator/prometheus" | awk '/^jvm_memory_used_bytes\{area="heap"/ {s += $2} END {printf "%.0f", s / 1048576}')
+  heap=$(curl -sf "http://127.0.0.1:$1/actuator/prometheus" \
+    | awk 'index($0, "jvm_memory_used_bytes{area=\"heap\"") == 1 {s += $NF} END {printf "%.0f", s / 1048576}')
   rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$2/status")
   echo "rss ${rss} MiB, heap ${heap} MiB"
 }
