@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Gauge;
@@ -56,6 +57,8 @@ public final class ReplicationCoordinator {
 	private final Clock clock;
 
 	private final Map<CallKey, Timer> callTimers = new ConcurrentHashMap<>();
+
+	private final Map<String, Timer> operationTimers = new ConcurrentHashMap<>();
 
 	private final Object monitor = new Object();
 
@@ -254,6 +257,17 @@ public final class ReplicationCoordinator {
 		return this.errorSweep;
 	}
 
+	/**
+	 * A random version-4 UUID from a fast generator: operation ids must be unique,
+	 * not unguessable, and a checkpoint should not wait on the system's entropy.
+	 */
+	private static String newId() {
+		ThreadLocalRandom random = ThreadLocalRandom.current();
+		long most = (random.nextLong() & ~0xF000L) | 0x4000L;
+		long least = (random.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
+		return new UUID(most, least).toString();
+	}
+
 	private void checkIdle(Operation requested) {
 		RunningOperation current = this.running;
 		if (current != null) {
@@ -276,7 +290,7 @@ public final class ReplicationCoordinator {
 				budget = budget.plus(call.participant().timeout(this.properties.callTimeout()));
 			}
 		}
-		RunningOperation running = new RunningOperation(UUID.randomUUID().toString(), operation, now,
+		RunningOperation running = new RunningOperation(newId(), operation, now,
 				now.plus(budget));
 		this.running = running;
 		return running;
@@ -305,18 +319,16 @@ public final class ReplicationCoordinator {
 			this.running = null;
 		}
 		this.errorSweep.invalidate();
-		this.meterRegistry.timer("lockstep.operations", "operation", operation.operation().value(), "outcome",
-				outcome.value()).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+		operationTimer(operation.operation(), outcome).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
 		log(report);
 		return report;
 	}
 
 	private OperationReport noop(Operation operation, ReplicationMode mode, Boolean failover, String caller) {
-		OperationReport report = new OperationReport(UUID.randomUUID().toString(), operation, mode, failover,
+		OperationReport report = new OperationReport(newId(), operation, mode, failover,
 				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of());
 		record(report);
-		this.meterRegistry.timer("lockstep.operations", "operation", operation.value(), "outcome",
-				OperationOutcome.NOOP.value()).record(0, TimeUnit.NANOSECONDS);
+		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
 		log(report);
 		return report;
 	}
@@ -330,6 +342,10 @@ public final class ReplicationCoordinator {
 	}
 
 	private void log(OperationReport report) {
+		if (report.operation() == Operation.CHECKPOINT && report.outcome() != OperationOutcome.FAILED
+				&& !logger.isDebugEnabled()) {
+			return;
+		}
 		String message = "Operation " + report.operation().value() + " " + report.id() + " by "
 				+ ((report.caller() != null) ? report.caller() : "unknown caller") + ": " + report.outcome().value()
 				+ " in " + report.durationMillis() + "ms, state " + report.state();
@@ -356,6 +372,15 @@ public final class ReplicationCoordinator {
 		else {
 			logger.info(message);
 		}
+	}
+
+	private Timer operationTimer(Operation operation, OperationOutcome outcome) {
+		return this.operationTimers.computeIfAbsent(operation.value() + "/" + outcome.value(),
+				(key) -> Timer.builder("lockstep.operations")
+					.tag("operation", operation.value())
+					.tag("outcome", outcome.value())
+					.description("Lifecycle operations")
+					.register(this.meterRegistry));
 	}
 
 	private void recordCall(RegisteredParticipant participant, StepAction action, StepOutcome outcome, long nanos) {
