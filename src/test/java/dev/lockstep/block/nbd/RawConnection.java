@@ -17,7 +17,14 @@ final class RawConnection implements AutoCloseable {
 	final SocketChannel channel;
 
 	RawConnection(int port) throws IOException {
-		this.channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
+		this("127.0.0.1", port);
+	}
+
+	/** Connects from the given local (loopback) address. */
+	RawConnection(String from, int port) throws IOException {
+		this.channel = SocketChannel.open();
+		this.channel.bind(new InetSocketAddress(from, 0));
+		this.channel.connect(new InetSocketAddress("127.0.0.1", port));
 		int flags = NbdCodec.decodeGreeting(read(18));
 		if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
 			throw new IllegalStateException("not fixed newstyle");
