@@ -226,11 +226,16 @@ final class SecondaryStack implements Closeable {
 	}
 
 	private IOException baseFault(String what, long offset, IOException ex) {
+		return recordFault(FaultClass.BASE_IO, what, offset, ex);
+	}
+
+	/** Records an I/O fault once (a fault recorded further down passes through) and returns what to throw. */
+	private IOException recordFault(FaultClass faultClass, String what, long offset, IOException ex) {
 		if (ex instanceof RecordedIOException) {
 			return ex;
 		}
 		String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
-		this.faults.record(FaultClass.BASE_IO, detail);
+		this.faults.record(faultClass, detail);
 		return new RecordedIOException(detail, ex);
 	}
 
@@ -333,8 +338,11 @@ final class SecondaryStack implements Closeable {
 		return true;
 	}
 
-	/** The primary's writes: copy-before-write, then into the base. */
-	private final class ReplicaView implements BlockDevice {
+	/**
+	 * A view that runs each request under the barrier's read lock, refuses
+	 * requests once it is closed, and records I/O faults in their class.
+	 */
+	private abstract class GatedView implements BlockDevice {
 
 		@Override
 		public long size() {
@@ -347,45 +355,85 @@ final class SecondaryStack implements Closeable {
 		}
 
 		@Override
-		public void read(long offset, ByteBuffer dst) throws IOException {
+		public void close() {
+		}
+
+		/** Throws if the view no longer takes requests; called with the read lock held. */
+		abstract void checkOpen() throws IOException;
+
+		/** Records an I/O fault of this view's class and returns the exception to throw. */
+		abstract IOException fault(String what, long offset, IOException ex);
+
+		final void gated(String what, long offset, IoAction action) throws IOException {
 			Lock lock = enter();
 			try {
-				SecondaryStack.this.base.read(offset, dst);
+				action.run();
 			}
 			catch (IOException ex) {
-				throw baseFault("read", offset, ex);
+				throw fault(what, offset, ex);
 			}
 			finally {
 				lock.unlock();
 			}
+		}
+
+		final List<Extent> allocationOf(BlockDevice device, long offset, long length) throws IOException {
+			Lock lock = enter();
+			try {
+				return device.allocation(offset, length);
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		private Lock enter() throws IOException {
+			Lock lock = SecondaryStack.this.barrier.readLock();
+			lock.lock();
+			try {
+				checkOpen();
+			}
+			catch (IOException ex) {
+				lock.unlock();
+				throw ex;
+			}
+			return lock;
+		}
+
+	}
+
+	/** One request to a layer. */
+	@FunctionalInterface
+	private interface IoAction {
+
+		void run() throws IOException;
+
+	}
+
+	/** The primary's writes: copy-before-write, then into the base. */
+	private final class ReplicaView extends GatedView {
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			gated("read", offset, () -> SecondaryStack.this.base.read(offset, dst));
 		}
 
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			Lock lock = enter();
-			try (Stripes.Held held = copyBeforeWrite(offset, src.remaining())) {
-				SecondaryStack.this.base.write(offset, src, fua);
-			}
-			catch (IOException ex) {
-				throw baseFault("write", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("write", offset, () -> {
+				try (Stripes.Held held = copyBeforeWrite(offset, src.remaining())) {
+					SecondaryStack.this.base.write(offset, src, fua);
+				}
+			});
 		}
 
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			Lock lock = enter();
-			try (Stripes.Held held = copyBeforeWrite(offset, length)) {
-				SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
-			}
-			catch (IOException ex) {
-				throw baseFault("write-zeroes", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("write-zeroes", offset, () -> {
+				try (Stripes.Held held = copyBeforeWrite(offset, length)) {
+					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
+				}
+			});
 		}
 
 		@Override
@@ -396,42 +444,25 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		public void flush() throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.base.flush();
-			}
-			catch (IOException ex) {
-				throw baseFault("flush", 0, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("flush", 0, () -> SecondaryStack.this.base.flush());
 		}
 
 		@Override
 		public List<Extent> allocation(long offset, long length) throws IOException {
-			Lock lock = enter();
-			try {
-				return SecondaryStack.this.base.allocation(offset, length);
-			}
-			finally {
-				lock.unlock();
-			}
-		}
-
-		private Lock enter() throws IOException {
-			Lock lock = SecondaryStack.this.barrier.readLock();
-			lock.lock();
-			if (SecondaryStack.this.replicaClosed) {
-				lock.unlock();
-				throw new IOException("Disk '" + SecondaryStack.this.disk
-						+ "' no longer accepts replicated writes: its replication was stopped");
-			}
-			return lock;
+			return allocationOf(SecondaryStack.this.base, offset, length);
 		}
 
 		@Override
-		public void close() {
+		void checkOpen() throws IOException {
+			if (SecondaryStack.this.replicaClosed) {
+				throw new IOException("Disk '" + SecondaryStack.this.disk
+						+ "' no longer accepts replicated writes: its replication was stopped");
+			}
+		}
+
+		@Override
+		IOException fault(String what, long offset, IOException ex) {
+			return baseFault(what, offset, ex);
 		}
 
 	}
@@ -531,117 +562,49 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/** The workload's device: the active overlay, gated by the barrier. */
-	private final class WorkloadView implements BlockDevice {
-
-		@Override
-		public long size() {
-			return SecondaryStack.this.base.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return false;
-		}
+	private final class WorkloadView extends GatedView {
 
 		@Override
 		public void read(long offset, ByteBuffer dst) throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.activeDevice.read(offset, dst);
-			}
-			catch (IOException ex) {
-				throw overlayFault("read", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("read", offset, () -> SecondaryStack.this.activeDevice.read(offset, dst));
 		}
 
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.activeDevice.write(offset, src, fua);
-			}
-			catch (IOException ex) {
-				throw overlayFault("write", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("write", offset, () -> SecondaryStack.this.activeDevice.write(offset, src, fua));
 		}
 
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.activeDevice.writeZeroes(offset, length, mayTrim, fua);
-			}
-			catch (IOException ex) {
-				throw overlayFault("write-zeroes", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("write-zeroes", offset,
+					() -> SecondaryStack.this.activeDevice.writeZeroes(offset, length, mayTrim, fua));
 		}
 
 		@Override
 		public void trim(long offset, long length, boolean fua) throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.activeDevice.trim(offset, length, fua);
-			}
-			catch (IOException ex) {
-				throw overlayFault("trim", offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("trim", offset, () -> SecondaryStack.this.activeDevice.trim(offset, length, fua));
 		}
 
 		@Override
 		public void flush() throws IOException {
-			Lock lock = enter();
-			try {
-				SecondaryStack.this.activeDevice.flush();
-			}
-			finally {
-				lock.unlock();
-			}
+			gated("flush", 0, () -> SecondaryStack.this.activeDevice.flush());
 		}
 
 		@Override
 		public List<Extent> allocation(long offset, long length) throws IOException {
-			Lock lock = enter();
-			try {
-				return SecondaryStack.this.activeDevice.allocation(offset, length);
-			}
-			finally {
-				lock.unlock();
-			}
-		}
-
-		private Lock enter() throws IOException {
-			Lock lock = SecondaryStack.this.barrier.readLock();
-			lock.lock();
-			if (SecondaryStack.this.closed) {
-				lock.unlock();
-				throw new IOException("Disk '" + SecondaryStack.this.disk + "': its overlays were dropped");
-			}
-			return lock;
-		}
-
-		private IOException overlayFault(String what, long offset, IOException ex) {
-			if (ex instanceof RecordedIOException) {
-				return ex;
-			}
-			String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
-			SecondaryStack.this.faults.record(FaultClass.OVERLAY_IO, detail);
-			return new RecordedIOException(detail, ex);
+			return allocationOf(SecondaryStack.this.activeDevice, offset, length);
 		}
 
 		@Override
-		public void close() {
+		void checkOpen() throws IOException {
+			if (SecondaryStack.this.closed) {
+				throw new IOException("Disk '" + SecondaryStack.this.disk + "': its overlays were dropped");
+			}
+		}
+
+		@Override
+		IOException fault(String what, long offset, IOException ex) {
+			return recordFault(FaultClass.OVERLAY_IO, what, offset, ex);
 		}
 
 	}
