@@ -1,15 +1,16 @@
 package dev.lockstep.security;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import dev.lockstep.api.ProblemDetailWriter;
+
 import org.springframework.http.HttpHeaders;
-import org.springframework.http.MediaType;
+import org.springframework.http.HttpStatus;
 import org.springframework.security.core.AuthenticationException;
 import org.springframework.security.web.AuthenticationEntryPoint;
 
@@ -29,16 +30,12 @@ final class ProblemAuthenticationEntryPoint implements AuthenticationEntryPoint 
 		String reason = rejected ? "a wrong bearer token" : "no bearer token";
 		logger.warn("Refused " + request.getMethod() + " " + request.getRequestURI() + " from "
 				+ request.getRemoteAddr() + ": " + reason);
-		response.setStatus(HttpServletResponse.SC_UNAUTHORIZED);
 		response.setHeader(HttpHeaders.WWW_AUTHENTICATE,
 				rejected ? "Bearer realm=\"lockstep\", error=\"invalid_token\"" : "Bearer realm=\"lockstep\"");
-		response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
 		String detail = rejected ? "The bearer token is wrong. Send the API token as 'Authorization: Bearer <token>'."
 				: "This endpoint needs the API token. Send it as 'Authorization: Bearer <token>'; by default it is "
 						+ "in data/api-token.";
-		response.getOutputStream()
-			.write(("{\"type\":\"urn:lockstep:problem:unauthorized\",\"title\":\"Unauthorized\",\"status\":401,"
-					+ "\"detail\":\"" + detail.replace("\"", "\\\"") + "\"}").getBytes(StandardCharsets.UTF_8));
+		ProblemDetailWriter.write(response, HttpStatus.UNAUTHORIZED, detail);
 	}
 
 }

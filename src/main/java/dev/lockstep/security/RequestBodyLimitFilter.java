@@ -1,7 +1,6 @@
 package dev.lockstep.security;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ReadListener;
@@ -11,7 +10,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
 
-import org.springframework.http.MediaType;
+import dev.lockstep.api.ProblemDetailWriter;
+
+import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
@@ -53,12 +54,9 @@ final class RequestBodyLimitFilter extends OncePerRequestFilter {
 	}
 
 	private void reject(HttpServletResponse response) throws IOException {
-		response.setStatus(413);
-		response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
 		response.setHeader("Connection", "close");
-		response.getOutputStream()
-			.write(("{\"type\":\"urn:lockstep:problem:payload-too-large\",\"title\":\"Request body too large\","
-					+ "\"status\":413,\"detail\":\"Request bodies are limited to " + this.limit + " bytes\"}").getBytes(StandardCharsets.UTF_8));
+		ProblemDetailWriter.write(response, HttpStatus.CONTENT_TOO_LARGE,
+				"Request bodies are limited to " + this.limit + " bytes");
 	}
 
 	private static final class LimitedRequest extends HttpServletRequestWrapper {

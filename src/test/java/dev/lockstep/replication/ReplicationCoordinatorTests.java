@@ -259,7 +259,7 @@ class ReplicationCoordinatorTests {
 			.supplyAsync(() -> this.coordinator.checkpoint(null));
 		assertThat(entered.await(5, TimeUnit.SECONDS)).isTrue();
 		second.close();
-		TestParticipant late = participant("late", 0);
+		participant("late", 0);
 		this.release.countDown();
 		OperationReport report = checkpoint.get(10, TimeUnit.SECONDS);
 		assertThat(report.outcome()).isEqualTo(OperationOutcome.SUCCEEDED);
@@ -270,8 +270,8 @@ class ReplicationCoordinatorTests {
 			.containsExactly("late", "first", "third");
 		this.log.clear();
 		this.coordinator.stop(false, null);
-		assertThat(this.log).containsExactly("third.stop(false)", "first.stop(false)");
-		assertThat(late).isNotNull();
+		assertThat(this.log).as("a participant that joined while running was never started, so it is not stopped")
+			.containsExactly("third.stop(false)", "first.stop(false)");
 	}
 
 	@Test

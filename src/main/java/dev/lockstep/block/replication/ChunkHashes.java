@@ -18,7 +18,7 @@ import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
  * moving 32 bytes per megabyte instead of the megabyte itself. The size is
  * rounded up to 4 KiB; the padding reads as zeroes.
  */
-final class ChunkHashes implements BlockDevice {
+final class ChunkHashes implements ReadOnlyDevice {
 
 	static final int HASH_SIZE = 32;
 
@@ -43,11 +43,6 @@ final class ChunkHashes implements BlockDevice {
 	@Override
 	public long size() {
 		return hashesSize(this.device.size());
-	}
-
-	@Override
-	public boolean readOnly() {
-		return true;
 	}
 
 	@Override
@@ -136,21 +131,6 @@ final class ChunkHashes implements BlockDevice {
 		catch (NoSuchAlgorithmException ex) {
 			throw new IllegalStateException("SHA-256 is missing from this JDK", ex);
 		}
-	}
-
-	@Override
-	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
-	}
-
-	@Override
-	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
-	}
-
-	@Override
-	public void trim(long offset, long length, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
 	}
 
 	@Override

@@ -7,7 +7,7 @@ import java.util.List;
 import dev.lockstep.block.BlockDevice;
 
 /** A read-only view of a device: the secondary workload's view in mirror mode. */
-final class ReadOnlyView implements BlockDevice {
+final class ReadOnlyView implements ReadOnlyDevice {
 
 	private final BlockDevice device;
 
@@ -21,28 +21,8 @@ final class ReadOnlyView implements BlockDevice {
 	}
 
 	@Override
-	public boolean readOnly() {
-		return true;
-	}
-
-	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.device.read(offset, dst);
-	}
-
-	@Override
-	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
-	}
-
-	@Override
-	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
-	}
-
-	@Override
-	public void trim(long offset, long length, boolean fua) throws IOException {
-		throw new SwitchingDevice.ReadOnlyDeviceException();
 	}
 
 	@Override
