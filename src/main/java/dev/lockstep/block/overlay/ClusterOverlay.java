@@ -200,13 +200,19 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Drops every cluster: the overlay becomes empty. The file is truncated, which
-	 * frees only the blocks it holds, and the map is replaced, so this takes time
-	 * proportional to the dirty data.
+	 * Drops every cluster: the overlay becomes empty. The map is replaced and the
+	 * slots are reused from the start of the file, whose pages and blocks stay in
+	 * place: overwriting them costs much less than allocating new ones. The file
+	 * keeps as many slots as the interval that ends here used and is truncated
+	 * past them, so its size follows the dirty data of the last interval. This
+	 * takes time proportional to the dirty data.
 	 */
 	public void makeEmpty() throws IOException {
 		checkOpen();
-		this.channel.truncate(0);
+		long used = this.nextSlot.get() << CLUSTER_SHIFT;
+		if (this.channel.size() > used) {
+			this.channel.truncate(used);
+		}
 		this.map = new ConcurrentHashMap<>();
 		this.nextSlot.set(0);
 	}

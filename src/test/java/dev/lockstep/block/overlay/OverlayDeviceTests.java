@@ -62,7 +62,7 @@ class OverlayDeviceTests {
 	}
 
 	@Test
-	void makeEmptyDropsEverythingAndTruncatesTheFile() throws Exception {
+	void makeEmptyDropsEverythingAndKeepsOnlyTheSlotsTheLastIntervalUsed() throws Exception {
 		byte[] content = random(SIZE, 4);
 		MemoryDevice base = new MemoryDevice(content);
 		Path file = this.dir.resolve("o");
@@ -70,12 +70,20 @@ class OverlayDeviceTests {
 			write(device, content.clone(), 0, fill(SIZE, 0x44));
 			assertThat(Files.size(file)).isEqualTo(SIZE);
 			device.overlay().makeEmpty();
-			assertThat(Files.size(file)).isZero();
 			assertThat(device.overlay().allocatedClusters()).isZero();
+			assertThat(device.overlay().storedBytes()).isZero();
 			assertThat(read(device, 0, SIZE)).isEqualTo(content);
+			// The next interval reuses the slots from the start of the file.
 			byte[] expected = content.clone();
 			write(device, expected, 5, fill(10, 0x55));
 			assertThat(read(device, 0, SIZE)).isEqualTo(expected);
+			assertThat(Files.size(file)).isEqualTo(SIZE);
+			// It used one slot: the next checkpoint keeps one, then none.
+			device.overlay().makeEmpty();
+			assertThat(Files.size(file)).isEqualTo(ClusterOverlay.CLUSTER_SIZE);
+			assertThat(read(device, 0, SIZE)).isEqualTo(content);
+			device.overlay().makeEmpty();
+			assertThat(Files.size(file)).isZero();
 		}
 		assertThat(file).doesNotExist();
 	}
