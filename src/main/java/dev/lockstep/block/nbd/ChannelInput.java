@@ -46,6 +46,33 @@ public final class ChannelInput {
 		return this.buffer;
 	}
 
+	/**
+	 * Like {@link #require(int)}, but reads no more than {@code length} bytes
+	 * from the channel: what follows stays in the socket, for a caller that will
+	 * read it straight into its own buffer with {@link #readFully}.
+	 */
+	public ByteBuffer requireExactly(int length) throws IOException {
+		if (this.buffer.remaining() >= length) {
+			return this.buffer;
+		}
+		if (length > this.buffer.capacity()) {
+			throw new IllegalArgumentException("message of " + length + " bytes exceeds the input buffer");
+		}
+		this.buffer.compact();
+		this.buffer.limit(length);
+		try {
+			while (this.buffer.position() < length) {
+				if (this.channel.read(this.buffer) < 0) {
+					throw new EOFException("Peer closed the connection");
+				}
+			}
+		}
+		finally {
+			this.buffer.flip();
+		}
+		return this.buffer;
+	}
+
 	/** Fills {@code dst} completely. */
 	public void readFully(ByteBuffer dst) throws IOException {
 		if (this.buffer.hasRemaining()) {

@@ -69,6 +69,13 @@ final class NbdConnection {
 
 	private volatile boolean stopReading;
 
+	/**
+	 * Whether the last request was a large WRITE. The next header is then read
+	 * without read-ahead, so that its data goes from the socket straight into its
+	 * buffer instead of through the read-ahead buffer. Guarded by the read lock.
+	 */
+	private boolean largeWrites;
+
 	private volatile Future<?> handshakeTimeout;
 
 	private volatile Export export;
@@ -429,13 +436,19 @@ final class NbdConnection {
 		}
 	}
 
+	/** WRITEs of this size or more make the next header be read without read-ahead. */
+	private static final int LARGE_WRITE = 64 * 1024;
+
 	/**
 	 * Reads the next request and, for WRITE, its data. Returns null on DISC. Data
 	 * of requests that will be refused is read and discarded in bounded pieces so
 	 * the stream stays in step.
 	 */
 	private Work readRequest() throws IOException, InterruptedException {
-		NbdCodec.Request request = NbdCodec.decodeRequest(this.input.require(Nbd.REQUEST_HEADER_SIZE));
+		ByteBuffer header = this.largeWrites ? this.input.requireExactly(Nbd.REQUEST_HEADER_SIZE)
+				: this.input.require(Nbd.REQUEST_HEADER_SIZE);
+		NbdCodec.Request request = NbdCodec.decodeRequest(header);
+		this.largeWrites = request.type() == Nbd.CMD_WRITE && request.length() >= LARGE_WRITE;
 		if (request.type() == Nbd.CMD_DISC) {
 			this.stopReading = true;
 			return null;
