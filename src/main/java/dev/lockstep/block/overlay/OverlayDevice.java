@@ -171,23 +171,35 @@ public final class OverlayDevice implements BlockDevice {
 
 	@Override
 	public List<Extent> allocation(long offset, long length) throws IOException {
+		return allocation(this.overlay, this.backing, offset, length);
+	}
+
+	/**
+	 * Describes the allocation of a range of {@code overlay} laid over
+	 * {@code backing}: the overlay's clusters are data (or known zeroes), and
+	 * the backing device's own allocation shows through everywhere else. Looks
+	 * the overlay up once per cluster and asks the backing device once per run
+	 * of clusters that the overlay lacks.
+	 */
+	public static List<Extent> allocation(ClusterOverlay overlay, BlockDevice backing, long offset, long length)
+			throws IOException {
 		List<Extent> extents = new ArrayList<>();
-		long end = Math.min(size(), offset + length);
+		long end = Math.min(backing.size(), offset + length);
 		long pos = offset;
 		while (pos < end) {
 			long cluster = pos >>> CLUSTER_SHIFT;
 			long clusterEnd = Math.min(end, (cluster + 1) << CLUSTER_SHIFT);
-			if (this.overlay.contains(cluster)) {
-				add(extents, new Extent(clusterEnd - pos, false, this.overlay.isZero(cluster)));
+			if (overlay.contains(cluster)) {
+				add(extents, new Extent(clusterEnd - pos, false, overlay.isZero(cluster)));
 				pos = clusterEnd;
 			}
 			else {
 				long runEnd = clusterEnd;
-				while (runEnd < end && !this.overlay.contains(runEnd >>> CLUSTER_SHIFT)) {
+				while (runEnd < end && !overlay.contains(runEnd >>> CLUSTER_SHIFT)) {
 					runEnd = Math.min(end, runEnd + CLUSTER_SIZE);
 				}
 				long covered = 0;
-				for (Extent extent : this.backing.allocation(pos, runEnd - pos)) {
+				for (Extent extent : backing.allocation(pos, runEnd - pos)) {
 					long n = Math.min(extent.length(), runEnd - pos - covered);
 					if (n <= 0) {
 						break;

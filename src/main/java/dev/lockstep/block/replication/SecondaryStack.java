@@ -4,7 +4,6 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -537,22 +536,12 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		public List<Extent> allocation(long offset, long length) throws IOException {
-			List<Extent> extents = new ArrayList<>();
-			long end = Math.min(size(), offset + length);
-			long pos = offset;
-			while (pos < end) {
-				long cluster = pos >>> CLUSTER_SHIFT;
-				long clusterEnd = Math.min(end, (cluster + 1) << CLUSTER_SHIFT);
-				if (SecondaryStack.this.hidden.contains(cluster)) {
-					extents.add(new Extent(clusterEnd - pos, false, SecondaryStack.this.hidden.isZero(cluster)));
-				}
-				else {
-					// Data is a safe answer for any range; holes are an optimisation only.
-					extents.add(new Extent(clusterEnd - pos, false, false));
-				}
-				pos = clusterEnd;
+			try {
+				return OverlayDevice.allocation(SecondaryStack.this.hidden, SecondaryStack.this.base, offset, length);
 			}
-			return extents;
+			catch (IOException ex) {
+				throw baseFault("block status", offset, ex);
+			}
 		}
 
 		@Override
