@@ -11,6 +11,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 
@@ -53,6 +55,8 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	private final ExecutorService worker;
 
+	private final ScheduledExecutorService prober;
+
 	public BlockReplicationParticipant(BlockEngineAccess engine, BlockReplicationProperties properties)
 			throws IOException {
 		this.properties = properties;
@@ -68,6 +72,27 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 					properties.replication().forwardTimeout()));
 		}
 		this.disks = List.copyOf(list);
+		this.prober = Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "lockstep-peer-probe");
+			thread.setDaemon(true);
+			return thread;
+		});
+		long interval = properties.replication().probeInterval().toMillis();
+		if (interval > 0) {
+			this.prober.scheduleWithFixedDelay(this::probePeers, interval, interval, TimeUnit.MILLISECONDS);
+		}
+	}
+
+	/** Lets every primary disk check that the secondary still answers. */
+	private void probePeers() {
+		for (DiskReplication disk : this.disks) {
+			try {
+				disk.probePeer();
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Probing the secondary for disk '" + disk.name() + "' failed: " + ex);
+			}
+		}
 	}
 
 	@Override
@@ -256,6 +281,7 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		catch (Exception ex) {
 			logger.warn("Stopping block replication on shutdown failed: " + ex.getMessage());
 		}
+		this.prober.shutdownNow();
 		this.worker.shutdown();
 	}
 

@@ -78,11 +78,13 @@ public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks, @Val
 	 * the secondary is declared unreachable and the write completes locally only
 	 * @param connectTimeout the limit for connecting to the peer
 	 * @param maxInFlight the most forwarded requests in flight per disk
+	 * @param probeInterval how often a primary checks that the secondary still
+	 * answers, so that a peer lost while the disk is idle is reported; 0 disables
 	 */
 	public record Replication(@DefaultValue("block") @NotBlank String name, @DefaultValue("0") int order,
 			@DefaultValue("30m") Duration timeout, @DefaultValue("5s") Duration progressInterval,
 			@DefaultValue("10s") Duration forwardTimeout, @DefaultValue("10s") Duration connectTimeout,
-			@DefaultValue("64") @Min(1) @Max(1024) int maxInFlight) {
+			@DefaultValue("64") @Min(1) @Max(1024) int maxInFlight, @DefaultValue("5s") Duration probeInterval) {
 	}
 
 }

@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -114,6 +117,14 @@ final class DiskReplication {
 		return this.faults.message();
 	}
 
+	/** As primary, checks that the secondary still answers; see {@link PrimaryDevice#probe()}. */
+	void probePeer() {
+		PrimaryDevice current = this.primary;
+		if (this.role == Role.PRIMARY && current != null) {
+			current.probe();
+		}
+	}
+
 	// ---- start ------------------------------------------------------------
 
 	void start(ReplicationMode mode, URI peer, BooleanSupplier cancelled) throws Exception {
@@ -146,6 +157,14 @@ final class DiskReplication {
 				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
 						+ peer + " exports '" + this.name + REPLICA_SUFFIX + "' with " + remote.size()
 						+ " bytes, but the local disk has " + this.base.size() + " bytes");
+			}
+			ReplicationKind remoteKind = kindOf(remote.description());
+			if (remoteKind != this.kind) {
+				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
+						+ peer + " replicates it as " + ((remoteKind != null) ? remoteKind : "an unknown kind ("
+								+ remote.description() + ")")
+						+ ", but this node is configured for " + this.kind
+						+ "; set lockstep.block.disks[].replication to the same value on both nodes");
 			}
 			hashes = connect(peer, this.name + HASHES_SUFFIX);
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
@@ -217,8 +236,7 @@ final class DiskReplication {
 				this.device.switchTo(new ReadOnlyView(this.base));
 				replica = newMirror;
 			}
-			this.engine.addExport(replicaName, replica, false,
-					"replication target of disk " + this.name + " (" + this.kind + ")");
+			this.engine.addExport(replicaName, replica, false, replicaDescription(this.name, this.kind));
 			this.engine.addExport(hashesName, new ChunkHashes(this.base), true,
 					"SHA-256 of each 1 MiB chunk of disk " + this.name);
 		}
@@ -244,6 +262,22 @@ final class DiskReplication {
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
 				+ replicaName + "'");
 	}
+
+	/**
+	 * The description of a secondary's {@code <disk>.replica} export, which tells
+	 * the primary (and {@code nbdinfo}) which kind of replication it runs.
+	 */
+	static String replicaDescription(String disk, ReplicationKind kind) {
+		return "replication target of disk " + disk + " (" + kind + ")";
+	}
+
+	/** The kind of replication a replica export's description names, or null. */
+	static ReplicationKind kindOf(String description) {
+		Matcher matcher = KIND.matcher((description != null) ? description : "");
+		return matcher.find() ? ReplicationKind.valueOf(matcher.group(1).toUpperCase(Locale.ROOT)) : null;
+	}
+
+	private static final Pattern KIND = Pattern.compile("\\((colo|mirror)\\)$");
 
 	private Path overlayPath(String layer) {
 		Path file = this.image.getFileName();
@@ -306,7 +340,7 @@ final class DiskReplication {
 		this.device.exclusive(() -> {
 			if (forwarding.forwarding()) {
 				try {
-					RemoteDisk.await(forwarding.remote().flush(), this.forwardTimeout);
+					forwarding.remote().await(forwarding.remote().flush(), this.forwardTimeout);
 				}
 				catch (IOException ex) {
 					forwarding.fail(ex);

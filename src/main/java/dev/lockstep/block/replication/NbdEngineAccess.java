@@ -109,6 +109,11 @@ final class NbdEngineAccess implements BlockEngineAccess {
 		}
 
 		@Override
+		public String description() {
+			return this.client.info().description();
+		}
+
+		@Override
 		public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
 			return this.client.read(offset, dst);
 		}
@@ -131,6 +136,11 @@ final class NbdEngineAccess implements BlockEngineAccess {
 		@Override
 		public void close() {
 			this.client.close();
+		}
+
+		@Override
+		public void abort() {
+			this.client.abort();
 		}
 
 		@Override

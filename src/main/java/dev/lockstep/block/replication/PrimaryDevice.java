@@ -7,8 +7,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Lock;
 
 import dev.lockstep.block.BlockDevice;
@@ -56,7 +54,7 @@ final class PrimaryDevice implements BlockDevice {
 	 */
 	private final Stripes writeOrder = new Stripes();
 
-	private final long forwardTimeoutNanos;
+	private final Duration forwardTimeout;
 
 	private volatile boolean forwarding = true;
 
@@ -65,7 +63,7 @@ final class PrimaryDevice implements BlockDevice {
 	PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DirtyChunks dirty, Faults faults,
 			Duration forwardTimeout) {
 		this.disk = disk;
-		this.forwardTimeoutNanos = forwardTimeout.toNanos();
+		this.forwardTimeout = forwardTimeout;
 		this.local = local;
 		this.remote = remote;
 		this.peer = peer;
@@ -78,7 +76,7 @@ final class PrimaryDevice implements BlockDevice {
 	}
 
 	Duration forwardTimeout() {
-		return Duration.ofNanos(this.forwardTimeoutNanos);
+		return this.forwardTimeout;
 	}
 
 	RemoteDisk remote() {
@@ -210,22 +208,13 @@ final class PrimaryDevice implements BlockDevice {
 			localFailure = ex;
 		}
 		try {
-			forwarded.get(this.forwardTimeoutNanos, TimeUnit.NANOSECONDS);
+			// A reply that does not come in time aborts the connection, which fails the
+			// other requests in flight too rather than let each wait for its own.
+			this.remote.await(forwarded, forwardTimeout());
 		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
+		catch (IOException ex) {
 			this.dirty.mark(offset, length);
 			fail(ex);
-		}
-		catch (ExecutionException ex) {
-			this.dirty.mark(offset, length);
-			fail(ex.getCause());
-		}
-		catch (TimeoutException ex) {
-			this.dirty.mark(offset, length);
-			fail(new IOException("no reply within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis() + " ms"));
-			// Fail the other requests in flight too rather than wait for each.
-			closeInBackground(this.remote);
 		}
 		if (localFailure != null) {
 			// The secondary may hold data the primary could not store; compare it again later.
@@ -243,21 +232,36 @@ final class PrimaryDevice implements BlockDevice {
 		CompletableFuture<Void> forwarded = this.remote.flush();
 		this.local.flush();
 		try {
-			forwarded.get(this.forwardTimeoutNanos, TimeUnit.NANOSECONDS);
+			this.remote.await(forwarded, forwardTimeout());
 		}
-		catch (TimeoutException ex) {
-			fail(new IOException("no reply to a flush within " + Duration.ofNanos(this.forwardTimeoutNanos).toMillis()
-					+ " ms"));
-			closeInBackground(this.remote);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
+		catch (IOException ex) {
 			fail(ex);
 		}
-		catch (ExecutionException ex) {
-			fail(ex.getCause());
+	}
+
+	/**
+	 * Checks that the secondary still answers, so that a peer that died while the
+	 * disk was idle is reported by {@code error()} before the next write or
+	 * checkpoint finds out: reads a few bytes of the replica export and waits at
+	 * most the forwarding timeout. A failure is a forwarding fault, as for a
+	 * write. Does nothing once forwarding has stopped.
+	 */
+	void probe() {
+		if (!this.forwarding) {
+			return;
+		}
+		try {
+			ByteBuffer probe = ByteBuffer.allocate((int) Math.min(PROBE_SIZE, this.remote.size()));
+			this.remote.await(this.remote.read(0, probe), forwardTimeout());
+		}
+		catch (IOException ex) {
+			if (this.forwarding) {
+				fail(ex);
+			}
 		}
 	}
+
+	private static final int PROBE_SIZE = 512;
 
 	/**
 	 * Flushes both sides for a checkpoint. The caller has drained every write in
@@ -272,7 +276,7 @@ final class PrimaryDevice implements BlockDevice {
 						.orElse("forwarding to " + this.peer + " has stopped"));
 		}
 		try {
-			RemoteDisk.await(this.remote.flush(), forwardTimeout());
+			this.remote.await(this.remote.flush(), forwardTimeout());
 		}
 		catch (IOException ex) {
 			fail(ex);

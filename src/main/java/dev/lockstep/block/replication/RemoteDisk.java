@@ -19,6 +19,9 @@ public interface RemoteDisk extends Closeable {
 	/** Returns the size of the remote export. */
 	long size();
 
+	/** Returns the remote export's description, or an empty string if it has none. */
+	String description();
+
 	CompletableFuture<Void> read(long offset, ByteBuffer dst);
 
 	CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua);
@@ -27,22 +30,33 @@ public interface RemoteDisk extends Closeable {
 
 	CompletableFuture<Void> flush();
 
-	/** Closes the connection; requests still in flight fail. */
+	/** Closes the connection once the requests in flight are answered (boundedly); later ones fail. */
 	@Override
 	void close();
 
 	/**
-	 * Waits at most {@code timeout} for a request's reply, turning a failure or a
-	 * timeout into an {@link IOException}.
+	 * Closes the connection at once; requests in flight fail. When this returns
+	 * the connection uses no request's buffer any more. Call it before returning
+	 * from a request whose reply did not come in time.
 	 */
-	static void await(CompletableFuture<Void> reply, Duration timeout) throws IOException {
+	void abort();
+
+	/**
+	 * Waits at most {@code timeout} for a request's reply, turning a failure or a
+	 * timeout into an {@link IOException}. On a timeout or an interrupt the
+	 * connection is aborted first, so that the request's buffer is free again
+	 * when this throws.
+	 */
+	default void await(CompletableFuture<Void> reply, Duration timeout) throws IOException {
 		try {
 			reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
 		}
 		catch (TimeoutException ex) {
+			abort();
 			throw new IOException("the peer did not reply within " + timeout.toMillis() + " ms", ex);
 		}
 		catch (InterruptedException ex) {
+			abort();
 			Thread.currentThread().interrupt();
 			throw new IOException("Interrupted while waiting for the peer", ex);
 		}

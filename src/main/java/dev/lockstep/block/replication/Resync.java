@@ -91,7 +91,7 @@ final class Resync {
 					long first = batch * BATCH;
 					int count = (int) Math.min(BATCH, chunks - first);
 					hashes.clear().limit(count * HASH_SIZE);
-					RemoteDisk.await(this.remoteHashes.read(first * HASH_SIZE, hashes), this.primary.forwardTimeout());
+					this.remoteHashes.await(this.remoteHashes.read(first * HASH_SIZE, hashes), this.primary.forwardTimeout());
 					for (int i = 0; i < count; i++) {
 						if (this.cancelled.getAsBoolean()) {
 							throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
@@ -169,7 +169,7 @@ final class Resync {
 			if (!wasDirty && ChunkHashes.readsAsZero(local, start, length)) {
 				// A hole needs no read: compare with the hash of zeroes, and send zeroes if needed.
 				if (!Arrays.equals(ChunkHashes.zeroHash(length), remoteHash)) {
-					RemoteDisk.await(remote.writeZeroes(start, length, true, false), this.primary.forwardTimeout());
+					remote.await(remote.writeZeroes(start, length, true, false), this.primary.forwardTimeout());
 					this.progress.copied(length);
 				}
 			}
@@ -179,7 +179,7 @@ final class Resync {
 				buffer.flip();
 				boolean differs = wasDirty || !Arrays.equals(ChunkHashes.hash(buffer, digest), remoteHash);
 				if (differs) {
-					RemoteDisk.await(remote.write(start, buffer.duplicate(), false), this.primary.forwardTimeout());
+					remote.await(remote.write(start, buffer.duplicate(), false), this.primary.forwardTimeout());
 					this.progress.copied(length);
 				}
 			}

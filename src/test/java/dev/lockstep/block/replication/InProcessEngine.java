@@ -23,6 +23,8 @@ final class InProcessEngine implements BlockEngineAccess {
 
 	final Map<String, BlockDevice> exports = new ConcurrentHashMap<>();
 
+	private final Map<String, String> descriptions = new ConcurrentHashMap<>();
+
 	private final List<EngineDisk> disks;
 
 	/** While set, every connection from this engine fails. */
@@ -65,6 +67,7 @@ final class InProcessEngine implements BlockEngineAccess {
 		if (this.exports.putIfAbsent(name, device) != null) {
 			throw new IllegalStateException("Export '" + name + "' already exists");
 		}
+		this.descriptions.put(name, description);
 	}
 
 	@Override
@@ -125,6 +128,11 @@ final class InProcessEngine implements BlockEngineAccess {
 		}
 
 		@Override
+		public String description() {
+			return this.target.descriptions.getOrDefault(this.export, "");
+		}
+
+		@Override
 		public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
 			return run((device) -> device.read(offset, dst));
 		}
@@ -147,6 +155,12 @@ final class InProcessEngine implements BlockEngineAccess {
 
 		@Override
 		public void close() {
+			this.closed = true;
+		}
+
+		@Override
+		public void abort() {
+			// Requests run on the caller's thread: none is left in flight.
 			this.closed = true;
 		}
 

@@ -50,7 +50,8 @@ final class LockstepNode implements AutoCloseable {
 				"lockstep.block.disks[0].name=disk0", "lockstep.block.disks[0].path=" + dir.resolve("disk0.img"),
 				"lockstep.block.disks[0].size=" + size, "lockstep.block.disks[0].replication=" + replication,
 				"lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "lockstep.block.replication.forward-timeout=3s",
-				"lockstep.block.replication.progress-interval=1s", "spring.main.banner-mode=off",
+				"lockstep.block.replication.progress-interval=1s", "lockstep.block.replication.probe-interval=300ms",
+				"spring.main.banner-mode=off",
 				"logging.level.root=WARN", "logging.level.dev.lockstep.block.replication=INFO",
 				"lockstep.security.api-token=" + TOKEN));
 	}

@@ -32,7 +32,7 @@ class ParticipantLifecycleTests {
 	private static BlockReplicationProperties properties(URI peer, ReplicationKind kind) {
 		return new BlockReplicationProperties(peer, List.of(new BlockReplicationProperties.Disk("disk0", kind)),
 				new BlockReplicationProperties.Replication("block", 0, Duration.ofMinutes(1), Duration.ofSeconds(5),
-						Duration.ofSeconds(5), Duration.ofSeconds(5), 64));
+						Duration.ofSeconds(5), Duration.ofSeconds(5), 64, Duration.ZERO));
 	}
 
 	/**

@@ -93,6 +93,11 @@ class PrimaryDeviceTests {
 		}
 
 		@Override
+		public String description() {
+			return "";
+		}
+
+		@Override
 		public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
 			return later(() -> this.device.read(offset, dst));
 		}
@@ -115,6 +120,10 @@ class PrimaryDeviceTests {
 
 		@Override
 		public void close() {
+		}
+
+		@Override
+		public void abort() {
 		}
 
 		@FunctionalInterface

@@ -95,7 +95,7 @@ class ReplicationModelTests {
 					other.address, List.of(new BlockReplicationProperties.Disk("disk0", this.kind)),
 					new BlockReplicationProperties.Replication("block", 0, java.time.Duration.ofMinutes(1),
 							java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
-							java.time.Duration.ofSeconds(5), 64)));
+							java.time.Duration.ofSeconds(5), 64, java.time.Duration.ZERO)));
 		}
 
 		BlockDevice export() {

@@ -25,6 +25,8 @@ final class TcpProxy implements AutoCloseable {
 
 	private volatile boolean severed;
 
+	private volatile boolean frozen;
+
 	TcpProxy(int port, int targetPort) throws IOException {
 		this.server = new ServerSocket();
 		this.server.setReuseAddress(true);
@@ -62,12 +64,15 @@ final class TcpProxy implements AutoCloseable {
 			byte[] buffer = new byte[256 * 1024];
 			try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
 				int n;
-				while ((n = in.read(buffer)) >= 0) {
+				while (awaitThaw(from) && (n = in.read(buffer)) >= 0) {
 					out.write(buffer, 0, n);
 				}
 			}
 			catch (IOException ex) {
 				// cut
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
 			}
 			finally {
 				closeQuietly(from);
@@ -85,6 +90,22 @@ final class TcpProxy implements AutoCloseable {
 			closeQuietly(socket);
 		}
 		this.sockets.clear();
+	}
+
+	/**
+	 * Stops moving data while keeping every connection open, as a peer that hangs
+	 * looks: its socket buffers fill up and its sender blocks.
+	 */
+	void freeze() {
+		this.frozen = true;
+	}
+
+	/** Waits while frozen; returns false once the socket is closed. */
+	private boolean awaitThaw(Socket from) throws InterruptedException {
+		while (this.frozen && !from.isClosed()) {
+			Thread.sleep(5);
+		}
+		return !from.isClosed();
 	}
 
 	/** Accepts and forwards connections again. */

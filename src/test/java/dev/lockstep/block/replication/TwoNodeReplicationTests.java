@@ -1,6 +1,7 @@
 package dev.lockstep.block.replication;
 
 import java.nio.file.Path;
+import java.time.Duration;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -36,9 +37,13 @@ class TwoNodeReplicationTests {
 	}
 
 	private void nodes(String replication) throws Exception {
+		nodes(replication, replication);
+	}
+
+	private void nodes(String replicationOfA, String replicationOfB) throws Exception {
 		int[] ports = LockstepNode.freePorts(4);
-		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, replication);
-		this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, replication);
+		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, replicationOfA);
+		this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, replicationOfB);
 		this.a.start();
 		this.b.start();
 	}
@@ -70,6 +75,11 @@ class TwoNodeReplicationTests {
 		this.b.io("disk0", "read -P 0x11 64k 64k");
 		this.b.io("disk0", "write -P 0x33 1M 100k");
 		this.b.io("disk0", "read -P 0x33 1M 100k");
+		// The workload's view passes holes through: base data up to 1M, the active
+		// overlay's two clusters after it, holes beyond.
+		String map = Tools.ok(30, "nbdinfo", "--map", this.b.uri("disk0"));
+		assertThat(map.lines().map(String::trim).map((line) -> line.replaceAll("\\s+", " ")))
+			.containsExactly("0 1179648 0 data", "1179648 7208960 3 hole,zero");
 		assertThat(this.a.checkpoint().status()).isEqualTo(200);
 		assertThat(this.b.checkpoint().status()).isEqualTo(200);
 		// At the checkpoint the secondary's own writes vanish.
@@ -119,6 +129,21 @@ class TwoNodeReplicationTests {
 	}
 
 	@Test
+	void primaryRefusesASecondaryThatRunsAnotherKindOfReplication() throws Exception {
+		nodes("colo", "mirror");
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		LockstepNode.Response response = this.a.start("primary");
+		assertThat(response.status()).isEqualTo(502);
+		assertThat(response.body()).contains("nbd://127.0.0.1:" + this.b.nbdPort)
+			.contains("replicates it as mirror")
+			.contains("configured for colo");
+		assertThat(this.a.get("/api/v1/replication").body()).contains("\"state\":\"IDLE\"");
+		// Nothing was forwarded: the primary's writes stay local.
+		this.a.io("disk0", "write -P 0x77 0 64k");
+		this.b.io("disk0.replica", "read -P 0 0 64k");
+	}
+
+	@Test
 	void primaryFailsOverWhenTheSecondaryDiesAndResyncsOnlyWhatChanged() throws Exception {
 		nodes("colo");
 		assertThat(this.b.start("secondary").status()).isEqualTo(200);
@@ -145,6 +170,53 @@ class TwoNodeReplicationTests {
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
 		assertThat(this.a.participant().status().disks().get(0).sync().copiedBytes()).isEqualTo(2 * 1024 * 1024);
 		compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+	}
+
+	@Test
+	void primaryReportsASecondaryLostWhileNothingIsWritten() throws Exception {
+		nodes("mirror");
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		assertThat(this.a.get("/api/v1/replication/errors").body()).contains("\"healthy\":true");
+
+		this.b.close();
+		// No write reaches the primary: its probe of the secondary finds it gone.
+		long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+		String errors = this.a.get("/api/v1/replication/errors").body();
+		while (!errors.contains("secondary unreachable since") && System.nanoTime() < deadline) {
+			Thread.sleep(100);
+			errors = this.a.get("/api/v1/replication/errors").body();
+		}
+		assertThat(errors).contains("\"healthy\":false").contains("secondary unreachable since")
+			.contains("nbd://127.0.0.1:" + this.b.nbdPort);
+		assertThat(this.a.get("/actuator/health/readiness").status()).isEqualTo(503);
+		// Writes from then on are tracked for the resync and served locally.
+		this.a.io("disk0", "write -P 0x31 1M 64k");
+		this.a.io("disk0", "read -P 0x31 1M 64k");
+	}
+
+	@Test
+	void aSecondaryThatStopsReadingCannotHangThePrimarysWrites() throws Exception {
+		int[] ports = LockstepNode.freePorts(5);
+		try (TcpProxy link = new TcpProxy(ports[4], ports[3])) {
+			this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], "64MiB", "mirror")
+				.start();
+			this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], "64MiB", "mirror")
+				.start();
+			assertThat(this.b.start("secondary").status()).isEqualTo(200);
+			assertThat(this.a.start("primary").status()).isEqualTo(200);
+
+			// The link stays open but nothing moves: far more data than the socket
+			// buffers hold is written, so forwarding blocks until the forwarding
+			// timeout (3 s here) gives up on the secondary.
+			link.freeze();
+			this.a.io("disk0", "write -P 0x21 0 64M");
+			this.a.io("disk0", "read -P 0x21 0 64M");
+			assertThat(this.a.get("/api/v1/replication/errors").body()).contains("secondary unreachable since")
+				.contains("did not reply within");
+			assertThat(this.a.participant().status().disks().get(0).dirtyBytes()).isEqualTo(64 * 1024 * 1024);
+			assertThat(this.a.stop(true).status()).isEqualTo(200);
+		}
 	}
 
 	@Test

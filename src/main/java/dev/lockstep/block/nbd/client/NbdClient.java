@@ -9,10 +9,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -47,6 +50,9 @@ public final class NbdClient implements AutoCloseable {
 
 	private static final int MAX_CHUNK_PAYLOAD = 1024 * 1024;
 
+	/** The most requests sent with one gathering write. */
+	private static final int MAX_BATCH = 64;
+
 	private static final ScheduledExecutorService timer = Executors
 		.newSingleThreadScheduledExecutor(NbdThreads.factory("nbd-client-timer"));
 
@@ -64,7 +70,13 @@ public final class NbdClient implements AutoCloseable {
 
 	private final ReentrantLock sendLock = new ReentrantLock();
 
-	private final ByteBuffer requestHeader = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE);
+	/** Requests waiting to be sent, in the order they were submitted. */
+	private final Queue<Outgoing> outgoing = new ConcurrentLinkedQueue<>();
+
+	/** Guarded by {@link #sendLock}: request headers and the gathering array of one batch. */
+	private final ByteBuffer requestHeaders = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE * MAX_BATCH);
+
+	private final ByteBuffer[] iov = new ByteBuffer[2 * MAX_BATCH];
 
 	private final Semaphore inFlight;
 
@@ -225,7 +237,9 @@ public final class NbdClient implements AutoCloseable {
 
 	/**
 	 * Writes {@code src.remaining()} bytes at {@code offset}. The buffer's position
-	 * is not changed; do not modify it before the future completes.
+	 * is not changed; do not modify it before the future completes. The request
+	 * may be sent after this returns, by another thread: call {@link #abort()}
+	 * before reusing the buffer of a request whose reply you stopped waiting for.
 	 */
 	public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
 		int length = src.remaining();
@@ -286,30 +300,57 @@ public final class NbdClient implements AutoCloseable {
 			fail(handle, closedException());
 			return request.future;
 		}
-		this.sendLock.lock();
-		try {
-			ByteBuffer header = this.requestHeader.clear();
-			NbdCodec.encodeRequest(header, flags, request.type, handle, request.offset, (int) length);
-			header.flip();
-			if (payload != null) {
-				ByteBuffer[] buffers = { header, payload };
-				while (header.hasRemaining() || payload.hasRemaining()) {
-					this.channel.write(buffers);
-				}
-			}
-			else {
-				while (header.hasRemaining()) {
-					this.channel.write(header);
-				}
-			}
-		}
-		catch (IOException ex) {
-			failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
-		}
-		finally {
-			this.sendLock.unlock();
-		}
+		this.outgoing.add(new Outgoing(flags, request.type, handle, request.offset, (int) length, payload));
+		sendQueued();
 		return request.future;
+	}
+
+	/**
+	 * Sends the queued requests. Whichever thread gets the send lock sends every
+	 * request queued so far, its own and other threads', with one gathering
+	 * write per batch; the others return at once and wait for their replies. A
+	 * thread that finds the lock taken leaves its request to the holder, which
+	 * looks at the queue again after unlocking.
+	 */
+	private void sendQueued() {
+		while (!this.outgoing.isEmpty() && this.sendLock.tryLock()) {
+			try {
+				sendBatches();
+			}
+			catch (IOException ex) {
+				failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
+			}
+			finally {
+				this.sendLock.unlock();
+			}
+		}
+	}
+
+	private void sendBatches() throws IOException {
+		Outgoing next;
+		while ((next = this.outgoing.poll()) != null) {
+			ByteBuffer headers = this.requestHeaders.clear();
+			int count = 0;
+			do {
+				headers.limit(headers.position() + Nbd.REQUEST_HEADER_SIZE);
+				ByteBuffer header = headers.slice();
+				NbdCodec.encodeRequest(header, next.flags, next.type, next.handle, next.offset, next.length);
+				this.iov[count++] = header.flip();
+				headers.position(headers.limit());
+				if (next.payload != null) {
+					this.iov[count++] = next.payload;
+				}
+			}
+			while (count + 2 <= this.iov.length && (next = this.outgoing.poll()) != null);
+			ByteBuffer last = this.iov[count - 1];
+			while (last.hasRemaining()) {
+				this.channel.write(this.iov, 0, count);
+			}
+			Arrays.fill(this.iov, 0, count, null);
+			if (this.failure != null) {
+				throw new IOException(this.failure.getMessage(), this.failure);
+			}
+		}
 	}
 
 	private void receive() {
@@ -440,6 +481,12 @@ public final class NbdClient implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Fails the connection: closes the socket and fails every pending request.
+	 * The futures fail only once no thread is sending any more (the send lock is
+	 * taken after the socket is closed, which ends a blocked write), so a caller
+	 * that sees its request fail may reuse the request's buffer at once.
+	 */
 	private void failAll(IOException ex) {
 		if (this.failure == null) {
 			this.failure = ex;
@@ -450,9 +497,27 @@ public final class NbdClient implements AutoCloseable {
 		catch (IOException ignored) {
 			// Closing anyway.
 		}
-		for (Long handle : new ArrayList<>(this.pending.keySet())) {
-			fail(handle, ex);
+		this.sendLock.lock();
+		try {
+			this.outgoing.clear();
+			for (Long handle : new ArrayList<>(this.pending.keySet())) {
+				fail(handle, ex);
+			}
 		}
+		finally {
+			this.sendLock.unlock();
+		}
+	}
+
+	/**
+	 * Closes the connection at once, without waiting for the requests in flight,
+	 * which fail. When this returns no thread sends any request's data any more,
+	 * so their buffers may be reused; use it when a request took too long and its
+	 * caller must return.
+	 */
+	public void abort() {
+		this.closing = true;
+		failAll(new IOException("NBD client for " + this.target + " was aborted"));
 	}
 
 	private IOException closedException() {
@@ -538,6 +603,10 @@ public final class NbdClient implements AutoCloseable {
 					this.closeTimeout);
 		}
 
+	}
+
+	/** A request queued for sending; the payload of a WRITE is the caller's buffer. */
+	private record Outgoing(int flags, int type, long handle, long offset, int length, ByteBuffer payload) {
 	}
 
 	/** A request awaiting its reply. */
@@ -650,7 +719,7 @@ public final class NbdClient implements AutoCloseable {
 		}
 
 		ExportInfo go(String export, boolean structured, boolean blockStatus) throws IOException {
-			List<Integer> infos = List.of(Nbd.INFO_BLOCK_SIZE);
+			List<Integer> infos = List.of(Nbd.INFO_BLOCK_SIZE, Nbd.INFO_DESCRIPTION);
 			ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength(export, infos.size()));
 			NbdCodec.encodeInfoRequest(data, export, infos);
 			sendOption(Nbd.OPT_GO, data.flip());
@@ -659,6 +728,7 @@ public final class NbdClient implements AutoCloseable {
 			int minimum = 1;
 			int preferred = 4096;
 			int maximum = 32 * 1024 * 1024;
+			String description = "";
 			while (true) {
 				NbdCodec.OptionReply reply = readReply(Nbd.OPT_GO);
 				if (reply.type() == Nbd.REP_INFO) {
@@ -672,13 +742,17 @@ public final class NbdClient implements AutoCloseable {
 						preferred = blockSize.preferred();
 						maximum = blockSize.maximum();
 					}
+					else if (info instanceof NbdCodec.Info.Text text && text.type() == Nbd.INFO_DESCRIPTION) {
+						description = text.value();
+					}
 				}
 				else if (reply.type() == Nbd.REP_ACK) {
 					skipData(reply);
 					if (size < 0) {
 						throw new NbdException(this.target + " did not send the export size");
 					}
-					return new ExportInfo(export, size, flags, minimum, preferred, maximum, structured, blockStatus);
+					return new ExportInfo(export, size, flags, minimum, preferred, maximum, structured, blockStatus,
+							description);
 				}
 				else if (reply.type() == Nbd.REP_ERR_UNSUP) {
 					skipData(reply);
@@ -712,7 +786,7 @@ public final class NbdClient implements AutoCloseable {
 			if (!this.noZeroes) {
 				this.input.skip(124);
 			}
-			return new ExportInfo(export, size, flags, 1, 4096, 32 * 1024 * 1024, structured, false);
+			return new ExportInfo(export, size, flags, 1, 4096, 32 * 1024 * 1024, structured, false, "");
 		}
 
 		List<String> list() throws IOException {
