@@ -3,7 +3,9 @@ package dev.lockstep.block.replication;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import dev.lockstep.block.file.FileBlockDevice;
@@ -24,53 +26,82 @@ public final class ReplicationBenchmark {
 	public static void main(String[] args) throws Exception {
 		Path dir = Path.of(args.length > 0 ? args[0] : "target/replication-bench");
 		Files.createDirectories(dir);
-		int rounds = 15;
-		double small = checkpointMillis(dir, 1L << 30, rounds);
-		double large = checkpointMillis(dir, 8L << 30, rounds);
+		int rounds = 31;
+		double[] medians = checkpointMillis(dir, new long[] { 1L << 30, 8L << 30 }, rounds);
 		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 1 GiB disk: %.2f ms (median of %d)%n",
-				small, rounds);
+				medians[0], rounds);
 		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 8 GiB disk: %.2f ms (median of %d)%n",
-				large, rounds);
-		System.out.printf("ratio 8 GiB / 1 GiB: %.2f (target within 1.2, both under 10 ms)%n", large / small);
+				medians[1], rounds);
+		System.out.printf("ratio 8 GiB / 1 GiB: %.2f (target within 1.2, both under 10 ms)%n", medians[1] / medians[0]);
 		double[] commit = commitMillis(dir, 100 << 20, 3);
 		System.out.printf("failover commit, 100 MiB dirty (50 hidden + 50 active): %.0f ms (median of 3)%n", commit[0]);
 		System.out.printf("baseline: 1600 sorted 64 KiB writes (100 MiB) + fsync into the same image: %.0f ms%n", commit[1]);
 		System.out.printf("ratio commit / baseline: %.2f%n", commit[0] / commit[1]);
 	}
 
-	/** Dirties 500 regions through the replica (hidden) and 500 through the workload (active), then checkpoints. */
-	private static double checkpointMillis(Path dir, long size, int rounds) throws Exception {
-		Path image = dir.resolve("checkpoint-" + (size >> 30) + "g.img");
-		Files.deleteIfExists(image);
-		double[] samples = new double[rounds];
-		Random random = new Random(size);
+	/**
+	 * Dirties 500 regions through the replica (hidden) and 500 through the
+	 * workload (active), then checkpoints; the disks take turns, round after
+	 * round, after three rounds of warm-up, so that both see the same machine.
+	 * Returns the median checkpoint time of each disk.
+	 */
+	private static double[] checkpointMillis(Path dir, long[] sizes, int rounds) throws Exception {
+		int warmup = 3;
+		List<FileBlockDevice> bases = new ArrayList<>();
+		List<SecondaryStack> stacks = new ArrayList<>();
+		double[][] samples = new double[sizes.length][rounds];
+		Random random = new Random(42);
 		byte[] data = new byte[CLUSTER];
-		try (FileBlockDevice base = FileBlockDevice.open(image, size, false);
-				SecondaryStack stack = new SecondaryStack("bench", base, dir.resolve("bench.hidden"),
-						dir.resolve("bench.active"), new Faults("bench"))) {
-			long clusters = size / CLUSTER;
-			for (int round = 0; round < rounds; round++) {
-				for (int i = 0; i < 1000; i++) {
-					random.nextBytes(data);
-					long offset = (Math.floorMod(random.nextLong(), clusters)) * CLUSTER;
-					if (i % 2 == 0) {
-						stack.replica().write(offset, ByteBuffer.wrap(data), false);
+		try {
+			for (long size : sizes) {
+				Path image = dir.resolve("checkpoint-" + (size >> 30) + "g.img");
+				Files.deleteIfExists(image);
+				FileBlockDevice base = FileBlockDevice.open(image, size, false);
+				bases.add(base);
+				stacks.add(new SecondaryStack("bench", base, dir.resolve(image.getFileName() + ".hidden"),
+						dir.resolve(image.getFileName() + ".active"), new Faults("bench")));
+			}
+			for (int round = -warmup; round < rounds; round++) {
+				for (int disk = 0; disk < sizes.length; disk++) {
+					SecondaryStack stack = stacks.get(disk);
+					long clusters = sizes[disk] / CLUSTER;
+					for (int i = 0; i < 1000; i++) {
+						random.nextBytes(data);
+						long offset = (Math.floorMod(random.nextLong(), clusters)) * CLUSTER;
+						if (i % 2 == 0) {
+							stack.replica().write(offset, ByteBuffer.wrap(data), false);
+						}
+						else {
+							stack.workload().write(offset, ByteBuffer.wrap(data), false);
+						}
 					}
-					else {
-						stack.workload().write(offset, ByteBuffer.wrap(data), false);
+					long start = System.nanoTime();
+					stack.checkpoint();
+					if (round >= 0) {
+						samples[disk][round] = (System.nanoTime() - start) / 1e6;
 					}
 				}
-				long start = System.nanoTime();
-				stack.checkpoint();
-				samples[round] = (System.nanoTime() - start) / 1e6;
 			}
 		}
 		finally {
-			Files.deleteIfExists(image);
-			Files.deleteIfExists(dir.resolve(image.getFileName() + ".map"));
+			for (SecondaryStack stack : stacks) {
+				stack.close();
+			}
+			for (FileBlockDevice base : bases) {
+				base.close();
+			}
+			for (long size : sizes) {
+				Path image = dir.resolve("checkpoint-" + (size >> 30) + "g.img");
+				Files.deleteIfExists(image);
+				Files.deleteIfExists(dir.resolve(image.getFileName() + ".map"));
+			}
 		}
-		Arrays.sort(samples);
-		return samples[rounds / 2];
+		double[] medians = new double[sizes.length];
+		for (int disk = 0; disk < sizes.length; disk++) {
+			Arrays.sort(samples[disk]);
+			medians[disk] = samples[disk][rounds / 2];
+		}
+		return medians;
 	}
 
 	private static double[] commitMillis(Path dir, int bytes, int rounds) throws Exception {
