@@ -52,7 +52,7 @@ final class PrimaryDevice implements BlockDevice {
 	 * both sides apply them in the same order: two concurrent writes to one block
 	 * could otherwise land in one order locally and in the other on the secondary.
 	 */
-	private final Stripes writeOrder = new Stripes();
+	private final RegionLocks writeOrder = new RegionLocks();
 
 	private final Duration forwardTimeout;
 
@@ -184,7 +184,7 @@ final class PrimaryDevice implements BlockDevice {
 		}
 		long first = offset >>> ORDER_SHIFT;
 		long last = (offset + Math.max(length, 1) - 1) >>> ORDER_SHIFT;
-		try (Stripes.Held ordered = this.writeOrder.lockExclusive(first, last)) {
+		try (Stripes.Held ordered = this.writeOrder.lock(first, last)) {
 			replicateOrdered(offset, length, localAction, remoteAction);
 		}
 	}
