@@ -210,6 +210,25 @@ public final class FileBlockDevice implements BlockDevice {
 		readFully(this.channel, dst, offset);
 	}
 
+	/**
+	 * Copies {@code length} bytes at {@code offset} into {@code target} at its
+	 * current position, inside the kernel ({@code sendfile}): the data never
+	 * passes through a buffer of this process. The caller owns the target's
+	 * position.
+	 */
+	public void copyTo(long offset, long length, FileChannel target) throws IOException {
+		checkOpen();
+		long done = 0;
+		while (done < length) {
+			long n = this.channel.transferTo(offset + done, length - done, target);
+			if (n <= 0) {
+				throw new IOException("Copy of " + this.path + " at " + (offset + done) + " stopped after " + done
+						+ " of " + length + " bytes");
+			}
+			done += n;
+		}
+	}
+
 	@Override
 	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
 		checkWritable();

@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.lockstep.block.file.FileBlockDevice;
+
 /**
  * The storage of one overlay layer: a file beside the disk image that holds
  * whole clusters, plus an in-memory allocation map from disk cluster to file
@@ -47,6 +49,8 @@ public final class ClusterOverlay implements Closeable {
 	private volatile Map<Long, Long> map = new ConcurrentHashMap<>();
 
 	private final AtomicLong nextSlot = new AtomicLong();
+
+	private final Object copyLock = new Object();
 
 	private volatile boolean closed;
 
@@ -169,6 +173,26 @@ public final class ClusterOverlay implements Closeable {
 		}
 		long slot = this.nextSlot.getAndAdd(count);
 		writeFully(slot << CLUSTER_SHIFT, data);
+		for (int i = 0; i < count; i++) {
+			this.map.put(first + i, slot + i);
+		}
+	}
+
+	/**
+	 * Like {@link #allocateRun}, but the data is copied from {@code source} at
+	 * {@code sourceOffset} inside the kernel, without passing through a buffer.
+	 */
+	public void allocateRunFrom(long first, int count, FileBlockDevice source, long sourceOffset) throws IOException {
+		checkOpen();
+		if (clusterLength(first + count - 1) != CLUSTER_SIZE) {
+			throw new IllegalArgumentException("A run of " + count + " clusters must hold full clusters only");
+		}
+		long slot = this.nextSlot.getAndAdd(count);
+		synchronized (this.copyLock) {
+			// The copy writes at the channel's position, which only copies use.
+			this.channel.position(slot << CLUSTER_SHIFT);
+			source.copyTo(sourceOffset, (long) count << CLUSTER_SHIFT, this.channel);
+		}
 		for (int i = 0; i < count; i++) {
 			this.map.put(first + i, slot + i);
 		}

@@ -9,6 +9,7 @@ import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.ClusterOverlay;
 import dev.lockstep.block.overlay.OverlayDevice;
 import dev.lockstep.block.overlay.Stripes;
@@ -278,27 +279,15 @@ final class SecondaryStack implements Closeable {
 	private void saveRun(long first, int count) throws IOException {
 		long start = first << CLUSTER_SHIFT;
 		int length = (int) Math.min((long) count << CLUSTER_SHIFT, this.base.size() - start);
-		ByteBuffer buffer = CBW_BUFFER.get();
-		buffer.clear().limit(length);
 		try {
-			this.base.read(start, buffer);
-			buffer.flip();
-			boolean anyZero = false;
-			for (int i = 0; i < count && !anyZero; i++) {
-				anyZero = isZero(cluster(buffer, i));
+			// A run of data in an image file is copied inside the kernel; anything
+			// else is read first, so that clusters of zeroes take no space in hidden.
+			if (this.base instanceof FileBlockDevice file && length == count * CLUSTER_SIZE
+					&& allData(start, length)) {
+				this.hidden.allocateRunFrom(first, count, file, start);
 			}
-			if (!anyZero && length == count * CLUSTER_SIZE) {
-				this.hidden.allocateRun(first, count, buffer);
-				return;
-			}
-			for (int i = 0; i < count; i++) {
-				ByteBuffer data = cluster(buffer, i);
-				if (isZero(data)) {
-					this.hidden.allocateZero(first + i);
-				}
-				else {
-					this.hidden.allocate(first + i, data);
-				}
+			else {
+				saveRunThroughBuffer(first, count, start, length);
 			}
 		}
 		catch (IOException | RuntimeException ex) {
@@ -306,6 +295,36 @@ final class SecondaryStack implements Closeable {
 			this.faults.record(FaultClass.COPY_BEFORE_WRITE, detail);
 			throw new RecordedIOException("Copy-before-write failed for " + detail, ex);
 		}
+	}
+
+	private void saveRunThroughBuffer(long first, int count, long start, int length) throws IOException {
+		ByteBuffer buffer = CBW_BUFFER.get();
+		buffer.clear().limit(length);
+		this.base.read(start, buffer);
+		buffer.flip();
+		boolean anyZero = false;
+		for (int i = 0; i < count && !anyZero; i++) {
+			anyZero = isZero(cluster(buffer, i));
+		}
+		if (!anyZero && length == count * CLUSTER_SIZE) {
+			this.hidden.allocateRun(first, count, buffer);
+			return;
+		}
+		for (int i = 0; i < count; i++) {
+			ByteBuffer data = cluster(buffer, i);
+			if (isZero(data)) {
+				this.hidden.allocateZero(first + i);
+			}
+			else {
+				this.hidden.allocate(first + i, data);
+			}
+		}
+	}
+
+	/** Whether the base's allocation map shows {@code [start, start + length)} as data throughout. */
+	private boolean allData(long start, int length) throws IOException {
+		List<BlockDevice.Extent> extents = this.base.allocation(start, length);
+		return extents.size() == 1 && !extents.get(0).zero() && extents.get(0).length() >= length;
 	}
 
 	private static ByteBuffer cluster(ByteBuffer run, int index) {

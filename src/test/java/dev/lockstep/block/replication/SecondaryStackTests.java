@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -165,6 +166,53 @@ class SecondaryStackTests {
 			done.set(true);
 			reader.join();
 			assertThat(bad.get()).isNull();
+		}
+	}
+
+	/**
+	 * The same random writes, checkpoints and a final failover on a stack over a
+	 * real image file (copy-before-write then copies inside the kernel) and on
+	 * one over memory (through a buffer): both views must stay identical.
+	 */
+	@Test
+	void imageFileAndMemoryBasesGiveTheSameViews() throws Exception {
+		byte[] original = random(SIZE, 9);
+		Arrays.fill(original, SIZE / 2, SIZE / 2 + 4 * CLUSTER, (byte) 0);
+		Path image = this.dir.resolve("disk.img");
+		Files.write(image, original);
+		Random random = new Random(11);
+		try (FileBlockDevice file = FileBlockDevice.open(image, -1, false);
+				SecondaryStack onFile = new SecondaryStack("disk0", file, this.dir.resolve("fh"), this.dir.resolve("fa"),
+						new Faults("disk0"));
+				SecondaryStack onMemory = stack(new MemoryDevice(original))) {
+			for (int step = 0; step < 300; step++) {
+				int length = 1 + random.nextInt(3 * CLUSTER);
+				long offset = random.nextInt(SIZE - length);
+				byte[] data = random(length, step);
+				int action = random.nextInt(10);
+				for (SecondaryStack stack : new SecondaryStack[] { onFile, onMemory }) {
+					if (action < 6) {
+						stack.replica().write(offset, ByteBuffer.wrap(data), false);
+					}
+					else if (action < 8) {
+						stack.workload().write(offset, ByteBuffer.wrap(data), false);
+					}
+					else if (action == 8) {
+						stack.replica().writeZeroes(offset, length, true, false);
+					}
+					else {
+						stack.checkpoint();
+					}
+				}
+				if (step % 25 == 0) {
+					assertThat(read(onFile.workload())).as("step %d", step).isEqualTo(read(onMemory.workload()));
+				}
+			}
+			assertThat(read(onFile.workload())).isEqualTo(read(onMemory.workload()));
+			byte[] view = read(onMemory.workload());
+			onFile.commit();
+			onMemory.commit();
+			assertThat(read(file)).isEqualTo(view);
 		}
 	}
 
