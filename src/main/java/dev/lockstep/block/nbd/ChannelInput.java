@@ -27,23 +27,7 @@ public final class ChannelInput {
 	 * positioned at them; the caller consumes exactly {@code length} bytes.
 	 */
 	public ByteBuffer require(int length) throws IOException {
-		if (this.buffer.remaining() < length) {
-			if (length > this.buffer.capacity()) {
-				throw new IllegalArgumentException("message of " + length + " bytes exceeds the input buffer");
-			}
-			this.buffer.compact();
-			try {
-				while (this.buffer.position() < length) {
-					if (this.channel.read(this.buffer) < 0) {
-						throw new EOFException("Peer closed the connection");
-					}
-				}
-			}
-			finally {
-				this.buffer.flip();
-			}
-		}
-		return this.buffer;
+		return fill(length, false);
 	}
 
 	/**
@@ -52,6 +36,10 @@ public final class ChannelInput {
 	 * read it straight into its own buffer with {@link #readFully}.
 	 */
 	public ByteBuffer requireExactly(int length) throws IOException {
+		return fill(length, true);
+	}
+
+	private ByteBuffer fill(int length, boolean exactly) throws IOException {
 		if (this.buffer.remaining() >= length) {
 			return this.buffer;
 		}
@@ -59,7 +47,9 @@ public final class ChannelInput {
 			throw new IllegalArgumentException("message of " + length + " bytes exceeds the input buffer");
 		}
 		this.buffer.compact();
-		this.buffer.limit(length);
+		if (exactly) {
+			this.buffer.limit(length);
+		}
 		try {
 			while (this.buffer.position() < length) {
 				if (this.channel.read(this.buffer) < 0) {
