@@ -331,20 +331,22 @@ public final class NbdClient implements AutoCloseable {
 		while ((next = this.outgoing.poll()) != null) {
 			ByteBuffer headers = this.requestHeaders.clear();
 			int count = 0;
+			long bytes = 0;
 			do {
 				headers.limit(headers.position() + Nbd.REQUEST_HEADER_SIZE);
 				ByteBuffer header = headers.slice();
 				NbdCodec.encodeRequest(header, next.flags, next.type, next.handle, next.offset, next.length);
 				this.iov[count++] = header.flip();
 				headers.position(headers.limit());
+				bytes += Nbd.REQUEST_HEADER_SIZE;
 				if (next.payload != null) {
 					this.iov[count++] = next.payload;
+					bytes += next.payload.remaining();
 				}
 			}
 			while (count + 2 <= this.iov.length && (next = this.outgoing.poll()) != null);
-			ByteBuffer last = this.iov[count - 1];
-			while (last.hasRemaining()) {
-				this.channel.write(this.iov, 0, count);
+			while (bytes > 0) {
+				bytes -= this.channel.write(this.iov, 0, count);
 			}
 			Arrays.fill(this.iov, 0, count, null);
 			if (this.failure != null) {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -153,6 +154,34 @@ class NbdClientTest {
 					throw ex;
 				}
 				Thread.sleep(50);
+			}
+		}
+	}
+
+	/** A WRITE of no bytes is still sent and answered, alone or ending a batch of queued requests. */
+	@Test
+	void emptyWritesAreSentLikeAnyOther() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			server.addDisk("disk0", 4 * MIB);
+			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk0")))) {
+				client.write(0, ByteBuffer.allocate(0), false).get(30, TimeUnit.SECONDS);
+				List<CompletableFuture<Void>> writes = new ArrayList<>();
+				for (int i = 0; i < 32; i++) {
+					ByteBuffer data = ByteBuffer.allocate((i % 2 == 0) ? 4096 : 0);
+					while (data.hasRemaining()) {
+						data.put((byte) 0x5c);
+					}
+					writes.add(client.write((long) i * 4096, data.flip(), false));
+				}
+				for (CompletableFuture<Void> write : writes) {
+					write.get(30, TimeUnit.SECONDS);
+				}
+				ByteBuffer back = ByteBuffer.allocate(4096);
+				client.read(30 * 4096, back).get(30, TimeUnit.SECONDS);
+				back.flip();
+				while (back.hasRemaining()) {
+					assertThat(back.get()).isEqualTo((byte) 0x5c);
+				}
 			}
 		}
 	}
