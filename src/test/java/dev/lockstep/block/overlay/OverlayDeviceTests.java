@@ -4,11 +4,13 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import static dev.lockstep.block.TestBytes.fill;
+import static dev.lockstep.block.TestBytes.random;
+import static dev.lockstep.block.TestBytes.read;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class OverlayDeviceTests {
@@ -116,28 +118,9 @@ class OverlayDeviceTests {
 		}
 	}
 
-	static byte[] read(dev.lockstep.block.BlockDevice device, long offset, int length) throws Exception {
-		ByteBuffer buffer = ByteBuffer.allocate(length);
-		device.read(offset, buffer);
-		assertThat(buffer.hasRemaining()).isFalse();
-		return buffer.array();
-	}
-
 	static void write(dev.lockstep.block.BlockDevice device, byte[] model, int offset, byte[] data) throws Exception {
 		device.write(offset, ByteBuffer.wrap(data), false);
 		System.arraycopy(data, 0, model, offset, data.length);
-	}
-
-	static byte[] fill(int length, int value) {
-		byte[] data = new byte[length];
-		Arrays.fill(data, (byte) value);
-		return data;
-	}
-
-	static byte[] random(int length, long seed) {
-		byte[] data = new byte[length];
-		new Random(seed).nextBytes(data);
-		return data;
 	}
 
 }

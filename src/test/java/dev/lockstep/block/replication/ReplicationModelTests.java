@@ -17,6 +17,7 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
 import dev.lockstep.replication.ReplicationMode;
 
+import static dev.lockstep.block.TestBytes.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -103,7 +104,7 @@ class ReplicationModelTests {
 		}
 
 		byte[] content() throws Exception {
-			return read(export());
+			return readAll(export());
 		}
 
 	}
@@ -322,7 +323,7 @@ class ReplicationModelTests {
 			assertThat(same(this.primary.content(), this.p)).as(step + ": primary export").isTrue();
 			if (this.replicating) {
 				assertThat(same(this.secondary.content(), this.v)).as(step + ": secondary workload view").isTrue();
-				assertThat(same(read(this.secondary.engine.export("disk0.replica")), this.s))
+				assertThat(same(readAll(this.secondary.engine.export("disk0.replica")), this.s))
 					.as(step + ": secondary base").isTrue();
 			}
 			else {
@@ -330,12 +331,6 @@ class ReplicationModelTests {
 			}
 		}
 
-	}
-
-	static byte[] read(BlockDevice device) throws Exception {
-		ByteBuffer buffer = ByteBuffer.allocate((int) device.size());
-		device.read(0, buffer);
-		return buffer.array();
 	}
 
 	static boolean same(byte[] actual, byte[] expected) {

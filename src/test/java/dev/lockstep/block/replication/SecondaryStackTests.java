@@ -16,6 +16,9 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
 
+import static dev.lockstep.block.TestBytes.fill;
+import static dev.lockstep.block.TestBytes.random;
+import static dev.lockstep.block.TestBytes.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -36,14 +39,14 @@ class SecondaryStackTests {
 			stack.replica().write(100, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
 			stack.replica().write(200, ByteBuffer.wrap(fill(10, 0x22)), false);
 			// the workload still sees the contents as of the checkpoint
-			assertThat(read(stack.workload())).isEqualTo(original);
+			assertThat(readAll(stack.workload())).isEqualTo(original);
 			assertThat(stack.hiddenOverlay().sortedClusters()).containsExactly(0, 1);
 			byte[] primary = original.clone();
 			Arrays.fill(primary, 100, 100 + CLUSTER, (byte) 0x11);
 			Arrays.fill(primary, 200, 210, (byte) 0x22);
 			assertThat(base.snapshot()).isEqualTo(primary);
 			stack.checkpoint();
-			assertThat(read(stack.workload())).isEqualTo(primary);
+			assertThat(readAll(stack.workload())).isEqualTo(primary);
 			assertThat(stack.hiddenOverlay().allocatedClusters()).isZero();
 		}
 	}
@@ -56,17 +59,17 @@ class SecondaryStackTests {
 			stack.workload().write(70_000, ByteBuffer.wrap(fill(5000, 0x33)), false);
 			byte[] view = original.clone();
 			Arrays.fill(view, 70_000, 75_000, (byte) 0x33);
-			assertThat(read(stack.workload())).isEqualTo(view);
+			assertThat(readAll(stack.workload())).isEqualTo(view);
 			assertThat(base.snapshot()).isEqualTo(original);
 			stack.checkpoint();
-			assertThat(read(stack.workload())).isEqualTo(original);
+			assertThat(readAll(stack.workload())).isEqualTo(original);
 
 			// after the checkpoint: the primary writes, and so does the workload
 			stack.replica().write(0, ByteBuffer.wrap(fill(3 * CLUSTER, 0x44)), false);
 			stack.workload().write(CLUSTER + 5, ByteBuffer.wrap(fill(10, 0x55)), false);
 			view = original.clone();
 			Arrays.fill(view, CLUSTER + 5, CLUSTER + 15, (byte) 0x55);
-			assertThat(read(stack.workload())).isEqualTo(view);
+			assertThat(readAll(stack.workload())).isEqualTo(view);
 			int flushes = base.flushes.get();
 			stack.commit();
 			assertThat(base.snapshot()).isEqualTo(view);
@@ -91,7 +94,7 @@ class SecondaryStackTests {
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::commit).withMessageContaining("disk on fire");
 			assertThat(faults.message()).hasValueSatisfying((m) -> assertThat(m).contains("committing"));
 			base.failWith(null);
-			assertThat(read(stack.workload())).isEqualTo(view);
+			assertThat(readAll(stack.workload())).isEqualTo(view);
 			stack.commit();
 			assertThat(base.snapshot()).isEqualTo(view);
 		}
@@ -205,14 +208,14 @@ class SecondaryStackTests {
 					}
 				}
 				if (step % 25 == 0) {
-					assertThat(read(onFile.workload())).as("step %d", step).isEqualTo(read(onMemory.workload()));
+					assertThat(readAll(onFile.workload())).as("step %d", step).isEqualTo(readAll(onMemory.workload()));
 				}
 			}
-			assertThat(read(onFile.workload())).isEqualTo(read(onMemory.workload()));
-			byte[] view = read(onMemory.workload());
+			assertThat(readAll(onFile.workload())).isEqualTo(readAll(onMemory.workload()));
+			byte[] view = readAll(onMemory.workload());
 			onFile.commit();
 			onMemory.commit();
-			assertThat(read(file)).isEqualTo(view);
+			assertThat(readAll(file)).isEqualTo(view);
 		}
 	}
 
@@ -287,24 +290,6 @@ class SecondaryStackTests {
 		public void close() {
 		}
 
-	}
-
-	static byte[] read(BlockDevice device) throws IOException {
-		ByteBuffer buffer = ByteBuffer.allocate((int) device.size());
-		device.read(0, buffer);
-		return buffer.array();
-	}
-
-	static byte[] fill(int length, int value) {
-		byte[] data = new byte[length];
-		Arrays.fill(data, (byte) value);
-		return data;
-	}
-
-	static byte[] random(int length, long seed) {
-		byte[] data = new byte[length];
-		new Random(seed).nextBytes(data);
-		return data;
 	}
 
 }
