@@ -2,13 +2,11 @@ package dev.lockstep.block.nbd;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,22 +21,12 @@ class ErrorPathsTest {
 
 	private static final long SIZE = 64 * MIB;
 
-	@TempDir
-	Path directory;
-
-	private TestServer server;
+	@RegisterExtension
+	final TestServer.PerTest server = TestServer.perTest().disk("disk0", SIZE).readOnlyDisk("ro", MIB);
 
 	@BeforeEach
 	void start() throws Exception {
-		this.server = new TestServer(this.directory);
-		this.server.addDisk("disk0", SIZE);
-		this.server.addDisk("ro", MIB, true);
 		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x7e 0 1M", this.server.uri("disk0"));
-	}
-
-	@AfterEach
-	void stop() throws Exception {
-		this.server.close();
 	}
 
 	/** Another client still reads the known pattern and writes. */

@@ -6,11 +6,9 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,29 +20,16 @@ class NbdCopyAndFioTest {
 
 	private static final long MIB = 1024 * 1024;
 
-	@TempDir
-	Path directory;
-
-	private TestServer server;
-
-	@BeforeEach
-	void start() throws Exception {
-		this.server = new TestServer(this.directory);
-		this.server.addDisk("disk0", 128 * MIB);
-	}
-
-	@AfterEach
-	void stop() throws Exception {
-		this.server.close();
-	}
+	@RegisterExtension
+	final TestServer.PerTest server = TestServer.perTest().disk("disk0", 128 * MIB);
 
 	@Test
 	void nbdcopyInAndOutKeepsChecksum() throws Exception {
-		Path source = this.directory.resolve("source.raw");
+		Path source = this.server.directory().resolve("source.raw");
 		QemuClientsTest.writeRandomSparseImage(source, 128 * MIB, 3);
 		String uri = this.server.uri("disk0");
 		Tools.ok(120, "nbdcopy", "--flush", source.toString(), uri);
-		Path copy = this.directory.resolve("copy.raw");
+		Path copy = this.server.directory().resolve("copy.raw");
 		Tools.ok(120, "nbdcopy", uri, copy.toString());
 		assertThat(sha256(copy)).isEqualTo(sha256(source));
 		assertThat(this.server.registry().get("disk0").stats().flushes()).isPositive();

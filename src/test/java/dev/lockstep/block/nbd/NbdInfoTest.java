@@ -1,12 +1,9 @@
 package dev.lockstep.block.nbd;
 
-import java.nio.file.Path;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,22 +16,8 @@ class NbdInfoTest {
 
 	private static final long MIB = 1024 * 1024;
 
-	@TempDir
-	Path directory;
-
-	private TestServer server;
-
-	@BeforeEach
-	void start() throws Exception {
-		this.server = new TestServer(this.directory);
-		this.server.addDisk("disk0", 64 * MIB);
-		this.server.addDisk("disk1", 16 * MIB, true);
-	}
-
-	@AfterEach
-	void stop() throws Exception {
-		this.server.close();
-	}
+	@RegisterExtension
+	final TestServer.PerTest server = TestServer.perTest().disk("disk0", 64 * MIB).readOnlyDisk("disk1", 16 * MIB);
 
 	@Test
 	void describesExport() throws Exception {

@@ -9,11 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,21 +23,8 @@ class QemuClientsTest {
 
 	private static final long MIB = 1024 * 1024;
 
-	@TempDir
-	Path directory;
-
-	private TestServer server;
-
-	@BeforeEach
-	void start() throws Exception {
-		this.server = new TestServer(this.directory);
-		this.server.addDisk("disk0", 256 * MIB);
-	}
-
-	@AfterEach
-	void stop() throws Exception {
-		this.server.close();
-	}
+	@RegisterExtension
+	final TestServer.PerTest server = TestServer.perTest().disk("disk0", 256 * MIB);
 
 	@Test
 	void patternWritesAndReadsAtManyOffsetsAndSizes() throws Exception {
@@ -81,12 +66,12 @@ class QemuClientsTest {
 
 	@Test
 	void qemuImgConvertRoundTripOfRandomSparseImage() throws Exception {
-		Path source = this.directory.resolve("source.raw");
+		Path source = this.server.directory().resolve("source.raw");
 		writeRandomSparseImage(source, 256 * MIB, 42);
 		String uri = this.server.uri("disk0");
 		Tools.ok(120, "qemu-img", "convert", "-n", "-f", "raw", "-O", "raw", source.toString(), uri);
 		Tools.ok(120, "qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), uri);
-		Path back = this.directory.resolve("back.raw");
+		Path back = this.server.directory().resolve("back.raw");
 		long readBefore = this.server.registry().get("disk0").stats().bytesRead();
 		Tools.ok(120, "qemu-img", "convert", "-f", "raw", "-O", "raw", uri, back.toString());
 		Tools.ok(120, "qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(), back.toString());
@@ -101,7 +86,7 @@ class QemuClientsTest {
 
 	@Test
 	void qemuImgCompareDetectsDifference() throws Exception {
-		Path source = this.directory.resolve("source.raw");
+		Path source = this.server.directory().resolve("source.raw");
 		writeRandomSparseImage(source, 256 * MIB, 7);
 		Tools.Result result = Tools.run(60, "qemu-img", "compare", "-f", "raw", "-F", "raw", source.toString(),
 				this.server.uri("disk0"));
