@@ -32,6 +32,19 @@ final class Faults {
 		this.faults = copy;
 	}
 
+	/**
+	 * Records the I/O fault of a request once (a fault already recorded further
+	 * down passes through unchanged) and returns the exception to throw.
+	 */
+	IOException recordIo(FaultClass faultClass, String what, long offset, IOException ex) {
+		if (ex instanceof RecordedIOException) {
+			return ex;
+		}
+		String detail = what + " at offset " + offset + ": " + describe(ex);
+		record(faultClass, detail);
+		return new RecordedIOException(detail, ex);
+	}
+
 	/** Forgets a class of fault (for example after the secondary was reached again). */
 	synchronized void clear(FaultClass faultClass) {
 		if (this.faults.containsKey(faultClass)) {

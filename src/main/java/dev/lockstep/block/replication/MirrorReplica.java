@@ -3,7 +3,6 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import dev.lockstep.block.BlockDevice;
@@ -13,7 +12,7 @@ import dev.lockstep.block.BlockDevice;
  * primary's writes go straight into the base image. {@link #close()} waits for
  * the writes in flight and refuses later ones.
  */
-final class MirrorReplica implements BlockDevice {
+final class MirrorReplica extends GatedDevice {
 
 	private final String disk;
 
@@ -21,66 +20,35 @@ final class MirrorReplica implements BlockDevice {
 
 	private final Faults faults;
 
-	private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+	private final ReentrantReadWriteLock gate;
 
 	private volatile boolean closed;
 
 	MirrorReplica(String disk, BlockDevice base, Faults faults) {
+		this(disk, base, faults, new ReentrantReadWriteLock());
+	}
+
+	private MirrorReplica(String disk, BlockDevice base, Faults faults, ReentrantReadWriteLock gate) {
+		super(gate, base.size());
 		this.disk = disk;
 		this.base = base;
 		this.faults = faults;
-	}
-
-	@Override
-	public long size() {
-		return this.base.size();
-	}
-
-	@Override
-	public boolean readOnly() {
-		return false;
+		this.gate = gate;
 	}
 
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
-		Lock lock = enter();
-		try {
-			this.base.read(offset, dst);
-		}
-		catch (IOException ex) {
-			throw fault("read", offset, ex);
-		}
-		finally {
-			lock.unlock();
-		}
+		gated("read", offset, () -> this.base.read(offset, dst));
 	}
 
 	@Override
 	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-		Lock lock = enter();
-		try {
-			this.base.write(offset, src, fua);
-		}
-		catch (IOException ex) {
-			throw fault("write", offset, ex);
-		}
-		finally {
-			lock.unlock();
-		}
+		gated("write", offset, () -> this.base.write(offset, src, fua));
 	}
 
 	@Override
 	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-		Lock lock = enter();
-		try {
-			this.base.writeZeroes(offset, length, mayTrim, fua);
-		}
-		catch (IOException ex) {
-			throw fault("write-zeroes", offset, ex);
-		}
-		finally {
-			lock.unlock();
-		}
+		gated("write-zeroes", offset, () -> this.base.writeZeroes(offset, length, mayTrim, fua));
 	}
 
 	@Override
@@ -90,46 +58,28 @@ final class MirrorReplica implements BlockDevice {
 
 	@Override
 	public void flush() throws IOException {
-		Lock lock = enter();
-		try {
-			this.base.flush();
-		}
-		catch (IOException ex) {
-			throw fault("flush", 0, ex);
-		}
-		finally {
-			lock.unlock();
-		}
+		gated("flush", 0, this.base::flush);
 	}
 
 	@Override
 	public List<Extent> allocation(long offset, long length) throws IOException {
-		Lock lock = enter();
-		try {
-			return this.base.allocation(offset, length);
-		}
-		finally {
-			lock.unlock();
-		}
+		return allocationOf(this.base, offset, length);
 	}
 
-	private Lock enter() throws IOException {
-		Lock lock = this.gate.readLock();
-		lock.lock();
+	@Override
+	void checkOpen() throws IOException {
 		if (this.closed) {
-			lock.unlock();
 			throw new IOException(
 					"Disk '" + this.disk + "' no longer accepts replicated writes: its replication was stopped");
 		}
-		return lock;
 	}
 
-	private IOException fault(String what, long offset, IOException ex) {
-		String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
-		this.faults.record(FaultClass.BASE_IO, detail);
-		return new RecordedIOException(detail, ex);
+	@Override
+	IOException fault(String what, long offset, IOException ex) {
+		return this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
 	}
 
+	/** Waits for the requests in flight and refuses later ones. */
 	@Override
 	public void close() {
 		this.gate.writeLock().lock();

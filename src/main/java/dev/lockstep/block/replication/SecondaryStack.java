@@ -226,17 +226,7 @@ final class SecondaryStack implements Closeable {
 	}
 
 	private IOException baseFault(String what, long offset, IOException ex) {
-		return recordFault(FaultClass.BASE_IO, what, offset, ex);
-	}
-
-	/** Records an I/O fault once (a fault recorded further down passes through) and returns what to throw. */
-	private IOException recordFault(FaultClass faultClass, String what, long offset, IOException ex) {
-		if (ex instanceof RecordedIOException) {
-			return ex;
-		}
-		String detail = what + " at offset " + offset + ": " + Faults.describe(ex);
-		this.faults.record(faultClass, detail);
-		return new RecordedIOException(detail, ex);
+		return this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
 	}
 
 	/** Saves the base clusters of {@code [offset, offset + length)} that hidden does not hold yet. */
@@ -356,80 +346,12 @@ final class SecondaryStack implements Closeable {
 		return true;
 	}
 
-	/**
-	 * A view that runs each request under the barrier's read lock, refuses
-	 * requests once it is closed, and records I/O faults in their class.
-	 */
-	private abstract class GatedView implements BlockDevice {
-
-		@Override
-		public long size() {
-			return SecondaryStack.this.base.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return false;
-		}
-
-		@Override
-		public void close() {
-		}
-
-		/** Throws if the view no longer takes requests; called with the read lock held. */
-		abstract void checkOpen() throws IOException;
-
-		/** Records an I/O fault of this view's class and returns the exception to throw. */
-		abstract IOException fault(String what, long offset, IOException ex);
-
-		final void gated(String what, long offset, IoAction action) throws IOException {
-			Lock lock = enter();
-			try {
-				action.run();
-			}
-			catch (IOException ex) {
-				throw fault(what, offset, ex);
-			}
-			finally {
-				lock.unlock();
-			}
-		}
-
-		final List<Extent> allocationOf(BlockDevice device, long offset, long length) throws IOException {
-			Lock lock = enter();
-			try {
-				return device.allocation(offset, length);
-			}
-			finally {
-				lock.unlock();
-			}
-		}
-
-		private Lock enter() throws IOException {
-			Lock lock = SecondaryStack.this.barrier.readLock();
-			lock.lock();
-			try {
-				checkOpen();
-			}
-			catch (IOException ex) {
-				lock.unlock();
-				throw ex;
-			}
-			return lock;
-		}
-
-	}
-
-	/** One request to a layer. */
-	@FunctionalInterface
-	private interface IoAction {
-
-		void run() throws IOException;
-
-	}
-
 	/** The primary's writes: copy-before-write, then into the base. */
-	private final class ReplicaView extends GatedView {
+	private final class ReplicaView extends GatedDevice {
+
+		ReplicaView() {
+			super(SecondaryStack.this.barrier, SecondaryStack.this.base.size());
+		}
 
 		@Override
 		public void read(long offset, ByteBuffer dst) throws IOException {
@@ -570,7 +492,11 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/** The workload's device: the active overlay, gated by the barrier. */
-	private final class WorkloadView extends GatedView {
+	private final class WorkloadView extends GatedDevice {
+
+		WorkloadView() {
+			super(SecondaryStack.this.barrier, SecondaryStack.this.base.size());
+		}
 
 		@Override
 		public void read(long offset, ByteBuffer dst) throws IOException {
@@ -612,7 +538,7 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		IOException fault(String what, long offset, IOException ex) {
-			return recordFault(FaultClass.OVERLAY_IO, what, offset, ex);
+			return SecondaryStack.this.faults.recordIo(FaultClass.OVERLAY_IO, what, offset, ex);
 		}
 
 	}

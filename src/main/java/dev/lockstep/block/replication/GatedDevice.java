@@ -1,0 +1,91 @@
+package dev.lockstep.block.replication;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+
+import dev.lockstep.block.BlockDevice;
+
+/**
+ * A device on a secondary whose requests each run under a barrier's read lock,
+ * so that whoever takes the write lock (a checkpoint, a commit, a stop) waits
+ * for the requests in flight and holds new ones back. Requests are refused once
+ * {@link #checkOpen()} says so, and I/O faults are recorded in their class.
+ */
+abstract class GatedDevice implements BlockDevice {
+
+	private final ReadWriteLock barrier;
+
+	private final long size;
+
+	GatedDevice(ReadWriteLock barrier, long size) {
+		this.barrier = barrier;
+		this.size = size;
+	}
+
+	@Override
+	public long size() {
+		return this.size;
+	}
+
+	@Override
+	public boolean readOnly() {
+		return false;
+	}
+
+	@Override
+	public void close() {
+	}
+
+	/** Throws if the device no longer takes requests; called with the read lock held. */
+	abstract void checkOpen() throws IOException;
+
+	/** Records an I/O fault of this device's class and returns the exception to throw. */
+	abstract IOException fault(String what, long offset, IOException ex);
+
+	final void gated(String what, long offset, IoAction action) throws IOException {
+		Lock lock = enter();
+		try {
+			action.run();
+		}
+		catch (IOException ex) {
+			throw fault(what, offset, ex);
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	final List<Extent> allocationOf(BlockDevice device, long offset, long length) throws IOException {
+		Lock lock = enter();
+		try {
+			return device.allocation(offset, length);
+		}
+		finally {
+			lock.unlock();
+		}
+	}
+
+	private Lock enter() throws IOException {
+		Lock lock = this.barrier.readLock();
+		lock.lock();
+		try {
+			checkOpen();
+		}
+		catch (IOException ex) {
+			lock.unlock();
+			throw ex;
+		}
+		return lock;
+	}
+
+	/** One request to the layer below. */
+	@FunctionalInterface
+	interface IoAction {
+
+		void run() throws IOException;
+
+	}
+
+}
