@@ -2,7 +2,6 @@ package dev.lockstep.remote;
 
 import java.net.URI;
 import java.time.Duration;
-import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
@@ -17,8 +16,7 @@ import dev.lockstep.replication.CoordinatorProperties;
 import dev.lockstep.replication.ParticipantKind;
 import dev.lockstep.replication.ParticipantRegistry;
 import dev.lockstep.replication.RegisteredParticipant;
-import dev.lockstep.replication.ReplicationMode;
-import dev.lockstep.replication.ReplicationParticipant;
+import dev.lockstep.replication.TestParticipant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
@@ -40,7 +38,7 @@ class RemoteParticipantsConfigurationTests {
 
 	private static ParticipantRegistry registryWithABeanParticipant() {
 		ParticipantRegistry registry = new ParticipantRegistry();
-		registry.register(new BeanParticipant("disk"), 0, ParticipantKind.BEAN);
+		registry.register(new TestParticipant("disk"), 0, ParticipantKind.BEAN);
 		return registry;
 	}
 
@@ -210,27 +208,6 @@ class RemoteParticipantsConfigurationTests {
 	@Configuration(proxyBeanMethods = false)
 	@EnableConfigurationProperties(CoordinatorProperties.class)
 	static class CoordinatorPropertiesConfiguration {
-
-	}
-
-	private record BeanParticipant(String name) implements ReplicationParticipant {
-
-		@Override
-		public void start(ReplicationMode mode) {
-		}
-
-		@Override
-		public void checkpoint() {
-		}
-
-		@Override
-		public Optional<String> error() {
-			return Optional.empty();
-		}
-
-		@Override
-		public void stop(boolean failover) {
-		}
 
 	}
 
