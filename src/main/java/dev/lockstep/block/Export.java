@@ -35,6 +35,8 @@ public final class Export {
 
 	private volatile Predicate<InetAddress> clients = (address) -> true;
 
+	private volatile boolean inOrder;
+
 	Export(String name, BlockDevice device, boolean readOnly, String description) {
 		this.name = Objects.requireNonNull(name, "name");
 		this.device = Objects.requireNonNull(device, "device");
@@ -79,6 +81,23 @@ public final class Export {
 	/** Whether a client at {@code address} may select this export. */
 	public boolean admits(InetAddress address) {
 		return this.clients.test(address);
+	}
+
+	/**
+	 * Makes the NBD server process the requests of each connection to this export
+	 * one at a time, in the order they arrive, on one thread. That suits an export
+	 * whose requests are short and come pipelined from a single client, such as a
+	 * replica receiving forwarded writes: it spares a hand-over between threads
+	 * for every request, and the requests that queue up meanwhile are read in one
+	 * go.
+	 */
+	public void processInOrder() {
+		this.inOrder = true;
+	}
+
+	/** Whether requests on this export are processed one at a time, in order. */
+	public boolean inOrder() {
+		return this.inOrder;
 	}
 
 	/** Whether the export has been removed from its registry. */

@@ -428,7 +428,7 @@ final class NbdConnection {
 
 	private void addThread() {
 		int current = this.threads.get();
-		if (current < this.server.settings().threadsPerConnection() && !this.stopReading
+		if (current < this.server.settings().threadsPerConnection() && !this.stopReading && !this.export.inOrder()
 				&& this.threads.compareAndSet(current, current + 1)) {
 			if (!this.server.spawn(this::serve)) {
 				this.threads.decrementAndGet();

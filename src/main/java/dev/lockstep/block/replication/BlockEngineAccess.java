@@ -22,8 +22,13 @@ public interface BlockEngineAccess {
 	 */
 	void replaceDevice(String export, BlockDevice device) throws IOException;
 
-	/** Adds an export. */
-	void addExport(String name, BlockDevice device, boolean readOnly, String description) throws IOException;
+	/**
+	 * Adds an export.
+	 * @param inOrder whether each connection's requests are processed one at a
+	 * time, in order (see {@link dev.lockstep.block.Export#processInOrder()})
+	 */
+	void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description)
+			throws IOException;
 
 	/** Removes an export if it exists and disconnects its clients. */
 	void removeExport(String name);

@@ -55,8 +55,11 @@ final class NbdEngineAccess implements BlockEngineAccess {
 	}
 
 	@Override
-	public void addExport(String name, BlockDevice device, boolean readOnly, String description) {
+	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description) {
 		Export export = this.engine.exports().add(name, device, readOnly, description);
+		if (inOrder) {
+			export.processInOrder();
+		}
 		if (this.peer != null) {
 			String host = this.peer.getHost();
 			export.restrictClients((address) -> isPeer(host, address));

@@ -63,7 +63,7 @@ final class InProcessEngine implements BlockEngineAccess {
 	}
 
 	@Override
-	public void addExport(String name, BlockDevice device, boolean readOnly, String description) {
+	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description) {
 		if (this.exports.putIfAbsent(name, device) != null) {
 			throw new IllegalStateException("Export '" + name + "' already exists");
 		}

@@ -15,6 +15,8 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 
 import dev.lockstep.LockstepApplication;
+import dev.lockstep.block.DiskEngine;
+import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.Tools;
 
 /**
@@ -96,6 +98,11 @@ final class LockstepNode implements AutoCloseable {
 
 	BlockReplicationParticipant participant() {
 		return this.context.getBean(BlockReplicationParticipant.class);
+	}
+
+	/** The node's export of that name, which must exist. */
+	Export export(String name) {
+		return this.context.getBean(DiskEngine.class).exports().get(name);
 	}
 
 	String uri(String export) {

@@ -56,6 +56,10 @@ class TwoNodeReplicationTests {
 		this.b.io("disk0", "write -P 0x99 2M 1M");
 
 		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		// The replica applies the primary's pipelined writes one at a time, in order.
+		assertThat(this.b.export("disk0.replica").inOrder()).isTrue();
+		assertThat(this.b.export("disk0.replica.sha256").inOrder()).isFalse();
+		assertThat(this.b.export("disk0").inOrder()).isFalse();
 		LockstepNode.Response started = this.a.start("primary");
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
 		// Initial sync: the secondary's base now equals the primary's disk.

@@ -1,0 +1,167 @@
+package dev.lockstep.block.nbd;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
+import dev.lockstep.block.nbd.client.NbdClient;
+import dev.lockstep.block.overlay.MemoryDevice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * An export marked {@link Export#processInOrder()} has each connection's
+ * pipelined requests processed one at a time, in the order they were sent;
+ * other exports process them concurrently.
+ */
+@Timeout(60)
+class InOrderExportTest {
+
+	private static final int WRITES = 32;
+
+	private static final int BLOCK = 4096;
+
+	@TempDir
+	Path directory;
+
+	@Test
+	void inOrderExportProcessesPipelinedWritesOneAtATimeInOrder() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			RecordingDevice device = new RecordingDevice(0);
+			server.registry().add("ordered", device, false, null).processInOrder();
+			pipelineWrites(server, "ordered");
+			assertThat(device.maxActive.get()).isEqualTo(1);
+			List<Long> sent = new ArrayList<>();
+			for (int i = 0; i < WRITES; i++) {
+				sent.add(offset(i));
+			}
+			assertThat(device.offsets).containsExactlyElementsOf(sent);
+		}
+	}
+
+	@Test
+	void otherExportsProcessPipelinedWritesConcurrently() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			RecordingDevice device = new RecordingDevice(2);
+			server.registry().add("parallel", device, false, null);
+			pipelineWrites(server, "parallel");
+			assertThat(device.maxActive.get()).isGreaterThanOrEqualTo(2);
+			assertThat(device.offsets).hasSize(WRITES);
+		}
+	}
+
+	private static void pipelineWrites(TestServer server, String export) throws Exception {
+		try (NbdClient client = NbdClient.connect(URI.create(server.uri(export)))) {
+			List<CompletableFuture<Void>> replies = new ArrayList<>();
+			for (int i = 0; i < WRITES; i++) {
+				ByteBuffer data = ByteBuffer.allocate(BLOCK);
+				while (data.hasRemaining()) {
+					data.put((byte) i);
+				}
+				replies.add(client.write(offset(i), data.flip(), false));
+			}
+			CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+		}
+	}
+
+	/** Offsets that are not ascending, so that sorting cannot pass for order. */
+	private static long offset(int i) {
+		return (long) ((i * 7) % WRITES) * BLOCK;
+	}
+
+	/**
+	 * Records the order of writes and how many run at once. Each write lingers a
+	 * little; with {@code rendezvous} set, the first writes wait (boundedly) until
+	 * that many run together.
+	 */
+	private static final class RecordingDevice implements BlockDevice {
+
+		private final MemoryDevice memory = new MemoryDevice(WRITES * BLOCK);
+
+		private final AtomicInteger active = new AtomicInteger();
+
+		private final AtomicInteger maxActive = new AtomicInteger();
+
+		private final List<Long> offsets = new CopyOnWriteArrayList<>();
+
+		private final CountDownLatch together;
+
+		RecordingDevice(int rendezvous) {
+			this.together = new CountDownLatch(rendezvous);
+		}
+
+		@Override
+		public long size() {
+			return this.memory.size();
+		}
+
+		@Override
+		public boolean readOnly() {
+			return false;
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			this.memory.read(offset, dst);
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			this.maxActive.accumulateAndGet(this.active.incrementAndGet(), Math::max);
+			try {
+				this.offsets.add(offset);
+				this.together.countDown();
+				this.together.await(5, TimeUnit.SECONDS);
+				Thread.sleep(2);
+				this.memory.write(offset, src, fua);
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new IOException(ex);
+			}
+			finally {
+				this.active.decrementAndGet();
+			}
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			this.memory.writeZeroes(offset, length, mayTrim, fua);
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			this.memory.trim(offset, length, fua);
+		}
+
+		@Override
+		public void flush() throws IOException {
+			this.memory.flush();
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			return this.memory.allocation(offset, length);
+		}
+
+		@Override
+		public void close() {
+		}
+
+	}
+
+}
