@@ -226,15 +226,18 @@ public final class ClusterOverlay implements Closeable {
 	/**
 	 * Drops every cluster: the overlay becomes empty. The map is replaced and the
 	 * slots are reused from the start of the file, whose pages and blocks stay in
-	 * place: overwriting them costs much less than allocating new ones. The file
-	 * keeps as many slots as the interval that ends here used and is truncated
-	 * past them, so its size follows the dirty data of the last interval. This
-	 * takes time proportional to the dirty data.
+	 * place: overwriting them costs much less than allocating new ones. When the
+	 * interval that ends here used less than half of the file, the file is
+	 * truncated to the slots it used, so its size follows the dirty data of
+	 * recent intervals. Truncating drops pages and waits for those being written
+	 * back, which can take far longer than the rest of a checkpoint, so intervals
+	 * of about the same size do not shrink the file. This takes time proportional
+	 * to the dirty data.
 	 */
 	public void makeEmpty() throws IOException {
 		checkOpen();
 		long used = this.nextSlot.get() << CLUSTER_SHIFT;
-		if (this.channel.size() > used) {
+		if (this.channel.size() > 2 * used) {
 			this.channel.truncate(used);
 		}
 		this.map = new ConcurrentHashMap<>();

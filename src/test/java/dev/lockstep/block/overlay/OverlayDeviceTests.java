@@ -64,7 +64,7 @@ class OverlayDeviceTests {
 	}
 
 	@Test
-	void makeEmptyDropsEverythingAndKeepsOnlyTheSlotsTheLastIntervalUsed() throws Exception {
+	void makeEmptyDropsEverythingAndShrinksTheFileToTheLastIntervalWhenItUsedLessThanHalf() throws Exception {
 		byte[] content = random(SIZE, 4);
 		MemoryDevice base = new MemoryDevice(content);
 		Path file = this.dir.resolve("o");
@@ -86,6 +86,18 @@ class OverlayDeviceTests {
 			assertThat(read(device, 0, SIZE)).isEqualTo(content);
 			device.overlay().makeEmpty();
 			assertThat(Files.size(file)).isZero();
+			// An interval that used more than half of the file leaves it as it is:
+			// intervals of about the same size do not truncate at every checkpoint.
+			write(device, content.clone(), 0, fill(SIZE, 0x66));
+			device.overlay().makeEmpty();
+			write(device, content.clone(), 0, fill(SIZE / 2 + 1, 0x77));
+			device.overlay().makeEmpty();
+			assertThat(Files.size(file)).isEqualTo(SIZE);
+			int lessThanHalf = SIZE / 2 - ClusterOverlay.CLUSTER_SIZE;
+			write(device, content.clone(), 0, fill(lessThanHalf, 0x77));
+			device.overlay().makeEmpty();
+			assertThat(Files.size(file)).isEqualTo(lessThanHalf);
+			assertThat(read(device, 0, SIZE)).isEqualTo(content);
 		}
 		assertThat(file).doesNotExist();
 	}

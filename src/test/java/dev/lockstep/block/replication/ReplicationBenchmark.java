@@ -28,9 +28,9 @@ public final class ReplicationBenchmark {
 		Files.createDirectories(dir);
 		int rounds = 31;
 		double[] medians = checkpointMillis(dir, new long[] { 1L << 30, 8L << 30 }, rounds);
-		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 1 GiB disk: %.2f ms (median of %d)%n",
+		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 1 GiB disk: %.3f ms (median of %d)%n",
 				medians[0], rounds);
-		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 8 GiB disk: %.2f ms (median of %d)%n",
+		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 8 GiB disk: %.3f ms (median of %d)%n",
 				medians[1], rounds);
 		System.out.printf("ratio 8 GiB / 1 GiB: %.2f (target within 1.2, both under 10 ms)%n", medians[1] / medians[0]);
 		double[] commit = commitMillis(dir, 100 << 20, 3);
