@@ -26,7 +26,7 @@ public final class ReplicationBenchmark {
 	public static void main(String[] args) throws Exception {
 		Path dir = Path.of(args.length > 0 ? args[0] : "target/replication-bench");
 		Files.createDirectories(dir);
-		int rounds = 31;
+		int rounds = 101;
 		double[] medians = checkpointMillis(dir, new long[] { 1L << 30, 8L << 30 }, rounds);
 		System.out.printf("secondary checkpoint, 1000 dirty 64 KiB regions, 1 GiB disk: %.3f ms (median of %d)%n",
 				medians[0], rounds);
