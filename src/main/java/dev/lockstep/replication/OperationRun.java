@@ -141,6 +141,7 @@ final class OperationRun {
 					return;
 				}
 				this.current = call;
+				this.waitingForLane = false;
 				this.currentThread = Thread.currentThread();
 				this.currentStart = System.nanoTime();
 				deadline = this.currentStart + call.participant().timeout(this.defaultTimeout).toNanos();
@@ -165,8 +166,11 @@ final class OperationRun {
 			try {
 				this.waitingForLane = true;
 				boolean entered = participant.enterLane(deadline - System.nanoTime());
-				this.waitingForLane = false;
+				// Cleared only once the call really runs: when the wait for the lane ends at
+				// the deadline, the coordinator may abandon this call at the same moment, and
+				// its report must still say why the participant was not called.
 				if (entered) {
+					this.waitingForLane = false;
 					try {
 						this.invoker.invoke(participant.participant(), call.action());
 					}
