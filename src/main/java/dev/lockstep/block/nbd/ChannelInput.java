@@ -63,6 +63,11 @@ public final class ChannelInput {
 		return this.buffer;
 	}
 
+	/** The number of bytes read from the channel and not consumed yet. */
+	public int buffered() {
+		return this.buffer.remaining();
+	}
+
 	/** Fills {@code dst} completely. */
 	public void readFully(ByteBuffer dst) throws IOException {
 		if (this.buffer.hasRemaining()) {

@@ -2,6 +2,7 @@ package dev.lockstep.block.nbd;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
@@ -68,6 +69,17 @@ final class NbdConnection {
 	private final AtomicBoolean counted = new AtomicBoolean();
 
 	private volatile boolean stopReading;
+
+	/**
+	 * Short replies of an in-order connection not sent yet. While the client's
+	 * next request is already arriving they are collected and then sent with one
+	 * write, before the connection's thread would wait for more input; the client
+	 * (the primary's peer connection) then takes them in one go too. Touched only
+	 * by the connection's one thread; null for other connections.
+	 */
+	private ByteBuffer deferredReplies;
+
+	private InputStream socketInput;
 
 	/**
 	 * Whether the last request was a large WRITE. The next header is then read
@@ -369,7 +381,14 @@ final class NbdConnection {
 	private void serve() {
 		ByteBuffer header = ByteBuffer.allocateDirect(64);
 		try {
+			if (this.export.inOrder()) {
+				this.socketInput = this.channel.socket().getInputStream();
+				this.deferredReplies = ByteBuffer.allocateDirect(DEFERRED_REPLIES);
+			}
 			while (!this.stopReading) {
+				if (this.deferredReplies != null && this.deferredReplies.position() > 0 && !moreInputArriving()) {
+					sendDeferredReplies();
+				}
 				Work work;
 				this.readers.incrementAndGet();
 				this.readLock.lock();
@@ -384,6 +403,9 @@ final class NbdConnection {
 					this.readers.decrementAndGet();
 				}
 				if (work == null) {
+					if (this.deferredReplies != null && this.deferredReplies.position() > 0) {
+						sendDeferredReplies();
+					}
 					break;
 				}
 				if (this.readers.get() == 0) {
@@ -423,6 +445,27 @@ final class NbdConnection {
 			if (this.threads.decrementAndGet() == 0) {
 				close();
 			}
+		}
+	}
+
+	/** Room for the deferred replies of an in-order connection: some 200 header-only replies. */
+	private static final int DEFERRED_REPLIES = 4096;
+
+	/** Replies of at most this many bytes may be deferred. */
+	private static final int DEFERRABLE_REPLY = 64;
+
+	/** Whether the client's next request has begun to arrive, so reading it will not wait long. */
+	private boolean moreInputArriving() throws IOException {
+		return this.input.buffered() > 0 || this.socketInput.available() > 0;
+	}
+
+	private void sendDeferredReplies() throws IOException {
+		ByteBuffer deferred = this.deferredReplies.flip();
+		try {
+			writeLockedNow(deferred);
+		}
+		finally {
+			deferred.clear();
 		}
 	}
 
@@ -766,6 +809,29 @@ final class NbdConnection {
 	}
 
 	private void writeLocked(ByteBuffer... buffers) throws IOException {
+		ByteBuffer deferred = this.deferredReplies;
+		if (deferred != null) {
+			long length = 0;
+			for (ByteBuffer buffer : buffers) {
+				length += buffer.remaining();
+			}
+			if (length <= DEFERRABLE_REPLY) {
+				if (deferred.remaining() < length) {
+					sendDeferredReplies();
+				}
+				for (ByteBuffer buffer : buffers) {
+					deferred.put(buffer);
+				}
+				return;
+			}
+			if (deferred.position() > 0) {
+				sendDeferredReplies();
+			}
+		}
+		writeLockedNow(buffers);
+	}
+
+	private void writeLockedNow(ByteBuffer... buffers) throws IOException {
 		this.writeLock.lock();
 		try {
 			writeAll(buffers);

@@ -64,6 +64,36 @@ class InOrderExportTest {
 		}
 	}
 
+	/**
+	 * Replies that wait for the client's next request are sent once no request
+	 * is arriving: a client that sends one request at a time and waits for its
+	 * reply is answered at once, every time.
+	 */
+	@Test
+	void clientsThatWaitForEachReplyAreAnsweredAtOnce() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			server.addDisk("ordered", 1024 * 1024);
+			server.registry().get("ordered").processInOrder();
+			try (NbdClient client = NbdClient.connect(URI.create(server.uri("ordered")))) {
+				for (int i = 0; i < 50; i++) {
+					ByteBuffer data = ByteBuffer.allocate(BLOCK);
+					while (data.hasRemaining()) {
+						data.put((byte) i);
+					}
+					client.write((long) i * BLOCK, data.flip(), false).get(5, TimeUnit.SECONDS);
+				}
+				for (int i = 0; i < 50; i++) {
+					ByteBuffer read = ByteBuffer.allocate(BLOCK);
+					client.read((long) i * BLOCK, read).get(5, TimeUnit.SECONDS);
+					assertThat(read.flip().get(BLOCK - 1)).isEqualTo((byte) i);
+				}
+			}
+			// A real client: qemu-io sends each request after the last reply.
+			Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x22 64k 64k", "-c", "write -P 0x33 192k 4k",
+					"-c", "read -P 0x22 64k 64k", "-c", "read -P 0x33 192k 4k", "-c", "flush", server.uri("ordered"));
+		}
+	}
+
 	private static void pipelineWrites(TestServer server, String export) throws Exception {
 		try (NbdClient client = NbdClient.connect(URI.create(server.uri(export)))) {
 			List<CompletableFuture<Void>> replies = new ArrayList<>();
