@@ -3,7 +3,6 @@ package dev.lockstep.block;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -98,59 +97,18 @@ class ExportRegistryTest {
 	}
 
 	/** A layer that counts writes and passes everything to the device below. */
-	static final class CountingDevice implements BlockDevice {
-
-		private final BlockDevice delegate;
+	static final class CountingDevice extends ForwardingDevice {
 
 		volatile int writes;
 
 		CountingDevice(BlockDevice delegate) {
-			this.delegate = delegate;
-		}
-
-		@Override
-		public long size() {
-			return this.delegate.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return this.delegate.readOnly();
-		}
-
-		@Override
-		public void read(long offset, ByteBuffer dst) throws java.io.IOException {
-			this.delegate.read(offset, dst);
+			super(delegate);
 		}
 
 		@Override
 		public synchronized void write(long offset, ByteBuffer src, boolean fua) throws java.io.IOException {
 			this.writes++;
 			this.delegate.write(offset, src, fua);
-		}
-
-		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws java.io.IOException {
-			this.delegate.writeZeroes(offset, length, mayTrim, fua);
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) throws java.io.IOException {
-			this.delegate.trim(offset, length, fua);
-		}
-
-		@Override
-		public void flush() throws java.io.IOException {
-			this.delegate.flush();
-		}
-
-		@Override
-		public List<Extent> allocation(long offset, long length) throws java.io.IOException {
-			return this.delegate.allocation(offset, length);
-		}
-
-		@Override
-		public void close() {
 		}
 
 	}

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.client.NbdClient;
 import dev.lockstep.block.overlay.MemoryDevice;
@@ -118,9 +118,7 @@ class InOrderExportTest {
 	 * little; with {@code rendezvous} set, the first writes wait (boundedly) until
 	 * that many run together.
 	 */
-	private static final class RecordingDevice implements BlockDevice {
-
-		private final MemoryDevice memory = new MemoryDevice(WRITES * BLOCK);
+	private static final class RecordingDevice extends ForwardingDevice {
 
 		private final AtomicInteger active = new AtomicInteger();
 
@@ -131,22 +129,8 @@ class InOrderExportTest {
 		private final CountDownLatch together;
 
 		RecordingDevice(int rendezvous) {
+			super(new MemoryDevice(WRITES * BLOCK));
 			this.together = new CountDownLatch(rendezvous);
-		}
-
-		@Override
-		public long size() {
-			return this.memory.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return false;
-		}
-
-		@Override
-		public void read(long offset, ByteBuffer dst) throws IOException {
-			this.memory.read(offset, dst);
 		}
 
 		@Override
@@ -157,7 +141,7 @@ class InOrderExportTest {
 				this.together.countDown();
 				this.together.await(5, TimeUnit.SECONDS);
 				Thread.sleep(2);
-				this.memory.write(offset, src, fua);
+				this.delegate.write(offset, src, fua);
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
@@ -166,30 +150,6 @@ class InOrderExportTest {
 			finally {
 				this.active.decrementAndGet();
 			}
-		}
-
-		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			this.memory.writeZeroes(offset, length, mayTrim, fua);
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) throws IOException {
-			this.memory.trim(offset, length, fua);
-		}
-
-		@Override
-		public void flush() throws IOException {
-			this.memory.flush();
-		}
-
-		@Override
-		public List<Extent> allocation(long offset, long length) throws IOException {
-			return this.memory.allocation(offset, length);
-		}
-
-		@Override
-		public void close() {
 		}
 
 	}

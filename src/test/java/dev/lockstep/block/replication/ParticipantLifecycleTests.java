@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
 import dev.lockstep.replication.ReplicationMode;
@@ -117,27 +118,10 @@ class ParticipantLifecycleTests {
 	}
 
 	/** A device whose writes take a few milliseconds each. */
-	private static final class SlowDevice implements BlockDevice {
-
-		private final BlockDevice delegate;
+	private static final class SlowDevice extends ForwardingDevice {
 
 		SlowDevice(BlockDevice delegate) {
-			this.delegate = delegate;
-		}
-
-		@Override
-		public long size() {
-			return this.delegate.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return false;
-		}
-
-		@Override
-		public void read(long offset, ByteBuffer dst) throws IOException {
-			this.delegate.read(offset, dst);
+			super(delegate);
 		}
 
 		@Override
@@ -149,30 +133,6 @@ class ParticipantLifecycleTests {
 				Thread.currentThread().interrupt();
 			}
 			this.delegate.write(offset, src, fua);
-		}
-
-		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			this.delegate.writeZeroes(offset, length, mayTrim, fua);
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) throws IOException {
-			this.delegate.trim(offset, length, fua);
-		}
-
-		@Override
-		public void flush() throws IOException {
-			this.delegate.flush();
-		}
-
-		@Override
-		public List<Extent> allocation(long offset, long length) throws IOException {
-			return this.delegate.allocation(offset, length);
-		}
-
-		@Override
-		public void close() {
 		}
 
 	}

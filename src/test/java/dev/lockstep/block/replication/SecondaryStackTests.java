@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
 
@@ -225,22 +226,10 @@ class SecondaryStackTests {
 	}
 
 	/** Reads and writes in 4 KiB slices, so that a racing reader could observe a torn region. */
-	private static final class SlowMemoryDevice implements BlockDevice {
-
-		private final MemoryDevice delegate;
+	private static final class SlowMemoryDevice extends ForwardingDevice {
 
 		SlowMemoryDevice(byte[] data) {
-			this.delegate = new MemoryDevice(data);
-		}
-
-		@Override
-		public long size() {
-			return this.delegate.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return false;
+			super(new MemoryDevice(data));
 		}
 
 		@Override
@@ -265,29 +254,6 @@ class SecondaryStackTests {
 				src.position(part.limit());
 				Thread.yield();
 			}
-		}
-
-		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			this.delegate.writeZeroes(offset, length, mayTrim, fua);
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) {
-		}
-
-		@Override
-		public void flush() throws IOException {
-			this.delegate.flush();
-		}
-
-		@Override
-		public java.util.List<Extent> allocation(long offset, long length) {
-			return this.delegate.allocation(offset, length);
-		}
-
-		@Override
-		public void close() {
 		}
 
 	}
