@@ -24,6 +24,11 @@ abstract class GatedDevice implements BlockDevice {
 		this.size = size;
 	}
 
+	/** The barrier whose read lock every request holds. */
+	final ReadWriteLock barrier() {
+		return this.barrier;
+	}
+
 	@Override
 	public long size() {
 		return this.size;

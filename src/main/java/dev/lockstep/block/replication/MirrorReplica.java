@@ -3,6 +3,7 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import dev.lockstep.block.BlockDevice;
@@ -20,20 +21,13 @@ final class MirrorReplica extends GatedDevice {
 
 	private final Faults faults;
 
-	private final ReentrantReadWriteLock gate;
-
 	private volatile boolean closed;
 
 	MirrorReplica(String disk, BlockDevice base, Faults faults) {
-		this(disk, base, faults, new ReentrantReadWriteLock());
-	}
-
-	private MirrorReplica(String disk, BlockDevice base, Faults faults, ReentrantReadWriteLock gate) {
-		super(gate, base.size());
+		super(new ReentrantReadWriteLock(), base.size());
 		this.disk = disk;
 		this.base = base;
 		this.faults = faults;
-		this.gate = gate;
 	}
 
 	@Override
@@ -82,12 +76,13 @@ final class MirrorReplica extends GatedDevice {
 	/** Waits for the requests in flight and refuses later ones. */
 	@Override
 	public void close() {
-		this.gate.writeLock().lock();
+		Lock lock = barrier().writeLock();
+		lock.lock();
 		try {
 			this.closed = true;
 		}
 		finally {
-			this.gate.writeLock().unlock();
+			lock.unlock();
 		}
 	}
 
