@@ -386,7 +386,7 @@ final class NbdConnection {
 				this.deferredReplies = ByteBuffer.allocateDirect(DEFERRED_REPLIES);
 			}
 			while (!this.stopReading) {
-				if (this.deferredReplies != null && this.deferredReplies.position() > 0 && !moreInputArriving()) {
+				if (holdsReplies() && !moreInputArriving()) {
 					sendDeferredReplies();
 				}
 				Work work;
@@ -403,7 +403,7 @@ final class NbdConnection {
 					this.readers.decrementAndGet();
 				}
 				if (work == null) {
-					if (this.deferredReplies != null && this.deferredReplies.position() > 0) {
+					if (holdsReplies()) {
 						sendDeferredReplies();
 					}
 					break;
@@ -453,6 +453,11 @@ final class NbdConnection {
 
 	/** Replies of at most this many bytes may be deferred. */
 	private static final int DEFERRABLE_REPLY = 64;
+
+	/** Whether this in-order connection holds back replies it has not sent yet. */
+	private boolean holdsReplies() {
+		return this.deferredReplies != null && this.deferredReplies.position() > 0;
+	}
 
 	/** Whether the client's next request has begun to arrive, so reading it will not wait long. */
 	private boolean moreInputArriving() throws IOException {
@@ -824,7 +829,7 @@ final class NbdConnection {
 				}
 				return;
 			}
-			if (deferred.position() > 0) {
+			if (holdsReplies()) {
 				sendDeferredReplies();
 			}
 		}
