@@ -50,6 +50,13 @@ public final class ClusterOverlay implements Closeable {
 
 	private final AtomicLong nextSlot = new AtomicLong();
 
+	/**
+	 * The most slots the file has held since it was last truncated, as of the
+	 * last {@link #makeEmpty()}: slots are taken in order from the start, so the
+	 * file is never longer than this. Spares a checkpoint a system call.
+	 */
+	private volatile long slotsInFile;
+
 	private final Object copyLock = new Object();
 
 	private volatile boolean closed;
@@ -231,15 +238,18 @@ public final class ClusterOverlay implements Closeable {
 	 * truncated to the slots it used, so its size follows the dirty data of
 	 * recent intervals. Truncating drops pages and waits for those being written
 	 * back, which can take far longer than the rest of a checkpoint, so intervals
-	 * of about the same size do not shrink the file. This takes time proportional
-	 * to the dirty data.
+	 * of about the same size do not shrink the file; they make no system call at
+	 * all. This takes time proportional to the dirty data.
 	 */
 	public void makeEmpty() throws IOException {
 		checkOpen();
-		long used = this.nextSlot.get() << CLUSTER_SHIFT;
-		if (this.channel.size() > 2 * used) {
-			this.channel.truncate(used);
+		long used = this.nextSlot.get();
+		long slots = Math.max(this.slotsInFile, used);
+		if (slots > 2 * used) {
+			this.channel.truncate(used << CLUSTER_SHIFT);
+			slots = used;
 		}
+		this.slotsInFile = slots;
 		this.map = new ConcurrentHashMap<>();
 		this.nextSlot.set(0);
 	}
