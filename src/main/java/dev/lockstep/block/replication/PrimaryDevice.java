@@ -107,9 +107,7 @@ final class PrimaryDevice implements BlockDevice {
 	 * one reported.
 	 */
 	void fail(Throwable cause) {
-		if (this.forwarding) {
-			this.forwarding = false;
-		}
+		this.forwarding = false;
 		this.faults.record(FaultClass.FORWARDING,
 				this.peer + ": " + Faults.describe(unwrap(cause)) + "; forwarding stopped, changes are tracked for resync");
 	}
