@@ -3,8 +3,12 @@ import java.lang.management.ThreadMXBean;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * What moving bytes over loopback TCP costs this machine, in CPU-seconds per
@@ -12,7 +16,12 @@ import java.nio.channels.SocketChannel;
  * writes, which send every byte once more. 1 GiB in 256 KiB writes (the size
  * of nbdcopy's requests), on 127.0.0.1, best of three.
  *
- * <p>Run: {@code java bench/LoopbackTcp.java}
+ * <p>With {@code sendfile} the sender sends from a 1 GiB file in the page cache
+ * with {@code FileChannel.transferTo} instead of writing from a buffer: what
+ * forwarding a write from the primary's image, instead of from the buffer it
+ * was received into, would cost.
+ *
+ * <p>Run: {@code java bench/LoopbackTcp.java [sendfile]}
  */
 public final class LoopbackTcp {
 
@@ -21,6 +30,38 @@ public final class LoopbackTcp {
 	private static final long TOTAL = 1L << 30;
 
 	public static void main(String[] args) throws Exception {
+		boolean sendfile = args.length > 0 && args[0].equals("sendfile");
+		Path source = sendfile ? Files.createTempFile("loopback-tcp", ".img") : null;
+		try {
+			if (sendfile) {
+				fill(source);
+			}
+			measure(source);
+		}
+		finally {
+			if (source != null) {
+				Files.delete(source);
+			}
+		}
+	}
+
+	/** Writes 1 GiB of non-zero data, which stays in the page cache. */
+	private static void fill(Path file) throws Exception {
+		try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+			ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE);
+			for (int i = 0; i < WRITE; i++) {
+				buffer.put((byte) (i * 31 + 7));
+			}
+			for (long written = 0; written < TOTAL; written += WRITE) {
+				buffer.clear();
+				while (buffer.hasRemaining()) {
+					channel.write(buffer, written + buffer.position());
+				}
+			}
+		}
+	}
+
+	private static void measure(Path source) throws Exception {
 		ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 		double bestSend = Double.MAX_VALUE;
 		double bestReceive = Double.MAX_VALUE;
@@ -48,11 +89,18 @@ public final class LoopbackTcp {
 				});
 				receiver.start();
 				long sendCpu;
-				try (SocketChannel channel = SocketChannel.open(server.getLocalAddress())) {
+				try (SocketChannel channel = SocketChannel.open(server.getLocalAddress());
+						FileChannel file = (source != null) ? FileChannel.open(source) : null) {
 					channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
 					ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE);
 					long start = threads.getCurrentThreadCpuTime();
 					for (long sent = 0; sent < TOTAL; sent += WRITE) {
+						if (file != null) {
+							for (long done = 0; done < WRITE;) {
+								done += file.transferTo(sent + done, WRITE - done, channel);
+							}
+							continue;
+						}
 						buffer.clear();
 						while (buffer.hasRemaining()) {
 							channel.write(buffer);
@@ -65,8 +113,8 @@ public final class LoopbackTcp {
 				bestReceive = Math.min(bestReceive, receiveCpu[0] / 1e9);
 			}
 		}
-		System.out.printf("loopback TCP, 1 GiB in 256 KiB writes (best of 3): sender %.2f CPU-s, receiver %.2f CPU-s%n",
-				bestSend, bestReceive);
+		System.out.printf("loopback TCP, 1 GiB in 256 KiB %s (best of 3): sender %.2f CPU-s, receiver %.2f CPU-s%n",
+				(source != null) ? "sendfile calls from a cached file" : "writes", bestSend, bestReceive);
 	}
 
 }
