@@ -85,12 +85,4 @@ abstract class GatedDevice implements BlockDevice {
 		return lock;
 	}
 
-	/** One request to the layer below. */
-	@FunctionalInterface
-	interface IoAction {
-
-		void run() throws IOException;
-
-	}
-
 }

@@ -315,13 +315,6 @@ final class PrimaryDevice implements BlockDevice {
 	}
 
 	@FunctionalInterface
-	interface IoAction {
-
-		void run() throws IOException;
-
-	}
-
-	@FunctionalInterface
 	interface RemoteAction {
 
 		CompletableFuture<Void> send();

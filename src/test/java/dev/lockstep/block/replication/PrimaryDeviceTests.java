@@ -75,7 +75,7 @@ class PrimaryDeviceTests {
 			this.executor = executor;
 		}
 
-		private CompletableFuture<Void> later(IoTask task) {
+		private CompletableFuture<Void> later(IoAction task) {
 			return CompletableFuture.runAsync(() -> {
 				try {
 					Thread.sleep(0, new Random().nextInt(300_000));
@@ -124,13 +124,6 @@ class PrimaryDeviceTests {
 
 		@Override
 		public void abort() {
-		}
-
-		@FunctionalInterface
-		private interface IoTask {
-
-			void run() throws IOException;
-
 		}
 
 	}
