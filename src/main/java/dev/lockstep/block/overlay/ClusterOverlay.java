@@ -180,9 +180,7 @@ public final class ClusterOverlay implements Closeable {
 		}
 		long slot = this.nextSlot.getAndAdd(count);
 		writeFully(slot << CLUSTER_SHIFT, data);
-		for (int i = 0; i < count; i++) {
-			this.map.put(first + i, slot + i);
-		}
+		mapRun(first, count, slot);
 	}
 
 	/**
@@ -200,6 +198,10 @@ public final class ClusterOverlay implements Closeable {
 			this.channel.position(slot << CLUSTER_SHIFT);
 			source.copyTo(sourceOffset, (long) count << CLUSTER_SHIFT, this.channel);
 		}
+		mapRun(first, count, slot);
+	}
+
+	private void mapRun(long first, int count, long slot) {
 		for (int i = 0; i < count; i++) {
 			this.map.put(first + i, slot + i);
 		}
