@@ -21,6 +21,7 @@ import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.client.NbdClient;
 import dev.lockstep.block.overlay.MemoryDevice;
 
+import static dev.lockstep.block.TestBytes.fill;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -76,11 +77,7 @@ class InOrderExportTest {
 			server.registry().get("ordered").processInOrder();
 			try (NbdClient client = NbdClient.connect(URI.create(server.uri("ordered")))) {
 				for (int i = 0; i < 50; i++) {
-					ByteBuffer data = ByteBuffer.allocate(BLOCK);
-					while (data.hasRemaining()) {
-						data.put((byte) i);
-					}
-					client.write((long) i * BLOCK, data.flip(), false).get(5, TimeUnit.SECONDS);
+					client.write((long) i * BLOCK, ByteBuffer.wrap(fill(BLOCK, i)), false).get(5, TimeUnit.SECONDS);
 				}
 				for (int i = 0; i < 50; i++) {
 					ByteBuffer read = ByteBuffer.allocate(BLOCK);
@@ -98,11 +95,7 @@ class InOrderExportTest {
 		try (NbdClient client = NbdClient.connect(URI.create(server.uri(export)))) {
 			List<CompletableFuture<Void>> replies = new ArrayList<>();
 			for (int i = 0; i < WRITES; i++) {
-				ByteBuffer data = ByteBuffer.allocate(BLOCK);
-				while (data.hasRemaining()) {
-					data.put((byte) i);
-				}
-				replies.add(client.write(offset(i), data.flip(), false));
+				replies.add(client.write(offset(i), ByteBuffer.wrap(fill(BLOCK, i)), false));
 			}
 			CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
 		}

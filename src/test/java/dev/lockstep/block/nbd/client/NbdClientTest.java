@@ -22,6 +22,7 @@ import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.TestServer;
 import dev.lockstep.block.nbd.Tools;
 
+import static dev.lockstep.block.TestBytes.fill;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -167,21 +168,15 @@ class NbdClientTest {
 				client.write(0, ByteBuffer.allocate(0), false).get(30, TimeUnit.SECONDS);
 				List<CompletableFuture<Void>> writes = new ArrayList<>();
 				for (int i = 0; i < 32; i++) {
-					ByteBuffer data = ByteBuffer.allocate((i % 2 == 0) ? 4096 : 0);
-					while (data.hasRemaining()) {
-						data.put((byte) 0x5c);
-					}
-					writes.add(client.write((long) i * 4096, data.flip(), false));
+					byte[] data = fill((i % 2 == 0) ? 4096 : 0, 0x5c);
+					writes.add(client.write((long) i * 4096, ByteBuffer.wrap(data), false));
 				}
 				for (CompletableFuture<Void> write : writes) {
 					write.get(30, TimeUnit.SECONDS);
 				}
 				ByteBuffer back = ByteBuffer.allocate(4096);
 				client.read(30 * 4096, back).get(30, TimeUnit.SECONDS);
-				back.flip();
-				while (back.hasRemaining()) {
-					assertThat(back.get()).isEqualTo((byte) 0x5c);
-				}
+				assertThat(back.array()).isEqualTo(fill(4096, 0x5c));
 			}
 		}
 	}
