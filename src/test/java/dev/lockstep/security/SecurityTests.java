@@ -99,6 +99,20 @@ class SecurityTests {
 		assertThat(status).as(path).isIn(HttpStatus.OK, HttpStatus.FOUND);
 	}
 
+	@Test
+	void securityFiltersAreNotMeteredOneByOne() {
+		TestClients.authenticated(this.port).get().uri("/api/v1/replication").exchange().expectStatus().isOk();
+		String scrape = this.anonymous()
+			.get()
+			.uri("/actuator/prometheus")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.returnResult(String.class)
+			.getResponseBody();
+		assertThat(scrape).contains("http_server_requests_seconds_count{").doesNotContain("spring_security_");
+	}
+
 	@ParameterizedTest
 	@ValueSource(strings = { "/actuator/env", "/actuator/heapdump", "/actuator/beans", "/actuator/configprops",
 			"/actuator/threaddump", "/actuator/loggers", "/actuator/shutdown", "/actuator/mappings",
