@@ -7,6 +7,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.lockstep.block.TcpProxy;
 import dev.lockstep.block.nbd.Tools;
 
 import static org.assertj.core.api.Assertions.assertThat;

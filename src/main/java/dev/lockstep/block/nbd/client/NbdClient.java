@@ -70,6 +70,13 @@ public final class NbdClient implements AutoCloseable {
 
 	private final ReentrantLock sendLock = new ReentrantLock();
 
+	/**
+	 * Held by the receiving thread while it reads one reply, and with it a READ's
+	 * data into the request's buffer; a request leaves {@link #pending} only under
+	 * it, so once a request has failed nothing writes into its buffer.
+	 */
+	private final ReentrantLock receiveLock = new ReentrantLock();
+
 	/** Requests waiting to be sent, in the order they were submitted. */
 	private final Queue<Outgoing> outgoing = new ConcurrentLinkedQueue<>();
 
@@ -360,11 +367,18 @@ public final class NbdClient implements AutoCloseable {
 			while (true) {
 				ByteBuffer buffer = this.input.require(4);
 				int magic = NbdCodec.decodeReplyMagic(buffer);
-				if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
-					receiveSimple(NbdCodec.decodeSimpleReplyRest(this.input.require(12)));
+				Pending done;
+				this.receiveLock.lock();
+				try {
+					done = (magic == Nbd.SIMPLE_REPLY_MAGIC)
+							? receiveSimple(NbdCodec.decodeSimpleReplyRest(this.input.require(12)))
+							: receiveChunk(NbdCodec.decodeChunkHeaderRest(this.input.require(16)));
 				}
-				else {
-					receiveChunk(NbdCodec.decodeChunkHeaderRest(this.input.require(16)));
+				finally {
+					this.receiveLock.unlock();
+				}
+				if (done != null) {
+					complete(done);
 				}
 			}
 		}
@@ -384,7 +398,8 @@ public final class NbdClient implements AutoCloseable {
 		}
 	}
 
-	private void receiveSimple(NbdCodec.SimpleReply reply) throws IOException {
+	/** Reads a simple reply; returns its request, no longer pending. */
+	private Pending receiveSimple(NbdCodec.SimpleReply reply) throws IOException {
 		Pending request = this.pending.get(reply.handle());
 		if (request == null) {
 			throw new NbdProtocolException("Reply for unknown handle " + reply.handle());
@@ -398,10 +413,11 @@ public final class NbdClient implements AutoCloseable {
 		else if (request.type == Nbd.CMD_READ) {
 			this.input.readFully(request.dst.duplicate());
 		}
-		complete(reply.handle(), request);
+		return claim(reply.handle(), request);
 	}
 
-	private void receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
+	/** Reads a structured reply chunk; returns its request once the last chunk has come, else null. */
+	private Pending receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
 		Pending request = this.pending.get(chunk.handle());
 		if (request == null) {
 			throw new NbdProtocolException("Reply chunk for unknown handle " + chunk.handle());
@@ -455,14 +471,23 @@ public final class NbdClient implements AutoCloseable {
 				request.error(error.error(), error.message());
 			}
 		}
-		if (chunk.done()) {
-			complete(chunk.handle(), request);
-		}
+		return chunk.done() ? claim(chunk.handle(), request) : null;
 	}
 
-	private void complete(long handle, Pending request) {
-		this.pending.remove(handle);
+	/**
+	 * Takes a replied request out of {@link #pending}, called with the receive
+	 * lock held. Returns null if the request has failed meanwhile, which then
+	 * owns its completion.
+	 */
+	private Pending claim(long handle, Pending request) {
+		if (!this.pending.remove(handle, request)) {
+			return null;
+		}
 		this.inFlight.release();
+		return request;
+	}
+
+	private void complete(Pending request) {
 		if (request.error != 0) {
 			request.future.completeExceptionally(
 					new NbdCommandException(Nbd.commandName(request.type) + " at " + request.offset + "+"
@@ -485,9 +510,10 @@ public final class NbdClient implements AutoCloseable {
 
 	/**
 	 * Fails the connection: closes the socket and fails every pending request.
-	 * The futures fail only once no thread is sending any more (the send lock is
-	 * taken after the socket is closed, which ends a blocked write), so a caller
-	 * that sees its request fail may reuse the request's buffer at once.
+	 * The futures fail only once no thread sends or receives any more (the send
+	 * and receive locks are taken after the socket is closed, which ends a
+	 * blocked write or read), so a caller that sees its request fail may reuse
+	 * the request's buffer at once.
 	 */
 	private void failAll(IOException ex) {
 		if (this.failure == null) {
@@ -500,6 +526,7 @@ public final class NbdClient implements AutoCloseable {
 			// Closing anyway.
 		}
 		this.sendLock.lock();
+		this.receiveLock.lock();
 		try {
 			this.outgoing.clear();
 			for (Long handle : new ArrayList<>(this.pending.keySet())) {
@@ -507,15 +534,16 @@ public final class NbdClient implements AutoCloseable {
 			}
 		}
 		finally {
+			this.receiveLock.unlock();
 			this.sendLock.unlock();
 		}
 	}
 
 	/**
 	 * Closes the connection at once, without waiting for the requests in flight,
-	 * which fail. When this returns no thread sends any request's data any more,
-	 * so their buffers may be reused; use it when a request took too long and its
-	 * caller must return.
+	 * which fail. When this returns no thread sends any request's data or
+	 * receives into a request's buffer any more, so their buffers may be reused;
+	 * use it when a request took too long and its caller must return.
 	 */
 	public void abort() {
 		this.closing = true;

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.BlockDevice.Extent;
+import dev.lockstep.block.TcpProxy;
 import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.TestServer;
 import dev.lockstep.block.nbd.Tools;
@@ -226,6 +228,35 @@ class NbdClientTest {
 			byte expected = (byte) (15 - i);
 			assertThat(buffer.get(0)).isEqualTo(expected);
 			assertThat(buffer.get(65532)).isEqualTo(expected);
+		}
+	}
+
+	@Test
+	void abortStopsAReadHalfwayAndLeavesItsBufferAlone() throws Exception {
+		try (TestServer server = new TestServer(this.directory); TcpProxy proxy = new TcpProxy(0, server.port())) {
+			server.addDisk("disk0", MIB);
+			NbdClient client = NbdClient.connect(new InetSocketAddress("127.0.0.1", proxy.port()), "disk0");
+			client.write(0, ByteBuffer.wrap(fill(65536, 0x5a)), false).get(10, TimeUnit.SECONDS);
+			// The reply's chunk header (20 bytes), its offset (8) and 1,000 bytes of data, then nothing.
+			proxy.limitToClients(20 + 8 + 1000);
+			ByteBuffer dst = ByteBuffer.wrap(fill(65536, 0x11));
+			CompletableFuture<Void> read = client.read(0, dst);
+			while (!proxy.limitReached()) {
+				Thread.sleep(5);
+			}
+			Thread.sleep(100);
+			assertThat(read).isNotDone();
+
+			client.abort();
+			assertThat(read).isCompletedExceptionally();
+			byte[] seen = dst.array().clone();
+			proxy.unlimit();
+			Thread.sleep(200);
+			assertThat(dst.array()).isEqualTo(seen);
+			assertThat(dst.position()).isZero();
+			assertThat(Arrays.copyOfRange(seen, 0, 1000)).isEqualTo(fill(1000, 0x5a));
+			assertThat(Arrays.copyOfRange(seen, 1000, 65536)).isEqualTo(fill(64536, 0x11));
+			assertThat(client.isOpen()).isFalse();
 		}
 	}
 
