@@ -241,9 +241,11 @@ class NbdClientTest {
 			proxy.limitToClients(20 + 8 + 1000);
 			ByteBuffer dst = ByteBuffer.wrap(fill(65536, 0x11));
 			CompletableFuture<Void> read = client.read(0, dst);
-			while (!proxy.limitReached()) {
+			long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+			while (!proxy.limitReached() && System.nanoTime() < deadline) {
 				Thread.sleep(5);
 			}
+			assertThat(proxy.limitReached()).isTrue();
 			Thread.sleep(100);
 			assertThat(read).isNotDone();
 
