@@ -142,8 +142,8 @@ final class NbdEngineAccess implements BlockEngineAccess {
 		}
 
 		@Override
-		public void abort() {
-			this.client.abort();
+		public void abort(String reason) {
+			this.client.abort(reason);
 		}
 
 		@Override

@@ -38,8 +38,9 @@ public interface RemoteDisk extends Closeable {
 	 * Closes the connection at once; requests in flight fail. When this returns
 	 * the connection uses no request's buffer any more. Call it before returning
 	 * from a request whose reply did not come in time.
+	 * @param reason why, which the failed requests report
 	 */
-	void abort();
+	void abort(String reason);
 
 	/**
 	 * Waits at most {@code timeout} for a request's reply, turning a failure or a
@@ -52,13 +53,15 @@ public interface RemoteDisk extends Closeable {
 			reply.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
 		}
 		catch (TimeoutException ex) {
-			abort();
-			throw new IOException("the peer did not reply within " + timeout.toMillis() + " ms", ex);
+			String reason = "the peer did not reply within " + timeout.toMillis() + " ms";
+			abort(reason);
+			throw new IOException(reason, ex);
 		}
 		catch (InterruptedException ex) {
-			abort();
+			String reason = "interrupted while waiting for the peer";
+			abort(reason);
 			Thread.currentThread().interrupt();
-			throw new IOException("Interrupted while waiting for the peer", ex);
+			throw new IOException(reason, ex);
 		}
 		catch (ExecutionException ex) {
 			Throwable cause = ex.getCause();

@@ -159,7 +159,7 @@ final class InProcessEngine implements BlockEngineAccess {
 		}
 
 		@Override
-		public void abort() {
+		public void abort(String reason) {
 			// Requests run on the caller's thread: none is left in flight.
 			this.closed = true;
 		}

@@ -123,7 +123,7 @@ class PrimaryDeviceTests {
 		}
 
 		@Override
-		public void abort() {
+		public void abort(String reason) {
 		}
 
 	}

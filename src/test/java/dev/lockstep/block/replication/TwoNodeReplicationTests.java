@@ -1,5 +1,6 @@
 package dev.lockstep.block.replication;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.TcpProxy;
+import dev.lockstep.block.TestBytes;
 import dev.lockstep.block.nbd.Tools;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -212,13 +214,17 @@ class TwoNodeReplicationTests {
 			assertThat(this.a.start("primary").status()).isEqualTo(200);
 
 			// The link stays open but nothing moves: far more data than the socket
-			// buffers hold is written, so forwarding blocks until the forwarding
-			// timeout (3 s here) gives up on the secondary.
+			// buffers hold is written, with many writes in flight, so forwarding
+			// blocks until the forwarding timeout (3 s here) gives up on the
+			// secondary. Every write in flight fails with that reason, whichever
+			// of them reports it first.
 			link.freeze();
-			this.a.io("disk0", "write -P 0x21 0 64M");
+			Path source = this.dir.resolve("source.img");
+			Files.write(source, TestBytes.fill(64 * 1024 * 1024, 0x21));
+			Tools.ok(60, "nbdcopy", "--requests=32", source.toString(), this.a.uri("disk0"));
 			this.a.io("disk0", "read -P 0x21 0 64M");
 			assertThat(this.a.get("/api/v1/replication/errors").body()).contains("secondary unreachable since")
-				.contains("did not reply within");
+				.contains("did not reply within 3000 ms");
 			assertThat(this.a.participant().status().disks().get(0).dirtyBytes()).isEqualTo(64 * 1024 * 1024);
 			assertThat(this.a.stop(true).status()).isEqualTo(200);
 		}

@@ -22,6 +22,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.lockstep.block.BlockDevice.Extent;
@@ -91,7 +92,8 @@ public final class NbdClient implements AutoCloseable {
 
 	private final AtomicLong handles = new AtomicLong();
 
-	private volatile IOException failure;
+	/** The first failure of the connection, which every request failed by it reports; set once. */
+	private final AtomicReference<IOException> failure = new AtomicReference<>();
 
 	private volatile boolean closing;
 
@@ -223,7 +225,7 @@ public final class NbdClient implements AutoCloseable {
 
 	/** Whether the connection is still usable. */
 	public boolean isOpen() {
-		return this.failure == null && !this.closing;
+		return this.failure.get() == null && !this.closing;
 	}
 
 	/** Number of requests sent and not yet replied to. */
@@ -290,7 +292,7 @@ public final class NbdClient implements AutoCloseable {
 		if (length < 0 || length > 0xFFFF_FFFFL) {
 			return CompletableFuture.failedFuture(new IllegalArgumentException("length out of range: " + length));
 		}
-		IOException failed = this.failure;
+		IOException failed = this.failure.get();
 		if (failed != null || this.closing) {
 			return CompletableFuture.failedFuture(closedException());
 		}
@@ -303,7 +305,7 @@ public final class NbdClient implements AutoCloseable {
 		}
 		long handle = this.handles.incrementAndGet();
 		this.pending.put(handle, request);
-		if (this.failure != null) {
+		if (this.failure.get() != null) {
 			fail(handle, closedException());
 			return request.future;
 		}
@@ -325,7 +327,7 @@ public final class NbdClient implements AutoCloseable {
 				sendBatches();
 			}
 			catch (IOException ex) {
-				failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
+				failAll(new IOException("Connection to " + this.target + " failed: " + describe(ex), ex));
 			}
 			finally {
 				this.sendLock.unlock();
@@ -356,8 +358,8 @@ public final class NbdClient implements AutoCloseable {
 				bytes -= this.channel.write(this.iov, 0, count);
 			}
 			Arrays.fill(this.iov, 0, count, null);
-			if (this.failure != null) {
-				throw new IOException(this.failure.getMessage(), this.failure);
+			if (this.failure.get() != null) {
+				throw closedException();
 			}
 		}
 	}
@@ -390,7 +392,7 @@ public final class NbdClient implements AutoCloseable {
 				failAll(new IOException("Protocol error from " + this.target + ": " + ex.getMessage(), ex));
 			}
 			else {
-				failAll(new IOException("Connection to " + this.target + " lost: " + ex.getMessage(), ex));
+				failAll(new IOException("Connection to " + this.target + " lost: " + describe(ex), ex));
 			}
 		}
 		catch (RuntimeException ex) {
@@ -513,12 +515,12 @@ public final class NbdClient implements AutoCloseable {
 	 * The futures fail only once no thread sends or receives any more (the send
 	 * and receive locks are taken after the socket is closed, which ends a
 	 * blocked write or read), so a caller that sees its request fail may reuse
-	 * the request's buffer at once.
+	 * the request's buffer at once. Every request fails with the first failure:
+	 * closing the socket makes the sending and receiving threads fail as well,
+	 * and their errors only echo it.
 	 */
 	private void failAll(IOException ex) {
-		if (this.failure == null) {
-			this.failure = ex;
-		}
+		this.failure.compareAndSet(null, ex);
 		try {
 			this.channel.close();
 		}
@@ -530,7 +532,7 @@ public final class NbdClient implements AutoCloseable {
 		try {
 			this.outgoing.clear();
 			for (Long handle : new ArrayList<>(this.pending.keySet())) {
-				fail(handle, ex);
+				fail(handle, closedException());
 			}
 		}
 		finally {
@@ -544,14 +546,19 @@ public final class NbdClient implements AutoCloseable {
 	 * which fail. When this returns no thread sends any request's data or
 	 * receives into a request's buffer any more, so their buffers may be reused;
 	 * use it when a request took too long and its caller must return.
+	 * @param reason why, which the failed requests report
 	 */
-	public void abort() {
+	public void abort(String reason) {
 		this.closing = true;
-		failAll(new IOException("NBD client for " + this.target + " was aborted"));
+		failAll(new IOException("NBD client for " + this.target + " aborted: " + reason));
+	}
+
+	private static String describe(IOException ex) {
+		return (ex.getMessage() != null) ? ex.getMessage() : ex.getClass().getSimpleName();
 	}
 
 	private IOException closedException() {
-		IOException failed = this.failure;
+		IOException failed = this.failure.get();
 		return (failed != null) ? new IOException(failed.getMessage(), failed)
 				: new IOException("NBD client for " + this.target + " is closed");
 	}
@@ -567,7 +574,7 @@ public final class NbdClient implements AutoCloseable {
 		}
 		this.closing = true;
 		long deadline = System.nanoTime() + this.options.closeTimeout().toNanos();
-		while (!this.pending.isEmpty() && this.failure == null && System.nanoTime() < deadline) {
+		while (!this.pending.isEmpty() && this.failure.get() == null && System.nanoTime() < deadline) {
 			try {
 				Thread.sleep(1);
 			}
@@ -576,7 +583,7 @@ public final class NbdClient implements AutoCloseable {
 				break;
 			}
 		}
-		if (this.failure == null) {
+		if (this.failure.get() == null) {
 			this.sendLock.lock();
 			try {
 				ByteBuffer header = ByteBuffer.allocate(Nbd.REQUEST_HEADER_SIZE);

@@ -7,6 +7,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -249,8 +250,10 @@ class NbdClientTest {
 			Thread.sleep(100);
 			assertThat(read).isNotDone();
 
-			client.abort();
-			assertThat(read).isCompletedExceptionally();
+			client.abort("the reply took too long");
+			assertThat(read).failsWithin(Duration.ZERO)
+				.withThrowableOfType(ExecutionException.class)
+				.withMessageContaining("aborted: the reply took too long");
 			byte[] seen = dst.array().clone();
 			proxy.unlimit();
 			Thread.sleep(200);
