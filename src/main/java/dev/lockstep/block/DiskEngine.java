@@ -1,9 +1,11 @@
 package dev.lockstep.block;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,12 +63,20 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 			device = FileBlockDevice.open(path, size, config.readOnly());
 		}
 		catch (FileBlockDevice.ImageLockedException ex) {
-			throw new IllegalStateException("Cannot serve disk '" + config.name() + "': " + ex.getMessage(), ex);
+			throw new DiskEngineException("Cannot serve disk '" + config.name() + "': " + ex.getMessage(),
+					"Stop the other process that serves " + path.toAbsolutePath()
+							+ ", or give this disk another lockstep.block.disks[].path.",
+					ex);
 		}
 		catch (IOException ex) {
-			String hint = (size < 0 && !config.readOnly()) ? " (set lockstep.block.disks[].size to create it)" : "";
-			throw new IllegalStateException(
-					"Cannot open disk '" + config.name() + "' at " + path.toAbsolutePath() + ": " + ex.getMessage() + hint,
+			boolean create = size < 0 && !config.readOnly();
+			throw new DiskEngineException(
+					"Cannot open disk '" + config.name() + "' at " + path.toAbsolutePath() + ": " + describe(ex)
+							+ (create ? " (set lockstep.block.disks[].size to create it)" : ""),
+					create ? "Set lockstep.block.disks[].size for a new disk, or point lockstep.block.disks[].path at"
+							+ " an existing image."
+							: "Check that the directory exists and that this process may read and write the image there,"
+									+ " or change lockstep.block.disks[].path.",
 					ex);
 		}
 		if (size >= 0 && device.size() != size) {
@@ -77,6 +87,19 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 		logger.info(String.format("Disk '%s': %s, %s%s, %s allocated", config.name(), device.path(),
 				describe(device.size()), config.readOnly() ? ", read-only" : "", describe(device.allocatedBytes())));
 		return new Disk(config.name(), device, export);
+	}
+
+	private static String describe(IOException ex) {
+		if (ex instanceof NoSuchFileException missing) {
+			return "no such file or directory: " + missing.getFile();
+		}
+		if (ex instanceof AccessDeniedException denied) {
+			return "permission denied: " + denied.getFile();
+		}
+		if (ex instanceof FileAlreadyExistsException exists) {
+			return "not a directory: " + exists.getFile();
+		}
+		return (ex.getMessage() != null) ? ex.getMessage() : ex.getClass().getSimpleName();
 	}
 
 	private static String describe(long bytes) {
@@ -160,7 +183,10 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 			this.server.start();
 		}
 		catch (IOException ex) {
-			throw new UncheckedIOException(ex.getMessage(), ex);
+			throw new DiskEngineException(ex.getMessage(),
+					"Stop the process that listens there, or set lockstep.block.nbd.port (and lockstep.block.nbd.bind)"
+							+ " to a free address.",
+					ex);
 		}
 		if (!isLoopback(this.properties.nbd().bind())) {
 			logger.warn("NBD server is bound to " + this.properties.nbd().bind()

@@ -1,19 +1,29 @@
 package dev.lockstep.block;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
+import org.springframework.boot.SpringApplication;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.diagnostics.FailureAnalysis;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Import;
 import org.springframework.util.unit.DataSize;
 
+import dev.lockstep.LockstepApplication;
 import dev.lockstep.block.nbd.NbdServer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 class DiskEngineConfigurationTest {
 
@@ -74,9 +84,63 @@ class DiskEngineConfigurationTest {
 				assertThat(second).hasFailed();
 				assertThat(second.getStartupFailure()).rootCause()
 					.hasMessageContaining("disk0.img is in use");
-				assertThat(second.getStartupFailure()).hasStackTraceContaining("Cannot serve disk 'disk0'");
+				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(second.getStartupFailure());
+				assertThat(analysis.getDescription()).startsWith("Cannot serve disk 'disk0': ")
+					.contains("disk0.img is in use");
+				assertThat(analysis.getAction()).startsWith("Stop the other process that serves ");
 			});
 		});
+	}
+
+	@Test
+	void imageThatCannotBeCreatedIsReportedWithWhatToDo() throws Exception {
+		Path notADirectory = Files.createFile(this.directory.resolve("plain-file"));
+		this.runner
+			.withPropertyValues("lockstep.block.disks[0].name=x",
+					"lockstep.block.disks[0].path=" + notADirectory.resolve("x.img"), "lockstep.block.disks[0].size=1MiB")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis.getDescription()).isEqualTo("Cannot open disk 'x' at " + notADirectory.resolve("x.img")
+						+ ": not a directory: " + notADirectory);
+				assertThat(analysis.getAction()).contains("lockstep.block.disks[].path");
+			});
+		this.runner
+			.withPropertyValues("lockstep.block.disks[0].name=y",
+					"lockstep.block.disks[0].path=" + this.directory.resolve("y.img"))
+			.run((context) -> {
+				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("(set lockstep.block.disks[].size to create it)");
+				assertThat(analysis.getAction()).startsWith("Set lockstep.block.disks[].size for a new disk");
+			});
+	}
+
+	@Test
+	void nbdPortInUseIsReportedWithWhatToDo() throws Exception {
+		try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+			this.runner
+				.withPropertyValues("lockstep.block.data-dir=" + this.directory,
+						"lockstep.block.nbd.port=" + taken.getLocalPort())
+				.run((context) -> {
+					assertThat(context).hasFailed();
+					FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
+					assertThat(analysis.getDescription()).isEqualTo(
+							"Cannot bind the NBD server to /127.0.0.1:" + taken.getLocalPort() + ": is the port in use?");
+					assertThat(analysis.getAction()).contains("lockstep.block.nbd.port");
+				});
+		}
+	}
+
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void theServiceReportsItWithoutAStackTrace(CapturedOutput output) throws Exception {
+		try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+			assertThatExceptionOfType(RuntimeException.class)
+				.isThrownBy(() -> SpringApplication.run(LockstepApplication.class, "--server.port=0",
+						"--lockstep.block.data-dir=" + this.directory, "--lockstep.block.nbd.port=" + taken.getLocalPort()));
+		}
+		assertThat(output).contains("APPLICATION FAILED TO START", "Cannot bind the NBD server to /127.0.0.1:",
+				"Stop the process that listens there").doesNotContain("Application run failed");
 	}
 
 	@Test
