@@ -327,7 +327,7 @@ public final class NbdClient implements AutoCloseable {
 				sendBatches();
 			}
 			catch (IOException ex) {
-				failAll(new IOException("Connection to " + this.target + " failed: " + describe(ex), ex));
+				failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
 			}
 			finally {
 				this.sendLock.unlock();
@@ -392,7 +392,7 @@ public final class NbdClient implements AutoCloseable {
 				failAll(new IOException("Protocol error from " + this.target + ": " + ex.getMessage(), ex));
 			}
 			else {
-				failAll(new IOException("Connection to " + this.target + " lost: " + describe(ex), ex));
+				failAll(new IOException("Connection to " + this.target + " lost: " + ex.getMessage(), ex));
 			}
 		}
 		catch (RuntimeException ex) {
@@ -551,10 +551,6 @@ public final class NbdClient implements AutoCloseable {
 	public void abort(String reason) {
 		this.closing = true;
 		failAll(new IOException("NBD client for " + this.target + " aborted: " + reason));
-	}
-
-	private static String describe(IOException ex) {
-		return (ex.getMessage() != null) ? ex.getMessage() : ex.getClass().getSimpleName();
 	}
 
 	private IOException closedException() {
