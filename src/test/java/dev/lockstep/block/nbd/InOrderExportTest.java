@@ -16,8 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.Export;
+import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.nbd.client.NbdClient;
 import dev.lockstep.block.overlay.MemoryDevice;
 
