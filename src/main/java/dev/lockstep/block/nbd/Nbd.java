@@ -1,5 +1,7 @@
 package dev.lockstep.block.nbd;
 
+import java.io.IOException;
+
 /**
  * Constants of the NBD protocol (fixed newstyle handshake, structured replies,
  * metadata contexts), as named in the protocol document {@code doc/proto.md}.
@@ -226,6 +228,34 @@ public final class Nbd {
 			case CMD_BLOCK_STATUS -> "BLOCK_STATUS";
 			default -> "command " + type;
 		};
+	}
+
+	/**
+	 * Returns the NBD error for a failed I/O operation, as {@code errno} would
+	 * give it: running out of space ({@code ENOSPC}, and also {@code EDQUOT} and
+	 * {@code EFBIG}, which NBD has no value for) becomes {@code ENOSPC}, so that a
+	 * client such as QEMU can pause its guest until space is freed, as it does with
+	 * {@code werror=enospc}; a read-only file system becomes {@code EPERM};
+	 * anything else is {@code EIO}. Java reports these causes only by the
+	 * operating system's message, which the exception or one of its causes
+	 * carries.
+	 */
+	public static int errorFor(IOException failure) {
+		Throwable cause = failure;
+		for (int depth = 0; cause != null && depth < 8; depth++, cause = cause.getCause()) {
+			String message = cause.getMessage();
+			if (message == null) {
+				continue;
+			}
+			if (message.contains("No space left on device") || message.contains("Disk quota exceeded")
+					|| message.contains("File too large")) {
+				return ENOSPC;
+			}
+			if (message.contains("Read-only file system")) {
+				return EPERM;
+			}
+		}
+		return EIO;
 	}
 
 	/**

@@ -615,7 +615,9 @@ final class NbdConnection {
 			stats.recordError();
 			logger.warn("I/O error on export " + this.export.name() + " (" + Nbd.commandName(request.type())
 					+ " at " + request.offset() + "+" + request.length() + "): " + ex.getMessage());
-			replyError(request, Nbd.EIO, "I/O error: " + ex.getMessage(), header);
+			int failure = Nbd.errorFor(ex);
+			replyError(request, failure, ((failure == Nbd.ENOSPC) ? "Out of space: " : "I/O error: ") + ex.getMessage(),
+					header);
 			return;
 		}
 		replyOk(request, header);

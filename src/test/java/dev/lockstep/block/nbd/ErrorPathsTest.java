@@ -1,12 +1,19 @@
 package dev.lockstep.block.nbd;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.ForwardingDevice;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -199,6 +206,37 @@ class ErrorPathsTest {
 			channel.write(ByteBuffer.allocate(4).putInt(0x80).flip());
 			assertThat(channel.read(ByteBuffer.allocate(1))).isEqualTo(-1);
 		}
+		assertStillServes();
+	}
+
+	@Test
+	void aFullDiskAnswersEnospcAndAnyOtherFailureEio() throws Exception {
+		BlockDevice image = this.server.registry().get("disk0").device();
+		this.server.registry().add("full", new ForwardingDevice(image) {
+			@Override
+			public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+				try (FileChannel full = FileChannel.open(Path.of("/dev/full"), StandardOpenOption.WRITE)) {
+					full.write(src); // the kernel's own ENOSPC
+				}
+			}
+
+			@Override
+			public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+				throw new IOException("Input/output error");
+			}
+		}, false, "a disk with no space left");
+		try (RawConnection connection = new RawConnection(this.server.port())) {
+			connection.go("full");
+			connection.request(0, Nbd.CMD_WRITE, 1, 0, 4096);
+			connection.write(ByteBuffer.allocate(4096));
+			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(Nbd.ENOSPC, 1));
+			connection.request(0, Nbd.CMD_WRITE_ZEROES, 2, 0, 4096);
+			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(Nbd.EIO, 2));
+		}
+		// QEMU sees the cause, which is what lets it pause a guest (werror=enospc) instead of failing it.
+		Tools.Result write = Tools.run(30, "qemu-io", "-f", "raw", "-c", "write -P 0x22 0 64k", "-c",
+				"read -P 0x7e 0 64k", this.server.uri("full"));
+		assertThat(write.output()).contains("No space left on device").contains("read 65536/65536 bytes");
 		assertStillServes();
 	}
 
