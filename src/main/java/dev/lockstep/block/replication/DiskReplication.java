@@ -302,7 +302,7 @@ final class DiskReplication {
 					this.stack.checkpoint();
 				}
 				else {
-					this.mirror.flush();
+					this.mirror.checkpoint();
 				}
 			}
 			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");

@@ -12,12 +12,16 @@ import dev.lockstep.block.BlockDevice;
  * so that whoever takes the write lock (a checkpoint, a commit, a stop) waits
  * for the requests in flight and holds new ones back. Requests are refused once
  * {@link #checkOpen()} says so, and I/O faults are recorded in their class.
+ * The first failed {@link #update update} is remembered: on a replica it means
+ * the base no longer holds what the primary wrote.
  */
 abstract class GatedDevice implements BlockDevice {
 
 	private final ReadWriteLock barrier;
 
 	private final long size;
+
+	private volatile String failedUpdate;
 
 	GatedDevice(ReadWriteLock barrier, long size) {
 		this.barrier = barrier;
@@ -50,12 +54,39 @@ abstract class GatedDevice implements BlockDevice {
 	abstract IOException fault(String what, long offset, IOException ex);
 
 	final void gated(String what, long offset, IoAction action) throws IOException {
+		run(what, offset, action, false);
+	}
+
+	/** Runs a request that changes the base (a write, write-zeroes or flush) and remembers its failure. */
+	final void update(String what, long offset, IoAction action) throws IOException {
+		run(what, offset, action, true);
+	}
+
+	/**
+	 * Throws if an {@link #update update} has failed: the base then lacks a write
+	 * of the primary, and a checkpoint would make that base the new consistent
+	 * state. {@code kept} says what the refusal leaves for the operator.
+	 */
+	final void requireAllUpdatesApplied(String disk, String kept) throws IOException {
+		String failed = this.failedUpdate;
+		if (failed != null) {
+			throw new IOException("Cannot checkpoint disk '" + disk + "': a write of the primary did not reach its base image ("
+					+ failed + "). " + kept + "; to replicate again, stop replication on both nodes and start it again, "
+					+ "which resynchronises the disks");
+		}
+	}
+
+	private void run(String what, long offset, IoAction action, boolean update) throws IOException {
 		Lock lock = enter();
 		try {
 			action.run();
 		}
 		catch (IOException ex) {
-			throw fault(what, offset, ex);
+			IOException fault = fault(what, offset, ex);
+			if (update && this.failedUpdate == null) {
+				this.failedUpdate = Faults.describe(fault);
+			}
+			throw fault;
 		}
 		finally {
 			lock.unlock();

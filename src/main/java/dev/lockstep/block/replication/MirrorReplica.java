@@ -37,12 +37,12 @@ final class MirrorReplica extends GatedDevice {
 
 	@Override
 	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-		gated("write", offset, () -> this.base.write(offset, src, fua));
+		update("write", offset, () -> this.base.write(offset, src, fua));
 	}
 
 	@Override
 	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-		gated("write-zeroes", offset, () -> this.base.writeZeroes(offset, length, mayTrim, fua));
+		update("write-zeroes", offset, () -> this.base.writeZeroes(offset, length, mayTrim, fua));
 	}
 
 	@Override
@@ -52,7 +52,7 @@ final class MirrorReplica extends GatedDevice {
 
 	@Override
 	public void flush() throws IOException {
-		gated("flush", 0, this.base::flush);
+		update("flush", 0, this.base::flush);
 	}
 
 	@Override
@@ -71,6 +71,15 @@ final class MirrorReplica extends GatedDevice {
 	@Override
 	IOException fault(String what, long offset, IOException ex) {
 		return this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
+	}
+
+	/**
+	 * Flushes the base for a checkpoint. Fails if a write of the primary could not
+	 * be applied since replication started.
+	 */
+	void checkpoint() throws IOException {
+		flush();
+		requireAllUpdatesApplied(this.disk, "The base image is flushed as it is");
 	}
 
 	/** Waits for the requests in flight and refuses later ones. */

@@ -61,7 +61,7 @@ final class SecondaryStack implements Closeable {
 
 	private final BlockDevice workload;
 
-	private final BlockDevice replica;
+	private final ReplicaView replica;
 
 	private volatile boolean replicaClosed;
 
@@ -113,11 +113,17 @@ final class SecondaryStack implements Closeable {
 		}
 	}
 
-	/** Empties the active and hidden overlays: the workload's view becomes the base. */
+	/**
+	 * Empties the active and hidden overlays: the workload's view becomes the
+	 * base. Refused, with the overlays kept, once a write of the primary could not
+	 * be applied to the base since replication started.
+	 */
 	void checkpoint() throws IOException {
 		this.barrier.writeLock().lock();
 		try {
 			checkOpen();
+			this.replica.requireAllUpdatesApplied(this.disk,
+					"The overlays are kept, so a failover still returns to the last checkpoint");
 			try {
 				this.active.makeEmpty();
 				this.hidden.makeEmpty();
@@ -360,7 +366,7 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			gated("write", offset, () -> {
+			update("write", offset, () -> {
 				try (Stripes.Held held = copyBeforeWrite(offset, src.remaining())) {
 					SecondaryStack.this.base.write(offset, src, fua);
 				}
@@ -369,7 +375,7 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			gated("write-zeroes", offset, () -> {
+			update("write-zeroes", offset, () -> {
 				try (Stripes.Held held = copyBeforeWrite(offset, length)) {
 					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
 				}
@@ -384,7 +390,7 @@ final class SecondaryStack implements Closeable {
 
 		@Override
 		public void flush() throws IOException {
-			gated("flush", 0, () -> SecondaryStack.this.base.flush());
+			update("flush", 0, () -> SecondaryStack.this.base.flush());
 		}
 
 		@Override

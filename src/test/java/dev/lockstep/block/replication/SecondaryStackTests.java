@@ -119,6 +119,53 @@ class SecondaryStackTests {
 	}
 
 	@Test
+	void aPrimaryWriteThatFailedRefusesCheckpointsAndFailoverReturnsToTheLastOne() throws Exception {
+		byte[] original = random(SIZE, 5);
+		MemoryDevice base = new MemoryDevice(original);
+		try (SecondaryStack stack = stack(base)) {
+			// A failed read does not change the base: checkpoints go on.
+			base.failWith("bad sector");
+			assertThatExceptionOfType(IOException.class)
+				.isThrownBy(() -> stack.workload().read(0, ByteBuffer.allocate(10)));
+			base.failWith(null);
+			stack.checkpoint();
+
+			stack.replica().write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
+			base.failWith("No space left on device");
+			assertThatExceptionOfType(IOException.class)
+				.isThrownBy(() -> stack.replica().write(4 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x22)), false));
+			base.failWith(null);
+			stack.replica().write(8 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x33)), false);
+
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("Cannot checkpoint disk 'disk0': a write of the primary did not reach its base image")
+				.withMessageContaining("No space left on device")
+				.withMessageContaining("failover still returns to the last checkpoint");
+			// Nothing was dropped: the view is still the last checkpoint, and so is the base after a failover.
+			assertThat(stack.hiddenOverlay().sortedClusters()).containsExactly(0, 8);
+			assertThat(readAll(stack.workload())).isEqualTo(original);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint);
+			stack.commit();
+			assertThat(base.snapshot()).isEqualTo(original);
+		}
+	}
+
+	@Test
+	void aMirrorReplicaRefusesCheckpointsOnceAPrimaryWriteFailed() throws Exception {
+		MemoryDevice base = new MemoryDevice(SIZE);
+		MirrorReplica replica = new MirrorReplica("disk0", base, new Faults("disk0"));
+		replica.write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
+		replica.checkpoint();
+		int flushes = base.flushes.get();
+		base.failWith("Input/output error");
+		assertThatExceptionOfType(IOException.class).isThrownBy(replica::flush);
+		base.failWith(null);
+		assertThatExceptionOfType(IOException.class).isThrownBy(replica::checkpoint)
+			.withMessageContaining("a write of the primary did not reach its base image (flush at offset 0: Input/output error)");
+		assertThat(base.flushes.get()).isEqualTo(flushes + 1);
+	}
+
+	@Test
 	void checkpointTimeDependsOnDirtyDataOnly() throws Exception {
 		MemoryDevice base = new MemoryDevice(SIZE);
 		Path hidden = this.dir.resolve("h");
