@@ -3,6 +3,9 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.time.Duration;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -21,14 +24,17 @@ class BlockReplicationConfiguration {
 
 	@Bean(destroyMethod = "close")
 	BlockReplicationParticipant blockReplicationParticipant(DiskEngine diskEngine,
-			BlockReplicationProperties properties) throws IOException {
+			BlockReplicationProperties properties, ObjectProvider<MeterRegistry> meterRegistry) throws IOException {
 		Duration timeout = properties.replication().connectTimeout();
 		NbdClient.Options options = NbdClient.Options.defaults()
 			.withMaxInFlight(properties.replication().maxInFlight());
 		// Closing waits for requests in flight; a planned stop has drained them already.
 		options = new NbdClient.Options(options.maxInFlight(), options.structuredReplies(), false, timeout,
 				Duration.ofSeconds(5));
-		return new BlockReplicationParticipant(new NbdEngineAccess(diskEngine, options, properties.peer()), properties);
+		BlockReplicationParticipant participant = new BlockReplicationParticipant(
+				new NbdEngineAccess(diskEngine, options, properties.peer()), properties);
+		meterRegistry.ifAvailable(participant::bindTo);
+		return participant;
 	}
 
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
@@ -15,7 +16,11 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToLongFunction;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -242,6 +247,53 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		}
 		return new BlockReplicationStatus(name(),
 				(this.properties.peer() != null) ? this.properties.peer().toString() : null, list);
+	}
+
+	/**
+	 * Registers per-disk replication meters, tagged with the disk's name: its role
+	 * (1 for the current one), whether writes are forwarded, the bytes marked for
+	 * the next resynchronisation, the size of each overlay, the number of fault
+	 * classes recorded, and the bytes compared and copied by the last
+	 * synchronisation.
+	 */
+	public void bindTo(MeterRegistry meters) {
+		for (DiskReplication disk : this.disks) {
+			String name = disk.name();
+			for (DiskReplication.Role role : DiskReplication.Role.values()) {
+				String tag = role.name().toLowerCase(Locale.ROOT);
+				gauge(meters, "lockstep.replication.role", disk, (d) -> (d.role() == role) ? 1 : 0, null,
+						"The disk's replication role, 1 for the current one", "role", tag);
+			}
+			gauge(meters, "lockstep.replication.forwarding", disk, (d) -> d.status().forwarding() ? 1 : 0, null,
+					"1 while the primary forwards the disk's writes to the secondary");
+			gauge(meters, "lockstep.replication.dirty", disk, (d) -> d.status().dirtyBytes(), "bytes",
+					"Bytes marked for the next resynchronisation");
+			gauge(meters, "lockstep.replication.overlay", disk, (d) -> d.status().activeOverlayBytes(), "bytes",
+					"Bytes held by an overlay of the secondary", "overlay", "active");
+			gauge(meters, "lockstep.replication.overlay", disk, (d) -> d.status().hiddenOverlayBytes(), "bytes",
+					"Bytes held by an overlay of the secondary", "overlay", "hidden");
+			gauge(meters, "lockstep.replication.faults", disk, DiskReplication::faultCount, null,
+					"Classes of replication fault recorded since the last start");
+			gauge(meters, "lockstep.replication.sync.compared", disk, (d) -> syncBytes(d, SyncStatus::comparedBytes),
+					"bytes", "Bytes compared by the last or running synchronisation");
+			gauge(meters, "lockstep.replication.sync.copied", disk, (d) -> syncBytes(d, SyncStatus::copiedBytes),
+					"bytes", "Bytes copied by the last or running synchronisation");
+		}
+	}
+
+	private static void gauge(MeterRegistry meters, String name, DiskReplication disk,
+			ToDoubleFunction<DiskReplication> value, String unit, String description, String... tags) {
+		Gauge.builder(name, disk, value)
+			.tag("disk", disk.name())
+			.tags(tags)
+			.baseUnit(unit)
+			.description(description)
+			.register(meters);
+	}
+
+	private static long syncBytes(DiskReplication disk, ToLongFunction<SyncStatus> field) {
+		SyncStatus sync = disk.status().sync();
+		return (sync != null) ? field.applyAsLong(sync) : 0;
 	}
 
 	/**

@@ -117,6 +117,11 @@ final class DiskReplication {
 		return this.faults.message();
 	}
 
+	/** The number of fault classes recorded since the last start. */
+	int faultCount() {
+		return this.faults.count();
+	}
+
 	/** As primary, checks that the secondary still answers; see {@link PrimaryDevice#probe()}. */
 	void probePeer() {
 		PrimaryDevice current = this.primary;

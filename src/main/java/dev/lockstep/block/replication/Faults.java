@@ -64,6 +64,11 @@ final class Faults {
 		return this.faults.containsKey(faultClass);
 	}
 
+	/** The number of fault classes recorded. */
+	int count() {
+		return this.faults.size();
+	}
+
 	Optional<Fault> get(FaultClass faultClass) {
 		return Optional.ofNullable(this.faults.get(faultClass));
 	}

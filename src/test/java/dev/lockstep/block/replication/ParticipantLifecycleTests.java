@@ -11,6 +11,7 @@ import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +116,58 @@ class ParticipantLifecycleTests {
 		finally {
 			primary.close();
 		}
+	}
+
+	@Test
+	void metersFollowTheRolesTheForwardingTheOverlaysAndTheFaults() throws Exception {
+		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
+		URI aAddress = URI.create("nbd://a:1");
+		URI bAddress = URI.create("nbd://b:1");
+		byte[] content = new byte[SIZE];
+		new Random(2).nextBytes(content);
+		InProcessEngine a = new InProcessEngine(network, aAddress,
+				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(content.clone()))));
+		InProcessEngine b = new InProcessEngine(network, bAddress,
+				List.of(InProcessEngine.disk("disk0", this.dir.resolve("b.img"), new MemoryDevice(SIZE))));
+		BlockReplicationParticipant primary = new BlockReplicationParticipant(a, properties(bAddress, ReplicationKind.COLO));
+		BlockReplicationParticipant secondary = new BlockReplicationParticipant(b,
+				properties(aAddress, ReplicationKind.COLO));
+		SimpleMeterRegistry aMeters = new SimpleMeterRegistry();
+		SimpleMeterRegistry bMeters = new SimpleMeterRegistry();
+		primary.bindTo(aMeters);
+		secondary.bindTo(bMeters);
+		try {
+			assertThat(gauge(aMeters, "lockstep.replication.role", "role", "idle")).isEqualTo(1);
+			secondary.start(ReplicationMode.SECONDARY);
+			primary.start(ReplicationMode.PRIMARY);
+			assertThat(gauge(aMeters, "lockstep.replication.role", "role", "idle")).isZero();
+			assertThat(gauge(aMeters, "lockstep.replication.role", "role", "primary")).isEqualTo(1);
+			assertThat(gauge(bMeters, "lockstep.replication.role", "role", "secondary")).isEqualTo(1);
+			assertThat(gauge(aMeters, "lockstep.replication.forwarding")).isEqualTo(1);
+			assertThat(gauge(aMeters, "lockstep.replication.sync.compared")).isEqualTo(SIZE);
+			assertThat(gauge(aMeters, "lockstep.replication.sync.copied")).isEqualTo(SIZE);
+			secondary.checkpoint();
+
+			a.export("disk0").write(0, ByteBuffer.wrap(new byte[3 * 65536]), false);
+			b.export("disk0").write(10 * 65536, ByteBuffer.wrap(new byte[100]), false);
+			assertThat(gauge(bMeters, "lockstep.replication.overlay", "overlay", "hidden")).isEqualTo(3 * 65536);
+			assertThat(gauge(bMeters, "lockstep.replication.overlay", "overlay", "active")).isEqualTo(65536);
+			assertThat(gauge(aMeters, "lockstep.replication.faults")).isZero();
+
+			a.severed = true;
+			a.export("disk0").write(5L << 20, ByteBuffer.wrap(new byte[4096]), false);
+			assertThat(gauge(aMeters, "lockstep.replication.forwarding")).isZero();
+			assertThat(gauge(aMeters, "lockstep.replication.faults")).isEqualTo(1);
+			assertThat(gauge(aMeters, "lockstep.replication.dirty")).isEqualTo(1 << 20);
+		}
+		finally {
+			primary.close();
+			secondary.close();
+		}
+	}
+
+	private static double gauge(SimpleMeterRegistry meters, String name, String... tags) {
+		return meters.get(name).tag("disk", "disk0").tags(tags).gauge().value();
 	}
 
 	/** A device whose writes take a few milliseconds each. */

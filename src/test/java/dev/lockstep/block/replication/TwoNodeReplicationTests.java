@@ -165,6 +165,11 @@ class TwoNodeReplicationTests {
 		this.a.io("disk0", "read -P 0x77 6M 64k");
 		LockstepNode.Response errors = this.a.get("/api/v1/replication/errors");
 		assertThat(errors.body()).contains("\"healthy\":false").contains("secondary unreachable since");
+		assertThat(this.a.get("/actuator/prometheus").body())
+			.contains("lockstep_replication_role{disk=\"disk0\",role=\"primary\"} 1.0")
+			.contains("lockstep_replication_forwarding{disk=\"disk0\"} 0.0")
+			.contains("lockstep_replication_faults{disk=\"disk0\"} 1.0")
+			.contains("lockstep_replication_dirty_bytes{disk=\"disk0\"} 1048576.0");
 		assertThat(this.a.checkpoint().status()).isEqualTo(502);
 		assertThat(this.a.stop(true).status()).isEqualTo(200);
 		this.a.io("disk0", "write -P 0x78 7M 1k");
