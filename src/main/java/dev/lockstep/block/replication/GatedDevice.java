@@ -70,9 +70,9 @@ abstract class GatedDevice implements BlockDevice {
 	final void requireAllUpdatesApplied(String disk, String kept) throws IOException {
 		String failed = this.failedUpdate;
 		if (failed != null) {
-			throw new IOException("Cannot checkpoint disk '" + disk + "': a write of the primary did not reach its base image ("
-					+ failed + "). " + kept + "; to replicate again, stop replication on both nodes and start it again, "
-					+ "which resynchronises the disks");
+			throw new IOException("Cannot checkpoint disk '" + disk + "': a write of the primary did not reach its "
+					+ "base image (" + failed + "). " + kept + "; to replicate again, stop replication on both nodes "
+					+ "and start it again, which resynchronises the disks");
 		}
 	}
 

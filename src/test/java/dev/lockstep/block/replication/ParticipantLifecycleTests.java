@@ -129,7 +129,8 @@ class ParticipantLifecycleTests {
 				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(content.clone()))));
 		InProcessEngine b = new InProcessEngine(network, bAddress,
 				List.of(InProcessEngine.disk("disk0", this.dir.resolve("b.img"), new MemoryDevice(SIZE))));
-		BlockReplicationParticipant primary = new BlockReplicationParticipant(a, properties(bAddress, ReplicationKind.COLO));
+		BlockReplicationParticipant primary = new BlockReplicationParticipant(a,
+				properties(bAddress, ReplicationKind.COLO));
 		BlockReplicationParticipant secondary = new BlockReplicationParticipant(b,
 				properties(aAddress, ReplicationKind.COLO));
 		SimpleMeterRegistry aMeters = new SimpleMeterRegistry();
