@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.Lock;
@@ -77,9 +78,10 @@ final class Resync {
 			try {
 				MessageDigest digest = ChunkHashes.sha256();
 				ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_SIZE);
-				ByteBuffer hashes = ByteBuffer.allocate(BATCH * HASH_SIZE);
-				long batch;
-				while ((batch = nextBatch.getAndIncrement()) * BATCH < chunks) {
+				// The next batch's hashes are asked for before this batch is hashed here,
+				// so that the secondary hashes its chunks while the primary hashes its own.
+				HashBatch current = requestBatch(nextBatch.getAndIncrement(), chunks);
+				while (current != null) {
 					synchronized (failure) {
 						if (failure[0] != null) {
 							return;
@@ -88,19 +90,19 @@ final class Resync {
 					if (this.cancelled.getAsBoolean()) {
 						throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
 					}
-					long first = batch * BATCH;
-					int count = (int) Math.min(BATCH, chunks - first);
-					hashes.clear().limit(count * HASH_SIZE);
-					this.remoteHashes.await(this.remoteHashes.read(first * HASH_SIZE, hashes), this.primary.forwardTimeout());
-					for (int i = 0; i < count; i++) {
+					HashBatch next = requestBatch(nextBatch.getAndIncrement(), chunks);
+					this.remoteHashes.await(current.reply(), this.primary.forwardTimeout());
+					for (int i = 0; i < current.count(); i++) {
 						if (this.cancelled.getAsBoolean()) {
 							throw new InterruptedException("Synchronisation of disk '" + this.disk + "' cancelled");
 						}
-						long chunk = first + i;
-						byte[] remoteHash = Arrays.copyOfRange(hashes.array(), i * HASH_SIZE, (i + 1) * HASH_SIZE);
+						long chunk = current.first() + i;
+						byte[] remoteHash = Arrays.copyOfRange(current.hashes().array(), i * HASH_SIZE,
+								(i + 1) * HASH_SIZE);
 						syncChunk(local, remote, chunk, remoteHash, buffer, digest);
 					}
 					maybeLog(lastLog);
+					current = next;
 				}
 			}
 			catch (Throwable ex) {
@@ -140,6 +142,21 @@ final class Resync {
 			throw (Error) ex;
 		}
 		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
+	}
+
+	/** Asks the secondary for the hashes of a batch of chunks, or returns null past the last chunk. */
+	private HashBatch requestBatch(long batch, long chunks) {
+		long first = batch * BATCH;
+		if (first >= chunks) {
+			return null;
+		}
+		int count = (int) Math.min(BATCH, chunks - first);
+		ByteBuffer hashes = ByteBuffer.allocate(count * HASH_SIZE);
+		return new HashBatch(first, count, hashes, this.remoteHashes.read(first * HASH_SIZE, hashes));
+	}
+
+	/** The secondary's hashes of {@code count} chunks from {@code first}, once {@code reply} completes. */
+	private record HashBatch(long first, int count, ByteBuffer hashes, CompletableFuture<Void> reply) {
 	}
 
 	private static void joinUninterruptibly(Thread thread) {
