@@ -258,7 +258,6 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (DiskReplication disk : this.disks) {
-			String name = disk.name();
 			for (DiskReplication.Role role : DiskReplication.Role.values()) {
 				String tag = role.name().toLowerCase(Locale.ROOT);
 				gauge(meters, "lockstep.replication.role", disk, (d) -> (d.role() == role) ? 1 : 0, null,
