@@ -161,6 +161,7 @@ class LockstepChartTests {
 		assertThat(defaults.ofKind("PodDisruptionBudget")).isEmpty();
 		assertThat(defaults.ofKind("NetworkPolicy")).isEmpty();
 		assertThat(defaults.ofKind("ServiceMonitor")).isEmpty();
+		assertThat(defaults.ofKind("PrometheusRule")).isEmpty();
 		assertThat(defaults.ofKind("Service")).extracting((service) -> at(service, "metadata", "name"))
 			.containsExactlyInAnyOrder("lockstep", "lockstep-headless");
 		Map<String, Object> api = defaults.get("Service", "lockstep");
@@ -171,7 +172,7 @@ class LockstepChartTests {
 
 	@Test
 	void nonDefaultValuesRenderEveryOptionalObject() {
-		assertThat(kinds(full)).contains("PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor");
+		assertThat(kinds(full)).contains("PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "PrometheusRule");
 		Map<String, Object> budget = full.get("PodDisruptionBudget", "colo-pair");
 		assertThat(value(budget, "spec", "maxUnavailable")).isEqualTo(1);
 		assertThat(value(budget, "spec", "selector", "matchLabels"))
@@ -212,6 +213,45 @@ class LockstepChartTests {
 			.findFirst()
 			.orElseThrow();
 		assertThat(full.containerPort(scrapedPort.get("targetPort"))).isEqualTo(application.actuatorPort());
+	}
+
+	@Test
+	void prometheusRuleAlertsOnTheScrapedSeriesWithTheDocumentedGauges() throws IOException {
+		Map<String, Object> rule = full.get("PrometheusRule", "colo-pair");
+		assertThat(value(rule, "metadata", "namespace")).isEqualTo(NAMESPACE);
+		assertThat(value(rule, "metadata", "labels", "release")).isEqualTo("prometheus");
+		List<Map<String, Object>> rules = at(rule, "spec", "groups", 0, "rules");
+		assertThat(rules).extracting((alert) -> alert.get("alert"))
+			.containsExactly("LockstepPrimaryNotForwarding", "LockstepReplicationFault",
+					"LockstepResynchronisationPending");
+		assertThat(rules).extracting((alert) -> alert.get("for")).containsExactly("2m", "2m", "30m");
+		// Every selector names the series the ServiceMonitor scrapes: its job is the headless Service.
+		Map<String, String> selector = at(full.get("ServiceMonitor", "colo-pair"), "spec", "selector", "matchLabels");
+		String scrapedService = full.ofKind("Service")
+			.stream()
+			.filter((service) -> ((Map<?, ?>) at(service, "metadata", "labels")).entrySet()
+				.containsAll(selector.entrySet()))
+			.map((service) -> (String) at(service, "metadata", "name"))
+			.findFirst()
+			.orElseThrow();
+		Set<String> used = new TreeSet<>();
+		for (Map<String, Object> alert : rules) {
+			String expr = (String) alert.get("expr");
+			Matcher series = Pattern.compile("(lockstep_[a-z_]+)\\{([^}]*)}").matcher(expr);
+			int selectors = 0;
+			while (series.find()) {
+				used.add(series.group(1));
+				assertThat(series.group(2)).as(expr)
+					.contains("namespace=\"" + NAMESPACE + "\"", "job=\"" + scrapedService + "\"");
+				selectors++;
+			}
+			assertThat(selectors).as(expr).isPositive();
+			assertThat(value(alert, "annotations", "description")).asString().contains("{{ $labels.disk }}");
+		}
+		// and only gauges the application documents (a test of the replication package checks those against a scrape).
+		String docs = Files.readString(Path.of("docs", "replication.md"));
+		String metrics = docs.substring(docs.indexOf("## Metrics"));
+		assertThat(used).isNotEmpty().allSatisfy((name) -> assertThat(metrics).contains("`" + name));
 	}
 
 	@Test

@@ -3,15 +3,22 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -164,6 +171,36 @@ class ParticipantLifecycleTests {
 		finally {
 			primary.close();
 			secondary.close();
+		}
+	}
+
+	@Test
+	void theDocumentedGaugesAreTheOnesScraped() throws IOException {
+		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
+		InProcessEngine engine = new InProcessEngine(network, URI.create("nbd://a:1"),
+				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(1 << 20))));
+		BlockReplicationParticipant participant = new BlockReplicationParticipant(engine,
+				properties(null, ReplicationKind.COLO));
+		try {
+			PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+			participant.bindTo(meters);
+			Set<String> scraped = new TreeSet<>();
+			Matcher name = Pattern.compile("^(lockstep_replication_[a-z_]+)\\{", Pattern.MULTILINE)
+				.matcher(meters.scrape());
+			while (name.find()) {
+				scraped.add(name.group(1));
+			}
+			String docs = Files.readString(Path.of("docs", "replication.md"));
+			Set<String> documented = new TreeSet<>();
+			Matcher row = Pattern.compile("`(lockstep_replication_[a-z_]+)")
+				.matcher(docs.substring(docs.indexOf("## Metrics")));
+			while (row.find()) {
+				documented.add(row.group(1));
+			}
+			assertThat(scraped).hasSize(7).isEqualTo(documented);
+		}
+		finally {
+			participant.close();
 		}
 	}
 
