@@ -37,6 +37,8 @@ public final class Export {
 
 	private volatile boolean inOrder;
 
+	private volatile ClientListener listener;
+
 	Export(String name, BlockDevice device, boolean readOnly, String description) {
 		this.name = Objects.requireNonNull(name, "name");
 		this.device = Objects.requireNonNull(device, "device");
@@ -95,6 +97,31 @@ public final class Export {
 		this.inOrder = true;
 	}
 
+	/** Tells {@code listener} when clients select this export and when they leave it. */
+	public void listen(ClientListener listener) {
+		this.listener = listener;
+	}
+
+	/** Called by the server when a client has selected this export. */
+	public void clientArrived() {
+		ClientListener current = this.listener;
+		if (current != null) {
+			current.arrived();
+		}
+	}
+
+	/**
+	 * Called by the server when a client that had selected this export is gone:
+	 * {@code clean} if it asked to disconnect ({@code NBD_CMD_DISC}), false if its
+	 * connection broke or was closed under it.
+	 */
+	public void clientLeft(boolean clean) {
+		ClientListener current = this.listener;
+		if (current != null) {
+			current.left(clean);
+		}
+	}
+
 	/** Whether requests on this export are processed one at a time, in order. */
 	public boolean inOrder() {
 		return this.inOrder;
@@ -103,6 +130,17 @@ public final class Export {
 	/** Whether the export has been removed from its registry. */
 	public boolean removed() {
 		return this.removed;
+	}
+
+	/** Follows the clients of an export. Called on the server's threads; must not block. */
+	public interface ClientListener {
+
+		/** A client has selected the export. */
+		void arrived();
+
+		/** A client has left the export, cleanly or not. */
+		void left(boolean clean);
+
 	}
 
 	/**

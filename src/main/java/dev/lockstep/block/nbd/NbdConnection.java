@@ -70,6 +70,9 @@ final class NbdConnection {
 
 	private volatile boolean stopReading;
 
+	/** Whether the client asked to disconnect ({@code NBD_CMD_DISC}). */
+	private volatile boolean disconnectRequested;
+
 	/**
 	 * Short replies of an in-order connection not sent yet. While the client's
 	 * next request is already arriving they are collected and then sent with one
@@ -339,8 +342,10 @@ final class NbdConnection {
 		this.export = selected;
 		if (this.counted.compareAndSet(false, true)) {
 			selected.stats().clientConnected();
+			selected.clientArrived();
 			if (this.closed.get() && this.counted.compareAndSet(true, false)) {
 				selected.stats().clientDisconnected();
+				selected.clientLeft(this.disconnectRequested);
 			}
 		}
 	}
@@ -498,6 +503,7 @@ final class NbdConnection {
 		NbdCodec.Request request = NbdCodec.decodeRequest(header);
 		this.largeWrites = request.type() == Nbd.CMD_WRITE && request.length() >= LARGE_WRITE;
 		if (request.type() == Nbd.CMD_DISC) {
+			this.disconnectRequested = true;
 			this.stopReading = true;
 			return null;
 		}
@@ -881,6 +887,7 @@ final class NbdConnection {
 			Export current = this.export;
 			if (current != null && this.counted.compareAndSet(true, false)) {
 				current.stats().clientDisconnected();
+				current.clientLeft(this.disconnectRequested);
 			}
 			this.server.closed(this);
 		}

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 
 /**
  * What block replication needs from the disk engine: its disks, control over
@@ -26,9 +27,10 @@ public interface BlockEngineAccess {
 	 * Adds an export.
 	 * @param inOrder whether each connection's requests are processed one at a
 	 * time, in order (see {@link dev.lockstep.block.Export#processInOrder()})
+	 * @param clients told when clients select the export and leave it, or null
 	 */
-	void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description)
-			throws IOException;
+	void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,
+			Export.ClientListener clients) throws IOException;
 
 	/** Removes an export if it exists and disconnects its clients. */
 	void removeExport(String name);

@@ -243,9 +243,10 @@ final class DiskReplication {
 			}
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
-			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind));
+			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind),
+					(newStack != null) ? newStack.primaryConnections() : null);
 			this.engine.addExport(hashesName, new ChunkHashes(this.base), true, false,
-					"SHA-256 of each 1 MiB chunk of disk " + this.name);
+					"SHA-256 of each 1 MiB chunk of disk " + this.name, null);
 		}
 		catch (IOException | RuntimeException ex) {
 			this.engine.removeExport(hashesName);

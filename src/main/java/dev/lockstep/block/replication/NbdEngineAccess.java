@@ -55,10 +55,14 @@ final class NbdEngineAccess implements BlockEngineAccess {
 	}
 
 	@Override
-	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description) {
+	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,
+			Export.ClientListener clients) {
 		Export export = this.engine.exports().add(name, device, readOnly, description);
 		if (inOrder) {
 			export.processInOrder();
+		}
+		if (clients != null) {
+			export.listen(clients);
 		}
 		if (this.peer != null) {
 			String host = this.peer.getHost();

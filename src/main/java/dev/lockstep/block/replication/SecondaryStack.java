@@ -4,11 +4,13 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.ClusterOverlay;
 import dev.lockstep.block.overlay.OverlayDevice;
@@ -65,6 +67,9 @@ final class SecondaryStack implements Closeable {
 
 	private volatile boolean replicaClosed;
 
+	/** When the primary's last connection to the replica export broke, or null. */
+	private volatile Instant primaryLost;
+
 	private volatile boolean closed;
 
 	SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults) throws IOException {
@@ -87,6 +92,31 @@ final class SecondaryStack implements Closeable {
 	/** The secondary workload's view of the disk. */
 	BlockDevice workload() {
 		return this.workload;
+	}
+
+	/**
+	 * Follows the primary's connections to the replica export. One that ends
+	 * without a clean disconnect (the primary died, or gave up on this node) may
+	 * leave the base with writes of the primary after its last checkpoint, in any
+	 * subset of those in flight; checkpoints are refused until a primary connects
+	 * again, which it does to start (and synchronise) anew.
+	 */
+	Export.ClientListener primaryConnections() {
+		return new Export.ClientListener() {
+
+			@Override
+			public void arrived() {
+				SecondaryStack.this.primaryLost = null;
+			}
+
+			@Override
+			public void left(boolean clean) {
+				if (!clean && !SecondaryStack.this.replicaClosed) {
+					SecondaryStack.this.primaryLost = Instant.now();
+				}
+			}
+
+		};
 	}
 
 	/** The device behind the {@code <disk>.replica} export. */
@@ -124,6 +154,13 @@ final class SecondaryStack implements Closeable {
 			checkOpen();
 			this.replica.requireAllUpdatesApplied(this.disk,
 					"The overlays are kept, so a failover still returns to the last checkpoint");
+			Instant lost = this.primaryLost;
+			if (lost != null) {
+				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary's connection broke at "
+						+ lost + " without a clean disconnect, so the base may hold writes made after the primary's "
+						+ "last checkpoint. The overlays are kept, so a failover still returns to the last checkpoint; "
+						+ "to replicate again, start the primary again, which resynchronises the disks");
+			}
 			try {
 				this.active.makeEmpty();
 				this.hidden.makeEmpty();

@@ -6,6 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +15,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 import dev.lockstep.block.ForwardingDevice;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -238,6 +241,39 @@ class ErrorPathsTest {
 				"read -P 0x7e 0 64k", this.server.uri("full"));
 		assertThat(write.output()).contains("No space left on device").contains("read 65536/65536 bytes");
 		assertStillServes();
+	}
+
+	@Test
+	void anExportIsToldWhetherEachClientLeftCleanly() throws Exception {
+		List<String> events = new CopyOnWriteArrayList<>();
+		this.server.registry().get("disk0").listen(new Export.ClientListener() {
+			@Override
+			public void arrived() {
+				events.add("arrived");
+			}
+
+			@Override
+			public void left(boolean clean) {
+				events.add(clean ? "left cleanly" : "broke off");
+			}
+		});
+		// qemu-io ends with NBD_CMD_DISC; a connection closed under the server does not.
+		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "read -P 0x7e 0 4k", this.server.uri("disk0"));
+		awaitEvents(events, 2);
+		try (RawConnection connection = new RawConnection(this.server.port())) {
+			connection.go("disk0");
+			connection.request(0, Nbd.CMD_READ, 1, 0, 512);
+			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(0, 1));
+		}
+		awaitEvents(events, 4);
+		assertThat(events).containsExactly("arrived", "left cleanly", "arrived", "broke off");
+	}
+
+	private static void awaitEvents(List<String> events, int count) throws InterruptedException {
+		long deadline = System.nanoTime() + 5_000_000_000L;
+		while (events.size() < count && System.nanoTime() < deadline) {
+			Thread.sleep(10);
+		}
 	}
 
 }

@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 
 /**
  * A disk engine for tests that keeps its exports in a map and connects to
@@ -24,6 +25,8 @@ final class InProcessEngine implements BlockEngineAccess {
 	final Map<String, BlockDevice> exports = new ConcurrentHashMap<>();
 
 	private final Map<String, String> descriptions = new ConcurrentHashMap<>();
+
+	private final Map<String, Export.ClientListener> listeners = new ConcurrentHashMap<>();
 
 	private final List<EngineDisk> disks;
 
@@ -63,16 +66,21 @@ final class InProcessEngine implements BlockEngineAccess {
 	}
 
 	@Override
-	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description) {
+	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,
+			Export.ClientListener clients) {
 		if (this.exports.putIfAbsent(name, device) != null) {
 			throw new IllegalStateException("Export '" + name + "' already exists");
 		}
 		this.descriptions.put(name, description);
+		if (clients != null) {
+			this.listeners.put(name, clients);
+		}
 	}
 
 	@Override
 	public void removeExport(String name) {
 		this.exports.remove(name);
+		this.listeners.remove(name);
 	}
 
 	@Override
@@ -84,6 +92,10 @@ final class InProcessEngine implements BlockEngineAccess {
 		BlockDevice device = target.exports.get(export);
 		if (device == null) {
 			throw new NoSuchExportException("server has no export named '" + export + "'");
+		}
+		Export.ClientListener clients = target.listeners.get(export);
+		if (clients != null) {
+			clients.arrived();
 		}
 		return new Connection(target, export, device);
 	}
@@ -155,13 +167,23 @@ final class InProcessEngine implements BlockEngineAccess {
 
 		@Override
 		public void close() {
-			this.closed = true;
+			leave(true);
 		}
 
 		@Override
 		public void abort(String reason) {
 			// Requests run on the caller's thread: none is left in flight.
-			this.closed = true;
+			leave(false);
+		}
+
+		private void leave(boolean clean) {
+			if (!this.closed) {
+				this.closed = true;
+				Export.ClientListener clients = this.target.listeners.get(this.export);
+				if (clients != null) {
+					clients.left(clean);
+				}
+			}
 		}
 
 	}

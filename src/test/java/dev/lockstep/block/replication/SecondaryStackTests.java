@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 import dev.lockstep.block.ForwardingDevice;
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.MemoryDevice;
@@ -147,6 +148,33 @@ class SecondaryStackTests {
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint);
 			stack.commit();
 			assertThat(base.snapshot()).isEqualTo(original);
+		}
+	}
+
+	@Test
+	void aBrokenPrimaryConnectionRefusesCheckpointsUntilAPrimaryConnectsAgain() throws Exception {
+		byte[] original = random(SIZE, 6);
+		MemoryDevice base = new MemoryDevice(original);
+		try (SecondaryStack stack = stack(base)) {
+			Export.ClientListener primary = stack.primaryConnections();
+			primary.arrived();
+			stack.replica().write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
+			primary.left(true);
+			stack.checkpoint();
+			byte[] checkpointed = base.snapshot();
+
+			primary.arrived();
+			stack.replica().write(2 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x22)), false);
+			primary.left(false);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("Cannot checkpoint disk 'disk0': the primary's connection broke at")
+				.withMessageContaining("without a clean disconnect");
+			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
+
+			// A primary starting again connects first, then resynchronises.
+			primary.arrived();
+			stack.checkpoint();
+			assertThat(readAll(stack.workload())).isEqualTo(base.snapshot());
 		}
 	}
 

@@ -247,6 +247,7 @@ class TwoNodeReplicationTests {
 			this.a.io("disk0", "write -P 0x11 0 1M");
 			assertThat(this.a.checkpoint().status()).isEqualTo(200);
 			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+			this.a.io("disk0", "write -P 0x21 3M 64k");
 
 			link.sever();
 			this.a.io("disk0", "write -P 0x22 2M 64k");
@@ -256,9 +257,14 @@ class TwoNodeReplicationTests {
 			LockstepNode.Response checkpoint = this.a.checkpoint();
 			assertThat(checkpoint.status()).isEqualTo(502);
 			assertThat(checkpoint.body()).contains("unreachable");
-			// The secondary, cut off, still shows the last checkpoint.
+			// The secondary, cut off, still shows the last checkpoint, and will not take a checkpoint that
+			// would make the primary's writes since then (0x21) part of it.
 			this.b.io("disk0", "read -P 0x11 0 1M");
 			this.b.io("disk0", "read -P 0 2M 64k");
+			LockstepNode.Response refused = this.b.checkpoint();
+			assertThat(refused.status()).isEqualTo(502);
+			assertThat(refused.body()).contains("without a clean disconnect");
+			this.b.io("disk0", "read -P 0 3M 64k");
 			assertThat(this.a.stop(true).status()).isEqualTo(200);
 			this.a.io("disk0", "write -P 0x23 5M 4k");
 			assertThat(this.a.participant().status().disks().get(0).dirtyBytes()).isEqualTo(2 * 1024 * 1024);
