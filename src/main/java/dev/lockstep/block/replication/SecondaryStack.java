@@ -143,6 +143,10 @@ final class SecondaryStack implements Closeable {
 		}
 	}
 
+	/** What a refused checkpoint leaves for the operator. */
+	private static final String OVERLAYS_KEPT = "The overlays are kept, so a failover still returns to the last "
+			+ "checkpoint";
+
 	/**
 	 * Empties the active and hidden overlays: the workload's view becomes the
 	 * base. Refused, with the overlays kept, once a write of the primary could not
@@ -152,14 +156,13 @@ final class SecondaryStack implements Closeable {
 		this.barrier.writeLock().lock();
 		try {
 			checkOpen();
-			this.replica.requireAllUpdatesApplied(this.disk,
-					"The overlays are kept, so a failover still returns to the last checkpoint");
+			this.replica.requireAllUpdatesApplied(this.disk, OVERLAYS_KEPT);
 			Instant lost = this.primaryLost;
 			if (lost != null) {
 				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary's connection broke at "
 						+ lost + " without a clean disconnect, so the base may hold writes made after the primary's "
-						+ "last checkpoint. The overlays are kept, so a failover still returns to the last checkpoint; "
-						+ "to replicate again, start the primary again, which resynchronises the disks");
+						+ "last checkpoint. " + OVERLAYS_KEPT + "; to replicate again, start the primary again, which "
+						+ "resynchronises the disks");
 			}
 			try {
 				this.active.makeEmpty();

@@ -107,10 +107,7 @@ class ParticipantLifecycleTests {
 
 	@Test
 	void startWithoutPeerFailsClearlyAndAnIdleDiskReportsNoError() throws Exception {
-		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
-		InProcessEngine a = new InProcessEngine(network, URI.create("nbd://a:1"),
-				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(1 << 20))));
-		BlockReplicationParticipant primary = new BlockReplicationParticipant(a, properties(null, ReplicationKind.COLO));
+		BlockReplicationParticipant primary = withoutPeer();
 		try {
 			assertThatExceptionOfType(IllegalStateException.class)
 				.isThrownBy(() -> primary.start(ReplicationMode.PRIMARY))
@@ -176,32 +173,36 @@ class ParticipantLifecycleTests {
 
 	@Test
 	void theDocumentedGaugesAreTheOnesScraped() throws IOException {
-		Map<URI, InProcessEngine> network = new ConcurrentHashMap<>();
-		InProcessEngine engine = new InProcessEngine(network, URI.create("nbd://a:1"),
-				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(1 << 20))));
-		BlockReplicationParticipant participant = new BlockReplicationParticipant(engine,
-				properties(null, ReplicationKind.COLO));
+		BlockReplicationParticipant participant = withoutPeer();
 		try {
 			PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 			participant.bindTo(meters);
-			Set<String> scraped = new TreeSet<>();
-			Matcher name = Pattern.compile("^(lockstep_replication_[a-z_]+)\\{", Pattern.MULTILINE)
-				.matcher(meters.scrape());
-			while (name.find()) {
-				scraped.add(name.group(1));
-			}
+			Set<String> scraped = names("(?m)^(lockstep_replication_[a-z_]+)\\{", meters.scrape());
 			String docs = Files.readString(Path.of("docs", "replication.md"));
-			Set<String> documented = new TreeSet<>();
-			Matcher row = Pattern.compile("`(lockstep_replication_[a-z_]+)")
-				.matcher(docs.substring(docs.indexOf("## Metrics")));
-			while (row.find()) {
-				documented.add(row.group(1));
-			}
+			Set<String> documented = names("`(lockstep_replication_[a-z_]+)",
+					docs.substring(docs.indexOf("## Metrics")));
 			assertThat(scraped).hasSize(7).isEqualTo(documented);
 		}
 		finally {
 			participant.close();
 		}
+	}
+
+	/** A participant on a 1 MiB disk, with no peer configured. */
+	private BlockReplicationParticipant withoutPeer() throws IOException {
+		InProcessEngine engine = new InProcessEngine(new ConcurrentHashMap<>(), URI.create("nbd://a:1"),
+				List.of(InProcessEngine.disk("disk0", this.dir.resolve("a.img"), new MemoryDevice(1 << 20))));
+		return new BlockReplicationParticipant(engine, properties(null, ReplicationKind.COLO));
+	}
+
+	/** The first groups of every match of {@code regex} in {@code text}. */
+	private static Set<String> names(String regex, String text) {
+		Set<String> names = new TreeSet<>();
+		Matcher matcher = Pattern.compile(regex).matcher(text);
+		while (matcher.find()) {
+			names.add(matcher.group(1));
+		}
+		return names;
 	}
 
 	private static double gauge(SimpleMeterRegistry meters, String name, String... tags) {
