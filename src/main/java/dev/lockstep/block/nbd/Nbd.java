@@ -1,6 +1,10 @@
 package dev.lockstep.block.nbd;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Constants of the NBD protocol (fixed newstyle handshake, structured replies,
@@ -238,9 +242,15 @@ public final class Nbd {
 	 * {@code werror=enospc}; a read-only file system becomes {@code EPERM};
 	 * anything else is {@code EIO}. Java reports these causes only by the
 	 * operating system's message, which the exception or one of its causes
-	 * carries.
+	 * carries. That message follows the process's {@code LC_MESSAGES}: running
+	 * out of space is also recognised in the local language (see
+	 * {@link LocalNoSpace}), the rarer causes only in English.
 	 */
 	public static int errorFor(IOException failure) {
+		return errorFor(failure, LocalNoSpace.MESSAGE);
+	}
+
+	static int errorFor(IOException failure, String localNoSpace) {
 		Throwable cause = failure;
 		for (int depth = 0; cause != null && depth < 8; depth++, cause = cause.getCause()) {
 			String message = cause.getMessage();
@@ -248,7 +258,8 @@ public final class Nbd {
 				continue;
 			}
 			if (message.contains("No space left on device") || message.contains("Disk quota exceeded")
-					|| message.contains("File too large")) {
+					|| message.contains("File too large")
+					|| (localNoSpace != null && message.contains(localNoSpace))) {
 				return ENOSPC;
 			}
 			if (message.contains("Read-only file system")) {
@@ -256,6 +267,35 @@ public final class Nbd {
 			}
 		}
 		return EIO;
+	}
+
+	/**
+	 * The operating system's message for {@code ENOSPC} in this process's
+	 * language, learnt on first use by writing a byte to {@code /dev/full}, which
+	 * fails with exactly that error. Null where there is no {@code /dev/full}.
+	 */
+	private static final class LocalNoSpace {
+
+		static final String MESSAGE = probe();
+
+		private static String probe() {
+			FileChannel full;
+			try {
+				full = FileChannel.open(Path.of("/dev/full"), StandardOpenOption.WRITE);
+			}
+			catch (IOException | UnsupportedOperationException | SecurityException ex) {
+				return null;
+			}
+			try (full) {
+				full.write(ByteBuffer.allocate(1));
+				return null;
+			}
+			catch (IOException ex) {
+				String message = ex.getMessage();
+				return (message == null || message.isBlank()) ? null : message;
+			}
+		}
+
 	}
 
 	/**
