@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.util.List;
 import java.util.stream.Collectors;
 
+import dev.lockstep.replication.Operation;
 import dev.lockstep.replication.OperationConflictException;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.StepOutcome;
@@ -68,18 +69,28 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		StepReport failure = report.firstFailure().orElseThrow();
 		ProblemType type = (failure.outcome() == StepOutcome.TIMED_OUT) ? ProblemType.PARTICIPANT_TIMED_OUT
 				: ProblemType.PARTICIPANT_FAILED;
-		String detail = "Participant '" + failure.participant() + "' " + describe(failure) + " during "
-				+ report.operation().value() + "; the coordinator is now " + report.state()
-				+ ". See the report for every step.";
+		String detail = "Participant '" + failure.participant() + "' " + describe(failure, report.operation())
+				+ " The coordinator is now " + report.state() + "; see the report for every step.";
 		ProblemDetail problem = problem(type, detail, request);
 		problem.setProperty("participant", failure.participant());
 		problem.setProperty("report", report);
 		return respond(problem, type);
 	}
 
-	private static String describe(StepReport failure) {
+	/**
+	 * Describes a failed step as one sentence, naming the operation only when the
+	 * step was another action (a compensation during a start).
+	 */
+	private static String describe(StepReport failure, Operation operation) {
 		String what = (failure.outcome() == StepOutcome.TIMED_OUT) ? "timed out" : "failed";
-		return what + " in " + failure.action().value() + ((failure.error() != null) ? ": " + failure.error() : "");
+		String action = failure.action().value();
+		String during = action.equals(operation.value()) ? "" : " during " + operation.value();
+		String error = (failure.error() != null) ? failure.error().strip() : "";
+		if (error.isEmpty()) {
+			return what + " in " + action + during + ".";
+		}
+		boolean ended = error.endsWith(".") || error.endsWith("!") || error.endsWith("?");
+		return what + " in " + action + during + ": " + error + (ended ? "" : ".");
 	}
 
 	@ExceptionHandler

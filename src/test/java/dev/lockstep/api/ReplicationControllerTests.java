@@ -205,7 +205,9 @@ class ReplicationControllerTests {
 			.satisfies((json) -> {
 				assertThat(json).extractingPath("$.type").isEqualTo("urn:lockstep:problem:participant-failed");
 				assertThat(json).extractingPath("$.participant").isEqualTo("disk0");
-				assertThat(json).extractingPath("$.detail").asString().contains("peer replica export missing");
+				assertThat(json).extractingPath("$.detail")
+					.isEqualTo("Participant 'disk0' failed in start: peer replica export missing. The coordinator "
+							+ "is now RUNNING; see the report for every step.");
 				assertThat(json).extractingPath("$.report.steps[2].action").isEqualTo("compensate");
 				assertThat(json).extractingPath("$.report.outcome").isEqualTo("failed");
 			});
@@ -221,6 +223,9 @@ class ReplicationControllerTests {
 			.satisfies((json) -> {
 				assertThat(json).extractingPath("$.type").isEqualTo("urn:lockstep:problem:participant-timed-out");
 				assertThat(json).extractingPath("$.participant").isEqualTo("database");
+				assertThat(json).extractingPath("$.detail")
+					.isEqualTo("Participant 'database' timed out in checkpoint: did not return. The coordinator is "
+							+ "now RUNNING; see the report for every step.");
 				assertThat(json).extractingPath("$.report.steps[0].outcome").isEqualTo("timed_out");
 			});
 	}
