@@ -19,7 +19,8 @@ import org.springframework.util.unit.DataSize;
 @ConfigurationPropertiesBinding
 public final class BinaryDataSizeConverter implements Converter<String, DataSize> {
 
-	private static final Pattern BINARY = Pattern.compile("^\\s*([+]?\\d+)\\s*([KMGT])iB\\s*$", Pattern.CASE_INSENSITIVE);
+	private static final Pattern BINARY = Pattern.compile("^\\s*([+]?\\d+)\\s*([KMGT])iB\\s*$",
+			Pattern.CASE_INSENSITIVE);
 
 	@Override
 	public DataSize convert(String source) {

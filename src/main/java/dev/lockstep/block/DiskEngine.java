@@ -75,8 +75,8 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 							+ (create ? " (set lockstep.block.disks[].size to create it)" : ""),
 					create ? "Set lockstep.block.disks[].size for a new disk, or point lockstep.block.disks[].path at"
 							+ " an existing image."
-							: "Check that the directory exists and that this process may read and write the image there,"
-									+ " or change lockstep.block.disks[].path.",
+							: "Check that the directory exists and that this process may read and write the image"
+									+ " there, or change lockstep.block.disks[].path.",
 					ex);
 		}
 		if (size >= 0 && device.size() != size) {

@@ -46,7 +46,8 @@ public record CoordinatorProperties(@DefaultValue("30s") Duration callTimeout,
 	 * Returns the defaults.
 	 */
 	public static CoordinatorProperties defaults() {
-		return new CoordinatorProperties(Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofSeconds(1), 100, null);
+		return new CoordinatorProperties(Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofSeconds(1), 100,
+				null);
 	}
 
 }

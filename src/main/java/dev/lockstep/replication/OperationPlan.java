@@ -142,7 +142,9 @@ abstract class OperationPlan {
 
 		@Override
 		List<Call> worstCase() {
-			return this.participants.stream().map((participant) -> new Call(participant, StepAction.CHECKPOINT)).toList();
+			return this.participants.stream()
+				.map((participant) -> new Call(participant, StepAction.CHECKPOINT))
+				.toList();
 		}
 
 		boolean failed() {

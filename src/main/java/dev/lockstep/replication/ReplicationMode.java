@@ -42,7 +42,8 @@ public enum ReplicationMode {
 				}
 			}
 		}
-		throw new IllegalArgumentException("Unknown replication mode '" + value + "': expected 'primary' or 'secondary'");
+		throw new IllegalArgumentException(
+				"Unknown replication mode '" + value + "': expected 'primary' or 'secondary'");
 	}
 
 	@Override

@@ -44,7 +44,8 @@ class DiskControllerTest {
 	void listsDisksWithExportUrlAndCounters() throws Exception {
 		String uri = "nbd://127.0.0.1:" + this.server.port() + "/disk0";
 		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 128k", uri);
-		assertThat(this.mvc.get().uri("/api/v1/disks").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatusOk()
+		assertThat(this.mvc.get().uri("/api/v1/disks").header("Authorization", "Bearer " + TestClients.TOKEN))
+			.hasStatusOk()
 			.bodyJson()
 			.satisfies((json) -> {
 				json.assertThat().extractingPath("$[0].name").isEqualTo("disk0");
@@ -66,8 +67,10 @@ class DiskControllerTest {
 
 	@Test
 	void unknownDiskIsNotFound() {
-		assertThat(this.mvc.get().uri("/api/v1/disks/nope").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatus(404);
-		assertThat(this.mvc.get().uri("/api/v1/disks/disk0").header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatusOk()
+		assertThat(this.mvc.get().uri("/api/v1/disks/nope").header("Authorization", "Bearer " + TestClients.TOKEN))
+			.hasStatus(404);
+		assertThat(this.mvc.get().uri("/api/v1/disks/disk0").header("Authorization", "Bearer " + TestClients.TOKEN))
+			.hasStatusOk()
 			.bodyJson()
 			.extractingPath("$.name")
 			.isEqualTo("disk0");

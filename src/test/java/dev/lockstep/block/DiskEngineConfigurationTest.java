@@ -97,11 +97,13 @@ class DiskEngineConfigurationTest {
 		Path notADirectory = Files.createFile(this.directory.resolve("plain-file"));
 		this.runner
 			.withPropertyValues("lockstep.block.disks[0].name=x",
-					"lockstep.block.disks[0].path=" + notADirectory.resolve("x.img"), "lockstep.block.disks[0].size=1MiB")
+					"lockstep.block.disks[0].path=" + notADirectory.resolve("x.img"),
+					"lockstep.block.disks[0].size=1MiB")
 			.run((context) -> {
 				assertThat(context).hasFailed();
 				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
-				assertThat(analysis.getDescription()).isEqualTo("Cannot open disk 'x' at " + notADirectory.resolve("x.img")
+				assertThat(analysis.getDescription()).isEqualTo("Cannot open disk 'x' at "
+						+ notADirectory.resolve("x.img")
 						+ ": not a directory: " + notADirectory);
 				assertThat(analysis.getAction()).contains("lockstep.block.disks[].path");
 			});
@@ -125,7 +127,8 @@ class DiskEngineConfigurationTest {
 					assertThat(context).hasFailed();
 					FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
 					assertThat(analysis.getDescription()).isEqualTo(
-							"Cannot bind the NBD server to /127.0.0.1:" + taken.getLocalPort() + ": is the port in use?");
+							"Cannot bind the NBD server to /127.0.0.1:" + taken.getLocalPort()
+									+ ": is the port in use?");
 					assertThat(analysis.getAction()).contains("lockstep.block.nbd.port");
 				});
 		}
@@ -137,7 +140,8 @@ class DiskEngineConfigurationTest {
 		try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
 			assertThatExceptionOfType(RuntimeException.class)
 				.isThrownBy(() -> SpringApplication.run(LockstepApplication.class, "--server.port=0",
-						"--lockstep.block.data-dir=" + this.directory, "--lockstep.block.nbd.port=" + taken.getLocalPort()));
+						"--lockstep.block.data-dir=" + this.directory,
+						"--lockstep.block.nbd.port=" + taken.getLocalPort()));
 		}
 		assertThat(output).contains("APPLICATION FAILED TO START", "Cannot bind the NBD server to /127.0.0.1:",
 				"Stop the process that listens there").doesNotContain("Application run failed");
@@ -151,7 +155,8 @@ class DiskEngineConfigurationTest {
 		this.runner.withPropertyValues("lockstep.block.disks[0].name=x",
 				"lockstep.block.disks[0].path=" + this.directory.resolve("x.img"), "lockstep.block.disks[0].size=lots")
 			.run((context) -> assertThat(context).hasFailed());
-		this.runner.withPropertyValues("lockstep.block.nbd.port=70000").run((context) -> assertThat(context).hasFailed());
+		this.runner.withPropertyValues("lockstep.block.nbd.port=70000")
+			.run((context) -> assertThat(context).hasFailed());
 	}
 
 	@Test

@@ -37,8 +37,10 @@ class ExportRegistryTest {
 			assertThat(registry.list()).extracting(Export::name).containsExactly("disk0", "disk0.replica");
 			assertThat(registry.find("")).map(Export::name).contains("disk0");
 			assertThat(registry.get("disk0.replica").readOnly()).isTrue();
-			assertThatExceptionOfType(IllegalStateException.class).isThrownBy(() -> registry.add("disk0", b, false, null));
-			assertThatExceptionOfType(IllegalArgumentException.class).isThrownBy(() -> registry.add("bad name", b, false, null));
+			assertThatExceptionOfType(IllegalStateException.class)
+				.isThrownBy(() -> registry.add("disk0", b, false, null));
+			assertThatExceptionOfType(IllegalArgumentException.class)
+				.isThrownBy(() -> registry.add("bad name", b, false, null));
 			assertThat(registry.remove("disk0")).isPresent();
 			assertThat(registry.find("")).map(Export::name).contains("disk0.replica");
 			assertThat(registry.remove("disk0")).isEmpty();

@@ -87,7 +87,8 @@ class HttpFuzzTests {
 		for (; sent < REQUESTS && System.nanoTime() < deadline; sent++) {
 			Fuzzed request = generate(random);
 			Snapshot before = snapshot();
-			HttpResponse<byte[]> response = this.http.send(request.build(this.port), HttpResponse.BodyHandlers.ofByteArray());
+			HttpResponse<byte[]> response = this.http.send(request.build(this.port),
+					HttpResponse.BodyHandlers.ofByteArray());
 			String context = "seed " + seed + ", request #" + sent + ": " + request;
 			int status = response.statusCode();
 			assertThat(status).as(context).isLessThan(500);

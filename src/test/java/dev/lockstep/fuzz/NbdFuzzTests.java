@@ -116,7 +116,8 @@ class NbdFuzzTests {
 			assertThat(mixedWrites).as("the mixed client had writes accepted").isNotEmpty();
 			assertReadable(address, "good", goodWrites, seed);
 			assertReadable(address, "mixed", mixedWrites, seed);
-			System.out.printf("NBD fuzz: verified in %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+			System.out.printf("NBD fuzz: verified in %d ms%n",
+					TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
 			long heapAfter = retainedHeap();
 			assertThat(heapAfter - heapBefore).as("heap retained after the run, seed " + seed)
 				.isLessThan(64L * 1024 * 1024);

@@ -167,7 +167,8 @@ class LockstepChartTests {
 		Map<String, Object> api = defaults.get("Service", "lockstep");
 		assertThat(value(api, "spec", "type")).isEqualTo("ClusterIP");
 		assertThat(value(api, "spec", "ports", 0, "targetPort")).isEqualTo("http");
-		assertThat(value(api, "spec", "selector")).isEqualTo(at(defaults.statefulSet(), "spec", "selector", "matchLabels"));
+		assertThat(value(api, "spec", "selector"))
+			.isEqualTo(at(defaults.statefulSet(), "spec", "selector", "matchLabels"));
 	}
 
 	@Test
@@ -186,7 +187,8 @@ class LockstepChartTests {
 		}
 		assertThat(value(full.get("Service", "colo-pair"), "spec", "ports", 0, "port")).isEqualTo(80);
 		assertThat(full.container().get("image")).isEqualTo(
-				"registry.example.com/platform/lockstep@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+				"registry.example.com/platform/lockstep@sha256:"
+						+ "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 		assertThat(value(full.statefulSet(), "metadata", "labels", "team")).isEqualTo("storage");
 	}
 

@@ -47,7 +47,8 @@ final class StandInKubernetesApi implements AutoCloseable {
 	static StandInKubernetesApi start() throws IOException {
 		String kubeconfig = System.getenv("KUBECONFIG");
 		if (kubeconfig == null || kubeconfig.isBlank()) {
-			throw new IllegalStateException("KUBECONFIG must name a file for the chart tests (the Maven build sets it)");
+			throw new IllegalStateException(
+					"KUBECONFIG must name a file for the chart tests (the Maven build sets it)");
 		}
 		HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
 		StandInKubernetesApi api = new StandInKubernetesApi(server);

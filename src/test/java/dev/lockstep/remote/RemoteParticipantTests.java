@@ -168,7 +168,8 @@ class RemoteParticipantTests {
 		assertThat(caller.isAlive()).isFalse();
 		assertThat(thrown.get()).isInstanceOf(InterruptedException.class);
 		assertThat(participant.error()).contains(
-				"POST " + this.remote.url() + "/checkpoint was abandoned at 2030-01-02T03:04:05.678Z without an answer");
+				"POST " + this.remote.url()
+						+ "/checkpoint was abandoned at 2030-01-02T03:04:05.678Z without an answer");
 	}
 
 	@Test
@@ -213,7 +214,8 @@ class RemoteParticipantTests {
 		await().atMost(Duration.ofSeconds(5)).until(() -> !this.remote.lifecycleCalls().isEmpty());
 		caller.interrupt();
 		caller.join(TimeUnit.SECONDS.toMillis(5));
-		assertThat(participant.error()).hasValueSatisfying((error) -> assertThat(error).contains("/start was abandoned"));
+		assertThat(participant.error())
+			.hasValueSatisfying((error) -> assertThat(error).contains("/start was abandoned"));
 		participant.stop(false);
 		assertThat(participant.error()).isEmpty();
 	}

@@ -54,7 +54,8 @@ class RemoteParticipantsConfigurationTests {
 			.run((context) -> {
 				assertThat(context).hasNotFailed();
 				ParticipantRegistry registry = context.getBean(ParticipantRegistry.class);
-				assertThat(registry.participants()).extracting(RegisteredParticipant::name, RegisteredParticipant::order,
+				assertThat(registry.participants()).extracting(RegisteredParticipant::name,
+						RegisteredParticipant::order,
 						RegisteredParticipant::kind)
 					.containsExactly(tuple("disk", 0, ParticipantKind.BEAN),
 							tuple("cache", 0, ParticipantKind.REMOTE),
@@ -84,7 +85,8 @@ class RemoteParticipantsConfigurationTests {
 	void noRemoteParticipantsByDefault() {
 		this.runner.run((context) -> {
 			assertThat(context).hasNotFailed();
-			assertThat(context.getBean(ParticipantRegistry.class).participants()).extracting(RegisteredParticipant::name)
+			assertThat(context.getBean(ParticipantRegistry.class).participants())
+				.extracting(RegisteredParticipant::name)
 				.containsExactly("disk");
 		});
 	}
@@ -122,7 +124,8 @@ class RemoteParticipantsConfigurationTests {
 					"lockstep.participants.remote[1].name=b",
 					"lockstep.participants.remote[1].url=ftp://127.0.0.1/b")
 			.run((context) -> assertFailure(context,
-					"lockstep.participants.remote[1].url must be an http:// or https:// URL, but was 'ftp://127.0.0.1/b'"));
+					"lockstep.participants.remote[1].url must be an http:// or https:// URL,"
+							+ " but was 'ftp://127.0.0.1/b'"));
 	}
 
 	@Test

@@ -133,7 +133,8 @@ class RemoteParticipantsEndToEndTests {
 			.isEqualTo("succeeded")
 			.jsonPath("$.steps[*].participant")
 			.isEqualTo(List.of("failing", "hanging", "healthy"));
-		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}", "hanging start {\"mode\":\"primary\"}",
+		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}",
+				"hanging start {\"mode\":\"primary\"}",
 				"failing start {\"mode\":\"primary\"}", "healthy checkpoint {}", "hanging checkpoint {}",
 				"failing checkpoint {}", "failing stop {\"failover\":true}", "hanging stop {\"failover\":true}",
 				"healthy stop {\"failover\":true}");
@@ -197,7 +198,8 @@ class RemoteParticipantsEndToEndTests {
 		String body = new String(result.getResponseBody());
 		assertThat(body).contains("\"participant\":\"hanging\"").contains("\"outcome\":\"timed_out\"");
 		assertThat(elapsedMillis).isBetween(HANG_TIMEOUT.toMillis(), HANG_TIMEOUT.toMillis() + 3000);
-		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}", "hanging start {\"mode\":\"primary\"}",
+		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}",
+				"hanging start {\"mode\":\"primary\"}",
 				"hanging stop {\"failover\":false}", "healthy stop {\"failover\":false}");
 	}
 

@@ -387,7 +387,8 @@ public final class FileBlockDevice implements BlockDevice {
 					this.mapPersisted = true;
 				}
 				catch (IOException ex) {
-					logger.warn("Could not store the allocation map of " + this.path + "; it will be rebuilt on the next open", ex);
+					logger.warn("Could not store the allocation map of " + this.path
+							+ "; it will be rebuilt on the next open", ex);
 				}
 			}
 		}

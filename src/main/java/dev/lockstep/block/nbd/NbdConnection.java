@@ -138,7 +138,8 @@ final class NbdConnection {
 			logger.debug("NBD client " + this.remote + " selected export " + this.export.name());
 		}
 		catch (NbdProtocolException ex) {
-			logger.warn("NBD client " + this.remote + " violated the protocol during the handshake: " + ex.getMessage());
+			logger.warn("NBD client " + this.remote + " violated the protocol during the handshake: "
+					+ ex.getMessage());
 			this.threads.decrementAndGet();
 			close();
 			return;
@@ -182,7 +183,8 @@ final class NbdConnection {
 					}
 					select(found.get());
 					ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
-					NbdCodec.encodeExportNameReply(reply, found.get().device().size(), this.transmissionFlags, !noZeroes);
+					NbdCodec.encodeExportNameReply(reply, found.get().device().size(), this.transmissionFlags,
+							!noZeroes);
 					writeAll(reply.flip());
 					return true;
 				}
@@ -766,7 +768,8 @@ final class NbdConnection {
 	private void replyError(NbdCodec.Request request, int error, String message, ByteBuffer header)
 			throws IOException {
 		if (this.structured) {
-			ByteBuffer chunk = ByteBuffer.allocate(Nbd.STRUCTURED_REPLY_HEADER_SIZE + NbdCodec.errorLength(message, false));
+			ByteBuffer chunk = ByteBuffer.allocate(
+					Nbd.STRUCTURED_REPLY_HEADER_SIZE + NbdCodec.errorLength(message, false));
 			NbdCodec.encodeChunkHeader(chunk, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, request.handle(),
 					NbdCodec.errorLength(message, false));
 			NbdCodec.encodeError(chunk, error, message, -1);
@@ -790,7 +793,8 @@ final class NbdConnection {
 			default -> {
 				if ((request.type() == Nbd.CMD_READ || request.type() == Nbd.CMD_WRITE)
 						&& request.length() > NbdServer.MAX_REQUEST) {
-					yield command + " of " + request.length() + " bytes exceeds the maximum of " + NbdServer.MAX_REQUEST;
+					yield command + " of " + request.length() + " bytes exceeds the maximum of "
+							+ NbdServer.MAX_REQUEST;
 				}
 				if (request.offset() < 0 || request.offset() > size || request.length() > size - request.offset()) {
 					yield command + " at " + request.offset() + "+" + request.length()
@@ -894,7 +898,8 @@ final class NbdConnection {
 	}
 
 	private boolean admitted(Export candidate) {
-		boolean admitted = !(this.remote instanceof InetSocketAddress address) || candidate.admits(address.getAddress());
+		boolean admitted = !(this.remote instanceof InetSocketAddress address)
+				|| candidate.admits(address.getAddress());
 		if (!admitted) {
 			logger.warn("Refused NBD client " + this.remote + " for export " + candidate.name()
 					+ ": it accepts only the configured peer");

@@ -159,8 +159,8 @@ public final class ClusterOverlay implements Closeable {
 	public void allocate(long cluster, ByteBuffer data) throws IOException {
 		checkOpen();
 		if (data.remaining() != clusterLength(cluster)) {
-			throw new IllegalArgumentException("Cluster " + cluster + " needs " + clusterLength(cluster) + " bytes, got "
-					+ data.remaining());
+			throw new IllegalArgumentException("Cluster " + cluster + " needs " + clusterLength(cluster)
+					+ " bytes, got " + data.remaining());
 		}
 		long slot = this.nextSlot.getAndIncrement();
 		writeFully(slot << CLUSTER_SHIFT, data);

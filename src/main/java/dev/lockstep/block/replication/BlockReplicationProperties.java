@@ -35,15 +35,18 @@ import org.springframework.validation.annotation.Validated;
  */
 @Validated
 @ConfigurationProperties("lockstep.block")
-public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks, @Valid @DefaultValue Replication replication) {
+public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks,
+		@Valid @DefaultValue Replication replication) {
 
 	public BlockReplicationProperties {
 		disks = (disks != null) ? List.copyOf(disks) : List.of();
 		if (peer != null && !"nbd".equalsIgnoreCase(peer.getScheme())) {
-			throw new IllegalArgumentException("lockstep.block.peer must be an nbd://host:port URL, got '" + peer + "'");
+			throw new IllegalArgumentException(
+					"lockstep.block.peer must be an nbd://host:port URL, got '" + peer + "'");
 		}
 		if (peer != null && (peer.getHost() == null || peer.getHost().isEmpty())) {
-			throw new IllegalArgumentException("lockstep.block.peer must name a host: nbd://host:port, got '" + peer + "'");
+			throw new IllegalArgumentException(
+					"lockstep.block.peer must name a host: nbd://host:port, got '" + peer + "'");
 		}
 	}
 

@@ -109,7 +109,8 @@ final class PrimaryDevice implements BlockDevice {
 	void fail(Throwable cause) {
 		this.forwarding = false;
 		this.faults.record(FaultClass.FORWARDING,
-				this.peer + ": " + Faults.describe(unwrap(cause)) + "; forwarding stopped, changes are tracked for resync");
+				this.peer + ": " + Faults.describe(unwrap(cause))
+						+ "; forwarding stopped, changes are tracked for resync");
 	}
 
 	@Override

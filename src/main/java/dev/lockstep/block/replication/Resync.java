@@ -141,7 +141,8 @@ final class Resync {
 		if (ex instanceof Error) {
 			throw (Error) ex;
 		}
-		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
+		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk,
+				this.progress.snapshot()));
 	}
 
 	/** Asks the secondary for the hashes of a batch of chunks, or returns null past the last chunk. */
@@ -216,7 +217,8 @@ final class Resync {
 			}
 			lastLog[0] = now;
 		}
-		logger.info(String.format("Disk '%s': synchronising with the secondary: %s", this.disk, this.progress.snapshot()));
+		logger.info(String.format("Disk '%s': synchronising with the secondary: %s", this.disk,
+				this.progress.snapshot()));
 	}
 
 }

@@ -170,8 +170,8 @@ final class SecondaryStack implements Closeable {
 			}
 			catch (IOException | RuntimeException ex) {
 				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
-				throw new IOException("Could not empty the overlays of disk '" + this.disk + "': " + Faults.describe(ex),
-						ex);
+				throw new IOException(
+						"Could not empty the overlays of disk '" + this.disk + "': " + Faults.describe(ex), ex);
 			}
 		}
 		finally {

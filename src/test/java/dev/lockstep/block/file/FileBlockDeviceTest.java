@@ -137,7 +137,8 @@ class FileBlockDeviceTest {
 		FileBlockDevice.open(image(), MIB, false).close();
 		// Another process holding a POSIX (fcntl) lock on the image, as a second Lockstep would.
 		Process holder = new ProcessBuilder("python3", "-c",
-				"import fcntl,sys,time;f=open(sys.argv[1],'r+');fcntl.lockf(f,fcntl.LOCK_EX);print('locked',flush=True);time.sleep(30)",
+				"import fcntl,sys,time;f=open(sys.argv[1],'r+');fcntl.lockf(f,fcntl.LOCK_EX);"
+						+ "print('locked',flush=True);time.sleep(30)",
 				image().toString())
 			.redirectErrorStream(true)
 			.start();

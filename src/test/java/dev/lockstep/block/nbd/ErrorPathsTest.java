@@ -122,7 +122,8 @@ class ErrorPathsTest {
 			assertThat(reply.isError()).isTrue();
 			connection.read((int) reply.length());
 			// Meta contexts need structured replies first.
-			ByteBuffer query = ByteBuffer.allocate(NbdCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
+			ByteBuffer query = ByteBuffer.allocate(
+					NbdCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
 			NbdCodec.encodeMetaContextRequest(query, "disk0", java.util.List.of("base:allocation"));
 			connection.option(Nbd.OPT_SET_META_CONTEXT, query.flip());
 			reply = connection.optionReply();
@@ -143,7 +144,8 @@ class ErrorPathsTest {
 			connection.option(Nbd.OPT_GO, data.flip());
 			NbdCodec.OptionReply reply = connection.optionReply();
 			assertThat(reply.type()).isEqualTo(Nbd.REP_ERR_UNKNOWN);
-			assertThat(StandardCharsets.UTF_8.decode(connection.read((int) reply.length())).toString()).contains("nope");
+			assertThat(StandardCharsets.UTF_8.decode(connection.read((int) reply.length())).toString())
+				.contains("nope");
 			assertThat(connection.go("disk0")).isEqualTo(SIZE);
 		}
 	}

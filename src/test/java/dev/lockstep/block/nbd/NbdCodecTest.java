@@ -107,7 +107,8 @@ class NbdCodecTest {
 		assertThat(NbdCodec.decodeInfo(buffer.flip())).isEqualTo(new NbdCodec.Info.BlockSize(1, 4096, 32 << 20));
 		buffer.clear();
 		NbdCodec.encodeInfoString(buffer, Nbd.INFO_DESCRIPTION, "a disk");
-		assertThat(NbdCodec.decodeInfo(buffer.flip())).isEqualTo(new NbdCodec.Info.Text(Nbd.INFO_DESCRIPTION, "a disk"));
+		assertThat(NbdCodec.decodeInfo(buffer.flip()))
+			.isEqualTo(new NbdCodec.Info.Text(Nbd.INFO_DESCRIPTION, "a disk"));
 		buffer.clear().putShort((short) 99).putInt(7);
 		assertThat(NbdCodec.decodeInfo(buffer.flip())).isEqualTo(new NbdCodec.Info.Unknown(99));
 	}

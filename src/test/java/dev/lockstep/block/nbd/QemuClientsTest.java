@@ -41,7 +41,8 @@ class QemuClientsTest {
 			read.addAll(List.of("-c", "read -P " + pattern + " " + ranges[i][0] + " " + ranges[i][1]));
 		}
 		// Untouched areas between the ranges still read as zeroes.
-		read.addAll(List.of("-c", "read -P 0 " + (4 * MIB) + " " + (4 * MIB), "-c", "read -P 0 " + (150 * MIB) + " 4096"));
+		read.addAll(
+				List.of("-c", "read -P 0 " + (4 * MIB) + " " + (4 * MIB), "-c", "read -P 0 " + (150 * MIB) + " 4096"));
 		write.add(this.server.uri("disk0"));
 		read.add(this.server.uri("disk0"));
 		Tools.ok(60, write.toArray(String[]::new));

@@ -151,7 +151,8 @@ class CrashSafetyTests {
 			throws IOException, InterruptedException {
 		Path home = this.dir.resolve("a");
 		Files.createDirectories(home);
-		List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+		List<String> command = new ArrayList<>(List.of(
+				Path.of(System.getProperty("java.home"), "bin", "java").toString(),
 				"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
 				LockstepApplication.class.getName(), "--server.port=" + httpPort,
 				"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",

@@ -158,7 +158,8 @@ final class LockstepNode implements AutoCloseable {
 		Tools.Result result = qemuIo(export, command);
 		if (result.exitCode() != 0 || result.output().contains("Pattern verification failed")
 				|| result.output().contains("failed:")) {
-			throw new AssertionError(this.name + ": qemu-io " + uri(export) + " -c '" + command + "':\n" + result.output());
+			throw new AssertionError(
+					this.name + ": qemu-io " + uri(export) + " -c '" + command + "':\n" + result.output());
 		}
 	}
 

@@ -35,7 +35,8 @@ public final class ReplicationBenchmark {
 		System.out.printf("ratio 8 GiB / 1 GiB: %.2f (target within 1.2, both under 10 ms)%n", medians[1] / medians[0]);
 		double[] commit = commitMillis(dir, 100 << 20, 3);
 		System.out.printf("failover commit, 100 MiB dirty (50 hidden + 50 active): %.0f ms (median of 3)%n", commit[0]);
-		System.out.printf("baseline: 1600 sorted 64 KiB writes (100 MiB) + fsync into the same image: %.0f ms%n", commit[1]);
+		System.out.printf("baseline: 1600 sorted 64 KiB writes (100 MiB) + fsync into the same image: %.0f ms%n",
+				commit[1]);
 		System.out.printf("ratio commit / baseline: %.2f%n", commit[0] / commit[1]);
 	}
 

@@ -173,7 +173,8 @@ class ReplicationModelTests {
 				long t0 = System.nanoTime();
 				verify(this.label + ", step " + step + ": " + what);
 				if (Boolean.getBoolean("model.trace")) {
-					System.err.println("TRACE " + what.split(" ")[0] + " " + (t0 - this.t) / 1000 + " us, verify " + (System.nanoTime() - t0) / 1000 + " us");
+					System.err.println("TRACE " + what.split(" ")[0] + " " + (t0 - this.t) / 1000 + " us, verify "
+							+ (System.nanoTime() - t0) / 1000 + " us");
 				}
 				this.t = System.nanoTime();
 			}

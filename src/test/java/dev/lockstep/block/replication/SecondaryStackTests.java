@@ -93,7 +93,8 @@ class SecondaryStackTests {
 			byte[] view = original.clone();
 			Arrays.fill(view, 10 * CLUSTER, 10 * CLUSTER + 100, (byte) 0x77);
 			base.failWith("disk on fire");
-			assertThatExceptionOfType(IOException.class).isThrownBy(stack::commit).withMessageContaining("disk on fire");
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::commit)
+				.withMessageContaining("disk on fire");
 			assertThat(faults.message()).hasValueSatisfying((m) -> assertThat(m).contains("committing"));
 			base.failWith(null);
 			assertThat(readAll(stack.workload())).isEqualTo(view);
@@ -261,7 +262,8 @@ class SecondaryStackTests {
 		Files.write(image, original);
 		Random random = new Random(11);
 		try (FileBlockDevice file = FileBlockDevice.open(image, -1, false);
-				SecondaryStack onFile = new SecondaryStack("disk0", file, this.dir.resolve("fh"), this.dir.resolve("fa"),
+				SecondaryStack onFile = new SecondaryStack("disk0", file, this.dir.resolve("fh"),
+						this.dir.resolve("fa"),
 						new Faults("disk0"));
 				SecondaryStack onMemory = stack(new MemoryDevice(original))) {
 			for (int step = 0; step < 300; step++) {
