@@ -134,8 +134,6 @@ class ReplicationModelTests {
 
 		boolean replicating;
 
-		long t = System.nanoTime();
-
 		Run(ReplicationKind kind, Random random, Node a, Node b, String label) {
 			this.kind = kind;
 			this.random = random;
@@ -170,13 +168,7 @@ class ReplicationModelTests {
 				else {
 					what = "verify";
 				}
-				long t0 = System.nanoTime();
 				verify(this.label + ", step " + step + ": " + what);
-				if (Boolean.getBoolean("model.trace")) {
-					System.err.println("TRACE " + what.split(" ")[0] + " " + (t0 - this.t) / 1000 + " us, verify "
-							+ (System.nanoTime() - t0) / 1000 + " us");
-				}
-				this.t = System.nanoTime();
 			}
 		}
 
