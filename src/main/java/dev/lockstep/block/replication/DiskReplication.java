@@ -345,10 +345,12 @@ final class DiskReplication {
 					+ this.dirty.count() + " MiB marked for resynchronisation");
 			return;
 		}
-		this.device.exclusive(() -> {
+		boolean drained = this.device.exclusive(() -> {
+			boolean flushed = false;
 			if (forwarding.forwarding()) {
 				try {
 					forwarding.remote().await(forwarding.remote().flush(), this.forwardTimeout);
+					flushed = true;
 				}
 				catch (IOException ex) {
 					forwarding.fail(ex);
@@ -356,9 +358,17 @@ final class DiskReplication {
 			}
 			forwarding.stopForwarding();
 			this.device.switchTo(this.base);
-			return null;
+			return flushed;
 		});
-		closeQuietly(forwarding.remote());
+		if (drained) {
+			// Nothing is in flight and the secondary has just answered: disconnect
+			// cleanly (NBD_CMD_DISC) before returning, also when the process is
+			// shutting down, so that the secondary knows the primary left on purpose.
+			forwarding.remote().close();
+		}
+		else {
+			closeQuietly(forwarding.remote());
+		}
 		this.primary = null;
 		this.faults.clear();
 		this.role = Role.IDLE;

@@ -21,6 +21,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.lockstep.LockstepApplication;
+import dev.lockstep.block.nbd.Tools;
 import dev.lockstep.block.nbd.client.NbdClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,14 +61,7 @@ class CrashSafetyTests {
 	@ValueSource(strings = { "colo", "mirror" })
 	void killedPrimaryLeavesTheSecondaryConsistent(String replication) throws Exception {
 		int[] ports = LockstepNode.freePorts(4);
-		this.secondary = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], "8MiB", replication)
-			.start();
-		assertThat(this.secondary.start("secondary").status()).isEqualTo(200);
-		this.primary = startPrimaryProcess(ports[0], ports[1], ports[3], replication);
-		LockstepNode a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], "8MiB",
-				replication);
-		LockstepNode.Response started = a.start("primary");
-		assertThat(started.status()).as(started.body()).isEqualTo(200);
+		LockstepNode a = startPair(ports, replication);
 
 		// The workload: a stream of 64 KiB writes, each region filled with the pattern of its latest write.
 		AtomicIntegerArray acknowledged = new AtomicIntegerArray(REGIONS);
@@ -137,6 +131,62 @@ class CrashSafetyTests {
 				this.secondary.io("disk0", "read -P " + acknowledged.get(region) + " " + where);
 			}
 		}
+	}
+
+	/**
+	 * A graceful stop (SIGTERM, as in a rolling restart) in the middle of a stream
+	 * of writes: the primary finishes the writes it runs, drains them to the
+	 * secondary and disconnects cleanly before it exits. The secondary then
+	 * accepts a checkpoint, and its view equals the primary's image byte for byte.
+	 */
+	@ParameterizedTest
+	@ValueSource(strings = { "colo", "mirror" })
+	void gracefullyStoppedPrimaryLeavesTheSecondaryEveryWriteItMade(String replication) throws Exception {
+		int[] ports = LockstepNode.freePorts(4);
+		startPair(ports, replication);
+		AtomicInteger written = new AtomicInteger();
+		AtomicReference<Throwable> writerEnd = new AtomicReference<>();
+		Thread writer = new Thread(() -> {
+			try (NbdClient client = NbdClient.connect(new InetSocketAddress("127.0.0.1", ports[1]), "disk0")) {
+				for (int i = 0; i < 200_000; i++) {
+					byte[] data = new byte[WRITE_SIZE];
+					Arrays.fill(data, (byte) (1 + i % 250));
+					long offset = (long) (i % (REGIONS * REGION_SIZE / WRITE_SIZE)) * WRITE_SIZE;
+					client.write(offset, ByteBuffer.wrap(data), false).get();
+					written.incrementAndGet();
+				}
+			}
+			catch (Throwable ex) {
+				writerEnd.set(ex);
+			}
+		}, "graceful-stop-writer");
+		writer.setDaemon(true);
+		writer.start();
+		awaitWrites(written, 500);
+		this.primary.destroy();
+		assertThat(this.primary.waitFor(60, TimeUnit.SECONDS)).as("the primary exits").isTrue();
+		writer.join(30_000);
+		assertThat(writerEnd.get()).as("the writer saw the primary stop").isNotNull();
+
+		LockstepNode.Response checkpoint = this.secondary.checkpoint();
+		assertThat(checkpoint.status()).as(checkpoint.body()).isEqualTo(200);
+		Tools.Result compare = Tools.run(60, "qemu-img", "compare", "-f", "raw", "-F", "raw",
+				this.dir.resolve("a").resolve("disk0.img").toString(), this.secondary.uri("disk0"));
+		assertThat(compare.exitCode()).as(compare.output()).isZero();
+		assertThat(written.get()).as("writes made before the stop").isGreaterThanOrEqualTo(500);
+	}
+
+	/** Starts the secondary in this JVM and the primary as its own process; returns a client of the primary. */
+	private LockstepNode startPair(int[] ports, String replication) throws Exception {
+		this.secondary = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], "8MiB", replication)
+			.start();
+		assertThat(this.secondary.start("secondary").status()).isEqualTo(200);
+		this.primary = startPrimaryProcess(ports[0], ports[1], ports[3], replication);
+		LockstepNode a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], "8MiB",
+				replication);
+		LockstepNode.Response started = a.start("primary");
+		assertThat(started.status()).as(started.body()).isEqualTo(200);
+		return a;
 	}
 
 	private static void awaitWrites(AtomicInteger written, int count) throws InterruptedException {
