@@ -102,25 +102,17 @@ public final class Export {
 		this.listener = listener;
 	}
 
-	/** Called by the server when a client has selected this export. */
-	public void clientArrived() {
+	/**
+	 * Called by the server when a client has selected this export; returns what
+	 * to call, once, when that client is gone.
+	 */
+	public ClientListener.Departure clientArrived() {
 		ClientListener current = this.listener;
-		if (current != null) {
-			current.arrived();
-		}
+		return (current != null) ? current.arrived() : NO_DEPARTURE;
 	}
 
-	/**
-	 * Called by the server when a client that had selected this export is gone:
-	 * {@code clean} if it asked to disconnect ({@code NBD_CMD_DISC}), false if its
-	 * connection broke or was closed under it.
-	 */
-	public void clientLeft(boolean clean) {
-		ClientListener current = this.listener;
-		if (current != null) {
-			current.left(clean);
-		}
-	}
+	private static final ClientListener.Departure NO_DEPARTURE = (clean) -> {
+	};
 
 	/** Whether requests on this export are processed one at a time, in order. */
 	public boolean inOrder() {
@@ -135,11 +127,24 @@ public final class Export {
 	/** Follows the clients of an export. Called on the server's threads; must not block. */
 	public interface ClientListener {
 
-		/** A client has selected the export. */
-		void arrived();
+		/**
+		 * A client has selected the export. Returns what the server calls when
+		 * this client, and no other, is gone.
+		 */
+		Departure arrived();
 
-		/** A client has left the export, cleanly or not. */
-		void left(boolean clean);
+		/** The end of one client's use of the export. */
+		@FunctionalInterface
+		interface Departure {
+
+			/**
+			 * The client is gone: {@code clean} if it asked to disconnect
+			 * ({@code NBD_CMD_DISC}), false if its connection broke or was closed
+			 * under it.
+			 */
+			void left(boolean clean);
+
+		}
 
 	}
 

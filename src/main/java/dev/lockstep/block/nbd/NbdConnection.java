@@ -95,6 +95,9 @@ final class NbdConnection {
 
 	private volatile Export export;
 
+	/** What to tell the selected export when this client is gone; set once, when it is selected. */
+	private volatile Export.ClientListener.Departure departure;
+
 	private boolean structured;
 
 	private String metaContextExport;
@@ -342,12 +345,14 @@ final class NbdConnection {
 		}
 		this.transmissionFlags = transmissionFlags(selected);
 		this.export = selected;
-		if (this.counted.compareAndSet(false, true)) {
+		if (this.departure == null) {
+			// Set before counted, so that whoever uncounts the client finds it.
+			this.departure = selected.clientArrived();
 			selected.stats().clientConnected();
-			selected.clientArrived();
+			this.counted.set(true);
 			if (this.closed.get() && this.counted.compareAndSet(true, false)) {
 				selected.stats().clientDisconnected();
-				selected.clientLeft(this.disconnectRequested);
+				this.departure.left(this.disconnectRequested);
 			}
 		}
 	}
@@ -891,7 +896,7 @@ final class NbdConnection {
 			Export current = this.export;
 			if (current != null && this.counted.compareAndSet(true, false)) {
 				current.stats().clientDisconnected();
-				current.clientLeft(this.disconnectRequested);
+				this.departure.left(this.disconnectRequested);
 			}
 			this.server.closed(this);
 		}

@@ -17,6 +17,10 @@ import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
  * resynchronising primary can compare chunks over its NBD connection while
  * moving 32 bytes per megabyte instead of the megabyte itself. The size is
  * rounded up to 4 KiB; the padding reads as zeroes.
+ *
+ * <p>A FLUSH of this export ends a synchronisation: the primary sends it once
+ * every chunk that differed has been copied, and only then (see
+ * {@link #flush()}).
  */
 final class ChunkHashes implements ReadOnlyDevice {
 
@@ -29,9 +33,16 @@ final class ChunkHashes implements ReadOnlyDevice {
 
 	private final long chunks;
 
-	ChunkHashes(BlockDevice device) {
+	private final Runnable synchronised;
+
+	/**
+	 * @param device the disk whose chunks are hashed
+	 * @param synchronised told when a primary has completed a synchronisation
+	 */
+	ChunkHashes(BlockDevice device, Runnable synchronised) {
 		this.device = device;
 		this.chunks = DirtyChunks.chunkCount(device.size());
+		this.synchronised = synchronised;
 	}
 
 	/** Returns the size of the hash device of a disk of the given size. */
@@ -133,8 +144,14 @@ final class ChunkHashes implements ReadOnlyDevice {
 		}
 	}
 
+	/**
+	 * The primary has made the disks identical: makes what it copied durable,
+	 * then reports the completed synchronisation.
+	 */
 	@Override
-	public void flush() {
+	public void flush() throws IOException {
+		this.device.flush();
+		this.synchronised.run();
 	}
 
 	@Override

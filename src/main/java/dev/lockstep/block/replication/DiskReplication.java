@@ -186,6 +186,8 @@ final class DiskReplication {
 			if (!forwarding.forwarding()) {
 				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
 			}
+			// Tells the secondary that the disks are identical (see ChunkHashes#flush).
+			hashes.await(hashes.flush(), this.forwardTimeout);
 		}
 		catch (Exception ex) {
 			// A failed start leaves the disk idle, and an idle disk reports no error.
@@ -245,8 +247,11 @@ final class DiskReplication {
 			// short, so one thread applies them in order without a hand-over each.
 			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind),
 					(newStack != null) ? newStack.primaryConnections() : null);
-			this.engine.addExport(hashesName, new ChunkHashes(this.base), true, false,
-					"SHA-256 of each 1 MiB chunk of disk " + this.name, null);
+			Runnable synchronised = (newStack != null) ? newStack::synchronised : () -> {
+			};
+			this.engine.addExport(hashesName, new ChunkHashes(this.base, synchronised), true, false,
+					"SHA-256 of each 1 MiB chunk of disk " + this.name,
+					(newStack != null) ? newStack.synchronisations() : null);
 		}
 		catch (IOException | RuntimeException ex) {
 			this.engine.removeExport(hashesName);

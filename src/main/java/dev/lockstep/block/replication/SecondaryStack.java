@@ -67,8 +67,11 @@ final class SecondaryStack implements Closeable {
 
 	private volatile boolean replicaClosed;
 
-	/** When the primary's last connection to the replica export broke, or null. */
+	/** When a connection of the primary to the replica export broke, or null. */
 	private volatile Instant primaryLost;
+
+	/** When a primary started a synchronisation that has not completed, or null. */
+	private volatile Instant synchronisingSince;
 
 	private volatile boolean closed;
 
@@ -98,25 +101,40 @@ final class SecondaryStack implements Closeable {
 	 * Follows the primary's connections to the replica export. One that ends
 	 * without a clean disconnect (the primary died, or gave up on this node) may
 	 * leave the base with writes of the primary after its last checkpoint, in any
-	 * subset of those in flight; checkpoints are refused until a primary connects
-	 * again, which it does to start (and synchronise) anew.
+	 * subset of those in flight; checkpoints are refused until a primary has
+	 * completed a synchronisation ({@link #synchronised()}). A new connection
+	 * alone does not lift the refusal.
 	 */
 	Export.ClientListener primaryConnections() {
-		return new Export.ClientListener() {
-
-			@Override
-			public void arrived() {
-				SecondaryStack.this.primaryLost = null;
+		return () -> (clean) -> {
+			if (!clean && !this.replicaClosed) {
+				this.primaryLost = Instant.now();
 			}
-
-			@Override
-			public void left(boolean clean) {
-				if (!clean && !SecondaryStack.this.replicaClosed) {
-					SecondaryStack.this.primaryLost = Instant.now();
-				}
-			}
-
 		};
+	}
+
+	/**
+	 * Follows the primary's synchronisations, which read the hash export: from
+	 * the moment one starts until it completes ({@link #synchronised()}), the base
+	 * is partly this node's old data and partly the primary's, so checkpoints are
+	 * refused. A synchronisation that ends without completing leaves them refused.
+	 */
+	Export.ClientListener synchronisations() {
+		return () -> {
+			this.synchronisingSince = Instant.now();
+			return (clean) -> {
+			};
+		};
+	}
+
+	/**
+	 * The primary has completed a synchronisation: the base equals its disk, plus
+	 * the writes it forwards. Lifts the refusals that the synchronisation's start
+	 * and a broken connection before it set.
+	 */
+	void synchronised() {
+		this.synchronisingSince = null;
+		this.primaryLost = null;
 	}
 
 	/** The device behind the {@code <disk>.replica} export. */
@@ -157,12 +175,19 @@ final class SecondaryStack implements Closeable {
 		try {
 			checkOpen();
 			this.replica.requireAllUpdatesApplied(this.disk, OVERLAYS_KEPT);
+			Instant synchronising = this.synchronisingSince;
+			if (synchronising != null) {
+				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary started synchronising "
+						+ "the disks at " + synchronising + " and has not completed, so the base is partly this node's "
+						+ "data and partly the primary's. " + OVERLAYS_KEPT + "; checkpoints are accepted once the "
+						+ "primary's start has returned");
+			}
 			Instant lost = this.primaryLost;
 			if (lost != null) {
 				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary's connection broke at "
 						+ lost + " without a clean disconnect, so the base may hold writes made after the primary's "
-						+ "last checkpoint. " + OVERLAYS_KEPT + "; to replicate again, start the primary again, which "
-						+ "resynchronises the disks");
+						+ "last checkpoint. " + OVERLAYS_KEPT + "; to replicate again, start the primary again: "
+						+ "checkpoints are accepted once its synchronisation of the disks has completed");
 			}
 			try {
 				this.active.makeEmpty();

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -248,16 +249,11 @@ class ErrorPathsTest {
 	@Test
 	void anExportIsToldWhetherEachClientLeftCleanly() throws Exception {
 		List<String> events = new CopyOnWriteArrayList<>();
-		this.server.registry().get("disk0").listen(new Export.ClientListener() {
-			@Override
-			public void arrived() {
-				events.add("arrived");
-			}
-
-			@Override
-			public void left(boolean clean) {
-				events.add(clean ? "left cleanly" : "broke off");
-			}
+		AtomicInteger clients = new AtomicInteger();
+		this.server.registry().get("disk0").listen(() -> {
+			int client = clients.incrementAndGet();
+			events.add("arrived " + client);
+			return (clean) -> events.add((clean ? "left cleanly " : "broke off ") + client);
 		});
 		// qemu-io ends with NBD_CMD_DISC; a connection closed under the server does not.
 		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "read -P 0x7e 0 4k", this.server.uri("disk0"));
@@ -268,7 +264,7 @@ class ErrorPathsTest {
 			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(0, 1));
 		}
 		awaitEvents(events, 4);
-		assertThat(events).containsExactly("arrived", "left cleanly", "arrived", "broke off");
+		assertThat(events).containsExactly("arrived 1", "left cleanly 1", "arrived 2", "broke off 2");
 	}
 
 	private static void awaitEvents(List<String> events, int count) throws InterruptedException {

@@ -94,10 +94,9 @@ final class InProcessEngine implements BlockEngineAccess {
 			throw new NoSuchExportException("server has no export named '" + export + "'");
 		}
 		Export.ClientListener clients = target.listeners.get(export);
-		if (clients != null) {
-			clients.arrived();
-		}
-		return new Connection(target, export, device);
+		Export.ClientListener.Departure departure = (clients != null) ? clients.arrived() : (clean) -> {
+		};
+		return new Connection(target, export, device, departure);
 	}
 
 	/**
@@ -112,12 +111,16 @@ final class InProcessEngine implements BlockEngineAccess {
 
 		private final BlockDevice device;
 
+		private final Export.ClientListener.Departure departure;
+
 		private volatile boolean closed;
 
-		Connection(InProcessEngine target, String export, BlockDevice device) {
+		Connection(InProcessEngine target, String export, BlockDevice device,
+				Export.ClientListener.Departure departure) {
 			this.target = target;
 			this.export = export;
 			this.device = device;
+			this.departure = departure;
 		}
 
 		private CompletableFuture<Void> run(IoAction action) {
@@ -179,10 +182,7 @@ final class InProcessEngine implements BlockEngineAccess {
 		private void leave(boolean clean) {
 			if (!this.closed) {
 				this.closed = true;
-				Export.ClientListener clients = this.target.listeners.get(this.export);
-				if (clients != null) {
-					clients.left(clean);
-				}
+				this.departure.left(clean);
 			}
 		}
 

@@ -153,27 +153,49 @@ class SecondaryStackTests {
 	}
 
 	@Test
-	void aBrokenPrimaryConnectionRefusesCheckpointsUntilAPrimaryConnectsAgain() throws Exception {
+	void checkpointsWaitForASynchronisationAndAfterABrokenConnectionForANewOne() throws Exception {
 		byte[] original = random(SIZE, 6);
 		MemoryDevice base = new MemoryDevice(original);
 		try (SecondaryStack stack = stack(base)) {
+			ChunkHashes hashes = new ChunkHashes(base, stack::synchronised);
 			Export.ClientListener primary = stack.primaryConnections();
-			primary.arrived();
+			Export.ClientListener synchronisations = stack.synchronisations();
+			// A primary connects, then synchronises: meanwhile the base is partly old and partly copied.
+			Export.ClientListener.Departure first = primary.arrived();
+			synchronisations.arrived();
 			stack.replica().write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
-			primary.left(true);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("Cannot checkpoint disk 'disk0': the primary started synchronising the disks at")
+				.withMessageContaining("has not completed");
+			assertThat(readAll(stack.workload())).isEqualTo(original);
+			// The synchronisation ends with a FLUSH of the hash export, which flushes the base first.
+			int flushes = base.flushes.get();
+			hashes.flush();
+			assertThat(base.flushes.get()).isEqualTo(flushes + 1);
+			stack.checkpoint();
+			first.left(true);
 			stack.checkpoint();
 			byte[] checkpointed = base.snapshot();
 
-			primary.arrived();
+			Export.ClientListener.Departure second = primary.arrived();
 			stack.replica().write(2 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x22)), false);
-			primary.left(false);
+			second.left(false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
 				.withMessageContaining("Cannot checkpoint disk 'disk0': the primary's connection broke at")
 				.withMessageContaining("without a clean disconnect");
 			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
 
-			// A primary starting again connects first, then resynchronises.
+			// A new connection lifts nothing, nor does a synchronisation that ends without completing.
 			primary.arrived();
+			stack.replica().write(3 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x33)), false);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("without a clean disconnect");
+			synchronisations.arrived().left(false);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("has not completed");
+			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
+			synchronisations.arrived();
+			hashes.flush();
 			stack.checkpoint();
 			assertThat(readAll(stack.workload())).isEqualTo(base.snapshot());
 		}

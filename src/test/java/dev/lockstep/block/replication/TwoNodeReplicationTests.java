@@ -1,5 +1,6 @@
 package dev.lockstep.block.replication;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.lockstep.block.TcpProxy;
 import dev.lockstep.block.TestBytes;
 import dev.lockstep.block.nbd.Tools;
+import dev.lockstep.block.nbd.client.NbdClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -283,6 +285,48 @@ class TwoNodeReplicationTests {
 			assertThat(this.a.checkpoint().status()).isEqualTo(200);
 			assertThat(this.b.checkpoint().status()).isEqualTo(200);
 			compare(this.a.uri("disk0"), this.b.uri("disk0"));
+		}
+	}
+
+	@Test
+	void afterABrokenLinkOnlyACompletedSynchronisationLetsTheSecondaryCheckpoint() throws Exception {
+		int[] ports = LockstepNode.freePorts(5);
+		try (TcpProxy link = new TcpProxy(ports[4], ports[3])) {
+			this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();
+			this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo").start();
+			assertThat(this.b.start("secondary").status()).isEqualTo(200);
+			assertThat(this.a.start("primary").status()).isEqualTo(200);
+			this.a.io("disk0", "write -P 0x11 0 1M");
+			assertThat(this.a.checkpoint().status()).isEqualTo(200);
+			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+			this.a.io("disk0", "write -P 0x21 1M 64k");
+			link.sever();
+			this.a.io("disk0", "write -P 0x22 2M 64k");
+			assertThat(this.b.checkpoint().status()).isEqualTo(502);
+
+			// A client that selects the replica export and leaves is no synchronisation.
+			try (NbdClient client = NbdClient.connect(new InetSocketAddress("127.0.0.1", ports[3]),
+					"disk0" + DiskReplication.REPLICA_SUFFIX)) {
+				assertThat(client.size()).isEqualTo(8 * 1024 * 1024);
+			}
+			LockstepNode.Response refused = this.b.checkpoint();
+			assertThat(refused.status()).isEqualTo(502);
+			assertThat(refused.body()).contains("without a clean disconnect")
+				.contains("once its synchronisation of the disks has completed");
+			this.b.io("disk0", "read -P 0x11 0 1M");
+			this.b.io("disk0", "read -P 0 1M 64k");
+
+			// The primary alone starts again; the secondary keeps its role and its overlays.
+			assertThat(this.a.stop(false).status()).isEqualTo(200);
+			link.restore();
+			LockstepNode.Response started = this.a.start("primary");
+			assertThat(started.status()).as(started.body()).isEqualTo(200);
+			compare(this.a.uri("disk0"), this.b.uri("disk0.replica"));
+			assertThat(this.a.checkpoint().status()).isEqualTo(200);
+			LockstepNode.Response checkpoint = this.b.checkpoint();
+			assertThat(checkpoint.status()).as(checkpoint.body()).isEqualTo(200);
+			compare(this.a.uri("disk0"), this.b.uri("disk0"));
+			this.b.io("disk0", "read -P 0x22 2M 64k");
 		}
 	}
 
