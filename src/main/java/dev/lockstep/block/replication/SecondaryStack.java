@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -74,15 +73,6 @@ final class SecondaryStack implements Closeable {
 	/** When a primary started a synchronisation that has not completed, or null. */
 	private volatile Instant synchronisingSince;
 
-	/** Numbers the primary's connections to the replica export, from 1. */
-	private final AtomicLong replicaConnections = new AtomicLong();
-
-	/** The replica connection of the primary whose synchronisation started last. */
-	private volatile long synchronisingConnection;
-
-	/** The replica connection of the primary whose synchronisation completed last; 0 if none has. */
-	private volatile long synchronisedConnection;
-
 	private volatile boolean closed;
 
 	SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults) throws IOException {
@@ -113,19 +103,13 @@ final class SecondaryStack implements Closeable {
 	 * leave the base with writes of the primary after its last checkpoint, in any
 	 * subset of those in flight; checkpoints are refused until a primary has
 	 * completed a synchronisation ({@link #synchronised()}). A new connection
-	 * alone does not lift the refusal. A connection older than the one whose
-	 * primary completed the last synchronisation no longer matters: when the
-	 * kernel reaps such a half-open connection hours after a partition, nothing
-	 * changes.
+	 * alone does not lift the refusal.
 	 */
 	Export.ClientListener primaryConnections() {
-		return () -> {
-			long connection = this.replicaConnections.incrementAndGet();
-			return (clean) -> {
-				if (!clean && !this.replicaClosed && connection >= this.synchronisedConnection) {
-					this.primaryLost = Instant.now();
-				}
-			};
+		return () -> (clean) -> {
+			if (!clean && !this.replicaClosed) {
+				this.primaryLost = Instant.now();
+			}
 		};
 	}
 
@@ -137,8 +121,6 @@ final class SecondaryStack implements Closeable {
 	 */
 	Export.ClientListener synchronisations() {
 		return () -> {
-			// The primary connects to the replica export first, then to this one.
-			this.synchronisingConnection = this.replicaConnections.get();
 			this.synchronisingSince = Instant.now();
 			return (clean) -> {
 			};
@@ -151,7 +133,6 @@ final class SecondaryStack implements Closeable {
 	 * and a broken connection before it set.
 	 */
 	void synchronised() {
-		this.synchronisedConnection = this.synchronisingConnection;
 		this.synchronisingSince = null;
 		this.primaryLost = null;
 	}
