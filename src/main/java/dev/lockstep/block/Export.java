@@ -105,10 +105,11 @@ public final class Export {
 	/**
 	 * Called by the server when a client has selected this export; returns what
 	 * to call, once, when that client is gone.
+	 * @param disconnect closes that client's connection
 	 */
-	public ClientListener.Departure clientArrived() {
+	public ClientListener.Departure clientArrived(Runnable disconnect) {
 		ClientListener current = this.listener;
-		return (current != null) ? current.arrived() : NO_DEPARTURE;
+		return (current != null) ? current.arrived(disconnect) : NO_DEPARTURE;
 	}
 
 	private static final ClientListener.Departure NO_DEPARTURE = (clean) -> {
@@ -130,8 +131,10 @@ public final class Export {
 		/**
 		 * A client has selected the export. Returns what the server calls when
 		 * this client, and no other, is gone.
+		 * @param disconnect closes this client's connection (its departure then
+		 * follows, as not clean); it does not block
 		 */
-		Departure arrived();
+		Departure arrived(Runnable disconnect);
 
 		/** The end of one client's use of the export. */
 		@FunctionalInterface

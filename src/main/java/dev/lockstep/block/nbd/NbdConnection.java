@@ -347,7 +347,7 @@ final class NbdConnection {
 		this.export = selected;
 		if (this.departure == null) {
 			// Set before counted, so that whoever uncounts the client finds it.
-			this.departure = selected.clientArrived();
+			this.departure = selected.clientArrived(this::close);
 			selected.stats().clientConnected();
 			this.counted.set(true);
 			if (this.closed.get() && this.counted.compareAndSet(true, false)) {

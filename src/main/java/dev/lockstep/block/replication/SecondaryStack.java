@@ -6,6 +6,9 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -73,6 +76,11 @@ final class SecondaryStack implements Closeable {
 	/** When a primary started a synchronisation that has not completed, or null. */
 	private volatile Instant synchronisingSince;
 
+	/** How to disconnect each open connection to the replica export, by the order in which they arrived. */
+	private final ConcurrentSkipListMap<Long, Runnable> replicaConnections = new ConcurrentSkipListMap<>();
+
+	private final AtomicLong arrivals = new AtomicLong();
+
 	private volatile boolean closed;
 
 	SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults) throws IOException {
@@ -106,10 +114,15 @@ final class SecondaryStack implements Closeable {
 	 * alone does not lift the refusal.
 	 */
 	Export.ClientListener primaryConnections() {
-		return () -> (clean) -> {
-			if (!clean && !this.replicaClosed) {
-				this.primaryLost = Instant.now();
-			}
+		return (disconnect) -> {
+			long arrival = this.arrivals.incrementAndGet();
+			this.replicaConnections.put(arrival, disconnect);
+			return (clean) -> {
+				this.replicaConnections.remove(arrival);
+				if (!clean && !this.replicaClosed) {
+					this.primaryLost = Instant.now();
+				}
+			};
 		};
 	}
 
@@ -118,10 +131,22 @@ final class SecondaryStack implements Closeable {
 	 * the moment one starts until it completes ({@link #synchronised()}), the base
 	 * is partly this node's old data and partly the primary's, so checkpoints are
 	 * refused. A synchronisation that ends without completing leaves them refused.
+	 *
+	 * <p>A synchronisation starting also closes every connection to the replica
+	 * export but the newest, which is the synchronising primary's (it connects
+	 * there first): an older one is left over from before, such as a half-open
+	 * connection of a primary cut off by a partition, which TCP keepalive would
+	 * otherwise end hours later and so refuse the checkpoints of a healthy pair.
+	 * Closed now, it ends before the synchronisation completes. Should the newest
+	 * be another client's, the primary's connection is closed, and its start fails.
 	 */
 	Export.ClientListener synchronisations() {
-		return () -> {
+		return (disconnect) -> {
 			this.synchronisingSince = Instant.now();
+			Map.Entry<Long, Runnable> newest = this.replicaConnections.lastEntry();
+			if (newest != null) {
+				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
+			}
 			return (clean) -> {
 			};
 		};

@@ -20,6 +20,7 @@ import dev.lockstep.block.Export;
 import dev.lockstep.block.ForwardingDevice;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
  * Requests no well-behaved client sends. Each is answered as the protocol says,
@@ -250,8 +251,10 @@ class ErrorPathsTest {
 	void anExportIsToldWhetherEachClientLeftCleanly() throws Exception {
 		List<String> events = new CopyOnWriteArrayList<>();
 		AtomicInteger clients = new AtomicInteger();
-		this.server.registry().get("disk0").listen(() -> {
+		List<Runnable> disconnects = new CopyOnWriteArrayList<>();
+		this.server.registry().get("disk0").listen((disconnect) -> {
 			int client = clients.incrementAndGet();
+			disconnects.add(disconnect);
 			events.add("arrived " + client);
 			return (clean) -> events.add((clean ? "left cleanly " : "broke off ") + client);
 		});
@@ -265,6 +268,18 @@ class ErrorPathsTest {
 		}
 		awaitEvents(events, 4);
 		assertThat(events).containsExactly("arrived 1", "left cleanly 1", "arrived 2", "broke off 2");
+		// The listener can close a client's connection; that client's departure follows, as not clean.
+		try (RawConnection connection = new RawConnection(this.server.port())) {
+			connection.go("disk0");
+			awaitEvents(events, 5);
+			disconnects.get(2).run();
+			awaitEvents(events, 6);
+			assertThat(events).endsWith("arrived 3", "broke off 3");
+			assertThatExceptionOfType(IOException.class).isThrownBy(() -> {
+				connection.request(0, Nbd.CMD_READ, 2, 0, 512);
+				connection.simpleReply();
+			});
+		}
 	}
 
 	private static void awaitEvents(List<String> events, int count) throws InterruptedException {

@@ -94,9 +94,11 @@ final class InProcessEngine implements BlockEngineAccess {
 			throw new NoSuchExportException("server has no export named '" + export + "'");
 		}
 		Export.ClientListener clients = target.listeners.get(export);
-		Export.ClientListener.Departure departure = (clients != null) ? clients.arrived() : (clean) -> {
-		};
-		return new Connection(target, export, device, departure);
+		Connection connection = new Connection(target, export, device);
+		if (clients != null) {
+			connection.departure = clients.arrived(() -> connection.abort("disconnected by the server"));
+		}
+		return connection;
 	}
 
 	/**
@@ -111,16 +113,15 @@ final class InProcessEngine implements BlockEngineAccess {
 
 		private final BlockDevice device;
 
-		private final Export.ClientListener.Departure departure;
+		private volatile Export.ClientListener.Departure departure = (clean) -> {
+		};
 
 		private volatile boolean closed;
 
-		Connection(InProcessEngine target, String export, BlockDevice device,
-				Export.ClientListener.Departure departure) {
+		Connection(InProcessEngine target, String export, BlockDevice device) {
 			this.target = target;
 			this.export = export;
 			this.device = device;
-			this.departure = departure;
 		}
 
 		private CompletableFuture<Void> run(IoAction action) {

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -161,8 +163,8 @@ class SecondaryStackTests {
 			Export.ClientListener primary = stack.primaryConnections();
 			Export.ClientListener synchronisations = stack.synchronisations();
 			// A primary connects, then synchronises: meanwhile the base is partly old and partly copied.
-			Export.ClientListener.Departure first = primary.arrived();
-			synchronisations.arrived();
+			Export.ClientListener.Departure first = primary.arrived(NO_DISCONNECT);
+			synchronisations.arrived(NO_DISCONNECT);
 			stack.replica().write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
 				.withMessageContaining("Cannot checkpoint disk 'disk0': the primary started synchronising the disks at")
@@ -177,7 +179,7 @@ class SecondaryStackTests {
 			stack.checkpoint();
 			byte[] checkpointed = base.snapshot();
 
-			Export.ClientListener.Departure second = primary.arrived();
+			Export.ClientListener.Departure second = primary.arrived(NO_DISCONNECT);
 			stack.replica().write(2 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x22)), false);
 			second.left(false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
@@ -186,20 +188,52 @@ class SecondaryStackTests {
 			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
 
 			// A new connection lifts nothing, nor does a synchronisation that ends without completing.
-			primary.arrived();
+			primary.arrived(NO_DISCONNECT);
 			stack.replica().write(3 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x33)), false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
 				.withMessageContaining("without a clean disconnect");
-			synchronisations.arrived().left(false);
+			synchronisations.arrived(NO_DISCONNECT).left(false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
 				.withMessageContaining("has not completed");
 			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
-			synchronisations.arrived();
+			synchronisations.arrived(NO_DISCONNECT);
 			hashes.flush();
 			stack.checkpoint();
 			assertThat(readAll(stack.workload())).isEqualTo(base.snapshot());
 		}
 	}
+
+	@Test
+	void aSynchronisationStartingClosesTheReplicaConnectionsLeftOverFromBefore() throws Exception {
+		MemoryDevice base = new MemoryDevice(random(SIZE, 7));
+		try (SecondaryStack stack = stack(base)) {
+			ChunkHashes hashes = new ChunkHashes(base, stack::synchronised);
+			Export.ClientListener primary = stack.primaryConnections();
+			List<String> closed = new ArrayList<>();
+			// A connection left half-open by a partition, another client's, and the new primary's.
+			Export.ClientListener.Departure[] departures = new Export.ClientListener.Departure[3];
+			for (int i = 0; i < 3; i++) {
+				int connection = i;
+				departures[i] = primary.arrived(() -> {
+					closed.add("connection " + connection);
+					departures[connection].left(false);
+				});
+			}
+			stack.synchronisations().arrived(NO_DISCONNECT);
+			assertThat(closed).containsExactly("connection 0", "connection 1");
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("has not completed");
+			hashes.flush();
+			stack.checkpoint();
+			// Nothing is left to break late; the primary's own connection still counts.
+			departures[2].left(false);
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("without a clean disconnect");
+		}
+	}
+
+	private static final Runnable NO_DISCONNECT = () -> {
+	};
 
 	@Test
 	void aMirrorReplicaRefusesCheckpointsOnceAPrimaryWriteFailed() throws Exception {
