@@ -81,6 +81,18 @@ final class SecondaryStack implements Closeable {
 
 	private final AtomicLong arrivals = new AtomicLong();
 
+	/** Guards the order of breaks and synchronisations, below. */
+	private final Object primaryEvents = new Object();
+
+	/** Numbers breaks and starts of synchronisations, in the order they happen. */
+	private long events;
+
+	/** The event number of the break that {@link #primaryLost} records. */
+	private long lostEvent;
+
+	/** The event number of the start of the latest synchronisation. */
+	private long synchronisationEvent;
+
 	private volatile boolean closed;
 
 	SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults) throws IOException {
@@ -120,7 +132,10 @@ final class SecondaryStack implements Closeable {
 			return (clean) -> {
 				this.replicaConnections.remove(arrival);
 				if (!clean && !this.replicaClosed) {
-					this.primaryLost = Instant.now();
+					synchronized (this.primaryEvents) {
+						this.lostEvent = ++this.events;
+						this.primaryLost = Instant.now();
+					}
 				}
 			};
 		};
@@ -142,10 +157,14 @@ final class SecondaryStack implements Closeable {
 	 */
 	Export.ClientListener synchronisations() {
 		return (disconnect) -> {
-			this.synchronisingSince = Instant.now();
+			// Closed first, so that their breaks come before the synchronisation that lifts them.
 			Map.Entry<Long, Runnable> newest = this.replicaConnections.lastEntry();
 			if (newest != null) {
 				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
+			}
+			synchronized (this.primaryEvents) {
+				this.synchronisationEvent = ++this.events;
+				this.synchronisingSince = Instant.now();
 			}
 			return (clean) -> {
 			};
@@ -155,11 +174,16 @@ final class SecondaryStack implements Closeable {
 	/**
 	 * The primary has completed a synchronisation: the base equals its disk, plus
 	 * the writes it forwards. Lifts the refusals that the synchronisation's start
-	 * and a broken connection before it set.
+	 * and a broken connection before that start set; a break since then (the
+	 * primary died right after its synchronisation) still counts.
 	 */
 	void synchronised() {
-		this.synchronisingSince = null;
-		this.primaryLost = null;
+		synchronized (this.primaryEvents) {
+			this.synchronisingSince = null;
+			if (this.lostEvent < this.synchronisationEvent) {
+				this.primaryLost = null;
+			}
+		}
 	}
 
 	/** The device behind the {@code <disk>.replica} export. */

@@ -200,6 +200,14 @@ class SecondaryStackTests {
 			hashes.flush();
 			stack.checkpoint();
 			assertThat(readAll(stack.workload())).isEqualTo(base.snapshot());
+
+			// A break after the synchronisation started (the primary died right after it) still counts.
+			Export.ClientListener.Departure last = primary.arrived(NO_DISCONNECT);
+			synchronisations.arrived(NO_DISCONNECT);
+			last.left(false);
+			hashes.flush();
+			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
+				.withMessageContaining("without a clean disconnect");
 		}
 	}
 
