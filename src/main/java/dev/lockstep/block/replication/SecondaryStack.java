@@ -81,17 +81,14 @@ final class SecondaryStack implements Closeable {
 
 	private final AtomicLong arrivals = new AtomicLong();
 
-	/** Guards the order of breaks and synchronisations, below. */
+	/** Orders breaks against the start and the completion of a synchronisation. */
 	private final Object primaryEvents = new Object();
 
-	/** Numbers breaks and starts of synchronisations, in the order they happen. */
-	private long events;
+	/** Counts the breaks of the primary's connections. */
+	private long breaks;
 
-	/** The event number of the break that {@link #primaryLost} records. */
-	private long lostEvent;
-
-	/** The event number of the start of the latest synchronisation. */
-	private long synchronisationEvent;
+	/** The count of breaks when the latest synchronisation started. */
+	private long breaksBeforeSynchronisation;
 
 	private volatile boolean closed;
 
@@ -133,7 +130,7 @@ final class SecondaryStack implements Closeable {
 				this.replicaConnections.remove(arrival);
 				if (!clean && !this.replicaClosed) {
 					synchronized (this.primaryEvents) {
-						this.lostEvent = ++this.events;
+						this.breaks++;
 						this.primaryLost = Instant.now();
 					}
 				}
@@ -163,7 +160,7 @@ final class SecondaryStack implements Closeable {
 				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
 			}
 			synchronized (this.primaryEvents) {
-				this.synchronisationEvent = ++this.events;
+				this.breaksBeforeSynchronisation = this.breaks;
 				this.synchronisingSince = Instant.now();
 			}
 			return (clean) -> {
@@ -180,7 +177,7 @@ final class SecondaryStack implements Closeable {
 	void synchronised() {
 		synchronized (this.primaryEvents) {
 			this.synchronisingSince = null;
-			if (this.lostEvent < this.synchronisationEvent) {
+			if (this.breaks == this.breaksBeforeSynchronisation) {
 				this.primaryLost = null;
 			}
 		}
