@@ -243,13 +243,7 @@ class TwoNodeReplicationTests {
 		int[] ports = LockstepNode.freePorts(5);
 		// A reaches B only through a proxy that the test can sever.
 		try (TcpProxy link = new TcpProxy(ports[4], ports[3])) {
-			this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();
-			this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo").start();
-			assertThat(this.b.start("secondary").status()).isEqualTo(200);
-			assertThat(this.a.start("primary").status()).isEqualTo(200);
-			this.a.io("disk0", "write -P 0x11 0 1M");
-			assertThat(this.a.checkpoint().status()).isEqualTo(200);
-			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+			startCheckpointedPairThroughTheProxy(ports);
 			this.a.io("disk0", "write -P 0x21 3M 64k");
 
 			link.sever();
@@ -293,13 +287,7 @@ class TwoNodeReplicationTests {
 	void afterABrokenLinkOnlyACompletedSynchronisationLetsTheSecondaryCheckpoint() throws Exception {
 		int[] ports = LockstepNode.freePorts(5);
 		try (TcpProxy link = new TcpProxy(ports[4], ports[3])) {
-			this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();
-			this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo").start();
-			assertThat(this.b.start("secondary").status()).isEqualTo(200);
-			assertThat(this.a.start("primary").status()).isEqualTo(200);
-			this.a.io("disk0", "write -P 0x11 0 1M");
-			assertThat(this.a.checkpoint().status()).isEqualTo(200);
-			assertThat(this.b.checkpoint().status()).isEqualTo(200);
+			startCheckpointedPairThroughTheProxy(ports);
 			this.a.io("disk0", "write -P 0x21 1M 64k");
 			link.sever();
 			this.a.io("disk0", "write -P 0x22 2M 64k");
@@ -339,6 +327,21 @@ class TwoNodeReplicationTests {
 			compare(this.a.uri("disk0"), this.b.uri("disk0"));
 			this.b.io("disk0", "read -P 0x22 2M 64k");
 		}
+	}
+
+	/**
+	 * Starts B as secondary and A as primary ({@code colo}), A reaching B only
+	 * through the proxy on {@code ports[4]}, and checkpoints both after a write
+	 * of 0x11 to the first MiB.
+	 */
+	private void startCheckpointedPairThroughTheProxy(int[] ports) throws Exception {
+		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();
+		this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo").start();
+		assertThat(this.b.start("secondary").status()).isEqualTo(200);
+		assertThat(this.a.start("primary").status()).isEqualTo(200);
+		this.a.io("disk0", "write -P 0x11 0 1M");
+		assertThat(this.a.checkpoint().status()).isEqualTo(200);
+		assertThat(this.b.checkpoint().status()).isEqualTo(200);
 	}
 
 	@Test
