@@ -5,7 +5,6 @@ import java.net.URISyntaxException;
 import java.util.List;
 import java.util.stream.Collectors;
 
-import dev.lockstep.replication.Operation;
 import dev.lockstep.replication.OperationConflictException;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.StepOutcome;
@@ -69,7 +68,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		StepReport failure = report.firstFailure().orElseThrow();
 		ProblemType type = (failure.outcome() == StepOutcome.TIMED_OUT) ? ProblemType.PARTICIPANT_TIMED_OUT
 				: ProblemType.PARTICIPANT_FAILED;
-		String detail = "Participant '" + failure.participant() + "' " + describe(failure, report.operation())
+		String detail = "Participant '" + failure.participant() + "' " + describe(failure)
 				+ " The coordinator is now " + report.state() + "; see the report for every step.";
 		ProblemDetail problem = problem(type, detail, request);
 		problem.setProperty("participant", failure.participant());
@@ -78,19 +77,18 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	/**
-	 * Describes a failed step as one sentence, naming the operation only when the
-	 * step was another action (a compensation during a start).
+	 * Describes a failed step as one sentence. The first failure of an operation
+	 * is always a step of the operation itself (a compensation only follows a
+	 * failed start).
 	 */
-	private static String describe(StepReport failure, Operation operation) {
+	private static String describe(StepReport failure) {
 		String what = (failure.outcome() == StepOutcome.TIMED_OUT) ? "timed out" : "failed";
-		String action = failure.action().value();
-		String during = action.equals(operation.value()) ? "" : " during " + operation.value();
 		String error = (failure.error() != null) ? failure.error().strip() : "";
 		if (error.isEmpty()) {
-			return what + " in " + action + during + ".";
+			return what + " in " + failure.action().value() + ".";
 		}
 		boolean ended = error.endsWith(".") || error.endsWith("!") || error.endsWith("?");
-		return what + " in " + action + during + ": " + error + (ended ? "" : ".");
+		return what + " in " + failure.action().value() + ": " + error + (ended ? "" : ".");
 	}
 
 	@ExceptionHandler
