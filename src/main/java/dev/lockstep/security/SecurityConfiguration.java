@@ -1,5 +1,6 @@
 package dev.lockstep.security;
 
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -7,6 +8,7 @@ import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.annotation.web.configurers.AbstractHttpConfigurer;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.config.observation.SecurityObservationSettings;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 
@@ -22,6 +24,20 @@ public class SecurityConfiguration {
 	@Bean
 	ApiToken apiToken(SecurityProperties properties) {
 		return ApiToken.resolve(properties);
+	}
+
+	/**
+	 * Keeps Spring Security from observing every filter, authentication and
+	 * authorization of every request: without this it wraps each filter of the
+	 * chain on every request, even when the observations themselves are turned
+	 * off. Requests are measured as {@code http.server.requests} already.
+	 * {@code management.observations.enable.spring.security=true} brings them back.
+	 */
+	@Bean
+	@ConditionalOnProperty(name = "management.observations.enable.spring.security", havingValue = "false",
+			matchIfMissing = true)
+	SecurityObservationSettings noSecurityObservations() {
+		return SecurityObservationSettings.noObservations();
 	}
 
 	@Bean
