@@ -14,6 +14,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
 import dev.lockstep.replication.ReplicationMode;
 
 /**
@@ -232,11 +233,19 @@ final class DiskReplication {
 		MirrorReplica newMirror = null;
 		try {
 			BlockDevice replica;
+			// Only colo follows the primary's connections and synchronisations (its checkpoint rules).
+			Export.ClientListener primaryConnections = null;
+			Export.ClientListener synchronisations = null;
+			Runnable synchronised = () -> {
+			};
 			if (this.kind == ReplicationKind.COLO) {
 				newStack = new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
 						this.faults);
 				this.device.switchTo(newStack.workload());
 				replica = newStack.replica();
+				primaryConnections = newStack.primaryConnections();
+				synchronisations = newStack.synchronisations();
+				synchronised = newStack::synchronised;
 			}
 			else {
 				newMirror = new MirrorReplica(this.name, this.base, this.faults);
@@ -246,12 +255,9 @@ final class DiskReplication {
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
 			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind),
-					(newStack != null) ? newStack.primaryConnections() : null);
-			Runnable synchronised = (newStack != null) ? newStack::synchronised : () -> {
-			};
+					primaryConnections);
 			this.engine.addExport(hashesName, new ChunkHashes(this.base, synchronised), true, false,
-					"SHA-256 of each 1 MiB chunk of disk " + this.name,
-					(newStack != null) ? newStack.synchronisations() : null);
+					"SHA-256 of each 1 MiB chunk of disk " + this.name, synchronisations);
 		}
 		catch (IOException | RuntimeException ex) {
 			this.engine.removeExport(hashesName);
