@@ -4,8 +4,8 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.test.web.servlet.client.RestTestClient;
 
 /**
- * HTTP clients for tests against a running service, carrying the test API token
- * from {@code src/test/resources/config/application.yaml}.
+ * HTTP clients for tests against a running service, carrying the test API token from
+ * {@code src/test/resources/config/application.yaml}.
  */
 public final class TestClients {
 
@@ -16,8 +16,8 @@ public final class TestClients {
 	}
 
 	/**
-	 * Returns a client for the service on the given loopback port that presents
-	 * the API token.
+	 * Returns a client for the service on the given loopback port that presents the API
+	 * token.
 	 */
 	public static RestTestClient authenticated(int port) {
 		return RestTestClient.bindToServer()

@@ -44,8 +44,8 @@ import org.springframework.web.servlet.resource.NoResourceFoundException;
 
 /**
  * Turns every error into an RFC 9457 {@code application/problem+json} body with a
- * specific {@code type} and a {@code detail} a person can act on. Details never
- * carry exception class names, stack traces or file paths.
+ * specific {@code type} and a {@code detail} a person can act on. Details never carry
+ * exception class names, stack traces or file paths.
  */
 @RestControllerAdvice
 class ApiExceptionHandler extends ResponseEntityExceptionHandler {
@@ -68,8 +68,8 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		StepReport failure = report.firstFailure().orElseThrow();
 		ProblemType type = (failure.outcome() == StepOutcome.TIMED_OUT) ? ProblemType.PARTICIPANT_TIMED_OUT
 				: ProblemType.PARTICIPANT_FAILED;
-		String detail = "Participant '" + failure.participant() + "' " + describe(failure)
-				+ " The coordinator is now " + report.state() + "; see the report for every step.";
+		String detail = "Participant '" + failure.participant() + "' " + describe(failure) + " The coordinator is now "
+				+ report.state() + "; see the report for every step.";
 		ProblemDetail problem = problem(type, detail, request);
 		problem.setProperty("participant", failure.participant());
 		problem.setProperty("report", report);
@@ -77,9 +77,8 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	/**
-	 * Describes a failed step as one sentence. The first failure of an operation
-	 * is always a step of the operation itself (a compensation only follows a
-	 * failed start).
+	 * Describes a failed step as one sentence. The first failure of an operation is
+	 * always a step of the operation itself (a compensation only follows a failed start).
 	 */
 	private static String describe(StepReport failure) {
 		String what = (failure.outcome() == StepOutcome.TIMED_OUT) ? "timed out" : "failed";
@@ -98,16 +97,18 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
 	@ExceptionHandler({ RequestRejectedException.class, InvalidParameterException.class })
 	ResponseEntity<Object> rejected(Exception ex, HttpServletRequest request) {
-		return respond(problem(ProblemType.MALFORMED_REQUEST,
-				"The request contains characters or parameters that are not allowed", request),
+		return respond(
+				problem(ProblemType.MALFORMED_REQUEST,
+						"The request contains characters or parameters that are not allowed", request),
 				ProblemType.MALFORMED_REQUEST);
 	}
 
 	@ExceptionHandler
 	ResponseEntity<Object> unexpected(Exception ex, HttpServletRequest request) {
 		logger.error("Unexpected error handling " + request.getMethod() + " " + request.getRequestURI(), ex);
-		return respond(problem(ProblemType.INTERNAL, "The request could not be completed because of an internal "
-				+ "error; it has been logged", request), ProblemType.INTERNAL);
+		return respond(problem(ProblemType.INTERNAL,
+				"The request could not be completed because of an internal " + "error; it has been logged", request),
+				ProblemType.INTERNAL);
 	}
 
 	@Override
@@ -170,8 +171,8 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		}
 		if (ex instanceof MethodArgumentTypeMismatchException mismatch) {
 			return "'" + mismatch.getName() + "' has an invalid value '" + mismatch.getValue() + "'"
-					+ ((mismatch.getRequiredType() != null)
-							? ": expected " + typeName(mismatch.getRequiredType()) : "");
+					+ ((mismatch.getRequiredType() != null) ? ": expected " + typeName(mismatch.getRequiredType())
+							: "");
 		}
 		if (ex instanceof NoResourceFoundException) {
 			return "There is nothing at this path; see /swagger-ui.html for the API";
@@ -216,8 +217,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		}
 		if (cause instanceof StreamReadException malformed) {
 			TokenStreamLocation location = malformed.getLocation();
-			return "Malformed JSON" + ((location != null && location.getLineNr() > 0)
-					? " at line " + location.getLineNr() + ", column " + location.getColumnNr() : "")
+			return "Malformed JSON"
+					+ ((location != null && location.getLineNr() > 0)
+							? " at line " + location.getLineNr() + ", column " + location.getColumnNr() : "")
 					+ ": " + safe(malformed.getOriginalMessage());
 		}
 		if (cause instanceof JacksonException) {

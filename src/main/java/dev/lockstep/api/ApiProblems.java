@@ -10,10 +10,9 @@ import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
 
-
 /**
- * The error responses each kind of endpoint documents in the OpenAPI contract.
- * Every error body is {@code application/problem+json}.
+ * The error responses each kind of endpoint documents in the OpenAPI contract. Every
+ * error body is {@code application/problem+json}.
  */
 final class ApiProblems {
 

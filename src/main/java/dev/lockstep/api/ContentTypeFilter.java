@@ -16,9 +16,9 @@ import org.springframework.stereotype.Component;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Refuses a request whose {@code Content-Type} is not a concrete media type (a
- * wildcard or an unparsable value) with {@code 415}, before anything tries to
- * read the body with it.
+ * Refuses a request whose {@code Content-Type} is not a concrete media type (a wildcard
+ * or an unparsable value) with {@code 415}, before anything tries to read the body with
+ * it.
  */
 @Component
 @Order(Ordered.HIGHEST_PRECEDENCE)

@@ -17,8 +17,7 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * Lists the disks served over NBD. With the disk engine switched off the list is
- * empty.
+ * Lists the disks served over NBD. With the disk engine switched off the list is empty.
  */
 @RestController
 @RequestMapping(path = "/api/v1/disks", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -40,10 +39,7 @@ class DiskController {
 		if (diskEngine == null) {
 			return List.of();
 		}
-		return diskEngine.disks()
-			.stream()
-			.map((disk) -> DiskView.of(disk, diskEngine.exportUrl(disk.name())))
-			.toList();
+		return diskEngine.disks().stream().map((disk) -> DiskView.of(disk, diskEngine.exportUrl(disk.name()))).toList();
 	}
 
 	@GetMapping("/{name}")

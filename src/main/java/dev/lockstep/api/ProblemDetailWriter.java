@@ -9,9 +9,9 @@ import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 
 /**
- * Writes a problem+json body straight to a servlet response, for the places
- * that answer before Spring MVC does (servlet filters, the security chain,
- * Tomcat's error report), with the same problem types as the API.
+ * Writes a problem+json body straight to a servlet response, for the places that answer
+ * before Spring MVC does (servlet filters, the security chain, Tomcat's error report),
+ * with the same problem types as the API.
  */
 public final class ProblemDetailWriter {
 
@@ -33,8 +33,7 @@ public final class ProblemDetailWriter {
 
 	static String json(ProblemType type, String detail) {
 		return "{\"type\":\"" + type.type() + "\",\"title\":\"" + type.title() + "\",\"status\":"
-				+ type.status().value() + ",\"detail\":\"" + detail.replace("\\", "\\\\").replace("\"", "\\\"")
-				+ "\"}";
+				+ type.status().value() + ",\"detail\":\"" + detail.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}";
 	}
 
 }

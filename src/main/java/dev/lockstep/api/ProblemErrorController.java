@@ -11,9 +11,9 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * Answers errors that happen outside the controllers (for example a request the
- * servlet container rejects) with problem+json instead of Spring Boot's default
- * error page, and without exception details.
+ * Answers errors that happen outside the controllers (for example a request the servlet
+ * container rejects) with problem+json instead of Spring Boot's default error page, and
+ * without exception details.
  */
 @RestController
 @Hidden

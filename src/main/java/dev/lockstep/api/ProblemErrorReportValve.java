@@ -10,9 +10,9 @@ import org.apache.catalina.valves.ErrorReportValve;
 import org.springframework.http.MediaType;
 
 /**
- * Tomcat's error report for requests it rejects before they reach the
- * application (for example an encoded slash in the path), as problem+json
- * instead of Tomcat's HTML page with its version and exception.
+ * Tomcat's error report for requests it rejects before they reach the application (for
+ * example an encoded slash in the path), as problem+json instead of Tomcat's HTML page
+ * with its version and exception.
  */
 public final class ProblemErrorReportValve extends ErrorReportValve {
 
@@ -32,7 +32,8 @@ public final class ProblemErrorReportValve extends ErrorReportValve {
 			response.finishResponse();
 		}
 		catch (IOException | IllegalStateException ex) {
-			// the client is gone or the response is already committed: nothing more to say
+			// the client is gone or the response is already committed: nothing more to
+			// say
 		}
 	}
 

@@ -8,8 +8,8 @@ import dev.lockstep.replication.OperationReport;
 import io.swagger.v3.oas.annotations.media.Schema;
 
 /**
- * The shape of every error body, for the OpenAPI contract: an RFC 9457 problem
- * with Lockstep's extension members. Bodies are built as
+ * The shape of every error body, for the OpenAPI contract: an RFC 9457 problem with
+ * Lockstep's extension members. Bodies are built as
  * {@link org.springframework.http.ProblemDetail}.
  *
  * @param type the problem type, a {@code urn:lockstep:problem:*} URN

@@ -27,8 +27,8 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 /**
- * The lifecycle API: runs start, checkpoint and stop across every participant,
- * and answers status, error and history queries.
+ * The lifecycle API: runs start, checkpoint and stop across every participant, and
+ * answers status, error and history queries.
  */
 @RestController
 @RequestMapping(path = "/api/v1/replication", produces = MediaType.APPLICATION_JSON_VALUE)
@@ -95,8 +95,8 @@ class ReplicationController {
 	@GetMapping("/operations")
 	@Operation(summary = "List recent operation reports, newest first")
 	@ApiProblems.BadRequest
-	List<OperationReport> operations(@Parameter(description = "How many reports to return, 1 to 100")
-	@RequestParam(defaultValue = "20") @Min(1) @Max(100) int limit) {
+	List<OperationReport> operations(@Parameter(description = "How many reports to return, 1 to 100") @RequestParam(
+			defaultValue = "20") @Min(1) @Max(100) int limit) {
 		return this.coordinator.operations(limit);
 	}
 

@@ -9,6 +9,6 @@ import jakarta.validation.constraints.NotNull;
  *
  * @param mode the role of this node
  */
-record StartRequest(@Schema(requiredMode = Schema.RequiredMode.REQUIRED, example = "secondary",
-		allowableValues = { "primary", "secondary" }, type = "string") @NotNull ReplicationMode mode) {
+record StartRequest(@Schema(requiredMode = Schema.RequiredMode.REQUIRED, example = "secondary", allowableValues = {
+		"primary", "secondary" }, type = "string") @NotNull ReplicationMode mode){
 }

@@ -10,10 +10,9 @@ import org.springframework.stereotype.Component;
 import org.springframework.util.unit.DataSize;
 
 /**
- * Binds sizes written with binary units ({@code 64KiB}, {@code 64MiB},
- * {@code 1GiB}, {@code 2TiB}) as well as Spring's own forms ({@code 64MB},
- * {@code 1GB}, {@code 512B}, plain bytes), which Spring already reads as
- * powers of 1024.
+ * Binds sizes written with binary units ({@code 64KiB}, {@code 64MiB}, {@code 1GiB},
+ * {@code 2TiB}) as well as Spring's own forms ({@code 64MB}, {@code 1GB}, {@code 512B},
+ * plain bytes), which Spring already reads as powers of 1024.
  */
 @Component
 @ConfigurationPropertiesBinding

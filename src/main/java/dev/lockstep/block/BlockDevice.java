@@ -10,16 +10,17 @@ import java.util.List;
  * replication layers stack on top of each other (overlays, forwarding,
  * copy-before-write).
  *
- * <p>Implementations must be safe for concurrent use by many threads. Requests
- * are already validated against {@link #size()} by the caller; an implementation
- * may still throw {@link IOException} for real I/O faults, which the NBD server
- * turns into an {@code EIO} reply.
+ * <p>
+ * Implementations must be safe for concurrent use by many threads. Requests are already
+ * validated against {@link #size()} by the caller; an implementation may still throw
+ * {@link IOException} for real I/O faults, which the NBD server turns into an {@code EIO}
+ * reply.
  */
 public interface BlockDevice extends Closeable {
 
 	/**
-	 * Returns the size of the device in bytes. It does not change while the
-	 * device is open.
+	 * Returns the size of the device in bytes. It does not change while the device is
+	 * open.
 	 */
 	long size();
 
@@ -29,22 +30,21 @@ public interface BlockDevice extends Closeable {
 	boolean readOnly();
 
 	/**
-	 * Reads {@code dst.remaining()} bytes starting at {@code offset} into
-	 * {@code dst}, advancing its position to its limit. Unallocated regions read
-	 * as zeroes.
+	 * Reads {@code dst.remaining()} bytes starting at {@code offset} into {@code dst},
+	 * advancing its position to its limit. Unallocated regions read as zeroes.
 	 */
 	void read(long offset, ByteBuffer dst) throws IOException;
 
 	/**
-	 * Writes {@code src.remaining()} bytes at {@code offset}. When {@code fua} is
-	 * set the data must be durable before the method returns.
+	 * Writes {@code src.remaining()} bytes at {@code offset}. When {@code fua} is set the
+	 * data must be durable before the method returns.
 	 */
 	void write(long offset, ByteBuffer src, boolean fua) throws IOException;
 
 	/**
-	 * Writes {@code length} zero bytes at {@code offset}. When {@code mayTrim} is
-	 * set the device may deallocate the range instead of writing zeroes, as long
-	 * as it reads back as zeroes.
+	 * Writes {@code length} zero bytes at {@code offset}. When {@code mayTrim} is set the
+	 * device may deallocate the range instead of writing zeroes, as long as it reads back
+	 * as zeroes.
 	 */
 	void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException;
 
@@ -60,10 +60,9 @@ public interface BlockDevice extends Closeable {
 	void flush() throws IOException;
 
 	/**
-	 * Describes the allocation of the range {@code [offset, offset + length)} as
-	 * a list of contiguous extents that cover the range from its start. The list
-	 * may end early (cover less than {@code length}) but never covers bytes past
-	 * the end of the device.
+	 * Describes the allocation of the range {@code [offset, offset + length)} as a list
+	 * of contiguous extents that cover the range from its start. The list may end early
+	 * (cover less than {@code length}) but never covers bytes past the end of the device.
 	 */
 	List<Extent> allocation(long offset, long length) throws IOException;
 

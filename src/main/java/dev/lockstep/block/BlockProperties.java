@@ -23,8 +23,8 @@ import org.springframework.validation.annotation.Validated;
  * @param enabled whether the disk engine (and its NBD server) runs at all
  * @param dataDir where the default disk lives when no disks are configured
  * @param nbd the NBD server
- * @param disks the disks to serve; when empty, one sparse 1 GiB disk {@code disk0}
- * in {@code dataDir}
+ * @param disks the disks to serve; when empty, one sparse 1 GiB disk {@code disk0} in
+ * {@code dataDir}
  */
 @Validated
 @ConfigurationProperties("lockstep.block")
@@ -58,8 +58,8 @@ public record BlockProperties(@DefaultValue("true") boolean enabled, @DefaultVal
 	/**
 	 * NBD server settings, {@code lockstep.block.nbd}.
 	 *
-	 * @param bind the address to listen on; anything but loopback exposes the
-	 * disks, unauthenticated and unencrypted, to the network
+	 * @param bind the address to listen on; anything but loopback exposes the disks,
+	 * unauthenticated and unencrypted, to the network
 	 * @param port the port, 0 for an ephemeral one
 	 * @param maxConnections the most client connections at once
 	 * @param threadsPerConnection the most requests processed at once per connection
@@ -89,8 +89,9 @@ public record BlockProperties(@DefaultValue("true") boolean enabled, @DefaultVal
 	 * @param size the size of a new image; an existing image keeps its own size
 	 * @param readOnly whether clients may only read (the image must then exist)
 	 */
-	public record Disk(@NotBlank @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._-]{0,254}",
-			message = "must be letters, digits, '.', '-' or '_', starting with a letter or digit") String name,
+	public record Disk(
+			@NotBlank @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._-]{0,254}",
+					message = "must be letters, digits, '.', '-' or '_', starting with a letter or digit") String name,
 			@NotBlank String path, DataSize size, @DefaultValue("false") boolean readOnly) {
 
 		public Disk {

@@ -5,8 +5,8 @@ import java.nio.file.Path;
 import dev.lockstep.block.file.FileBlockDevice;
 
 /**
- * A configured disk as served by the {@link DiskEngine}: its image, the file
- * device on it and its export.
+ * A configured disk as served by the {@link DiskEngine}: its image, the file device on it
+ * and its export.
  *
  * @param name the disk (and export) name
  * @param image the file device on the disk's image

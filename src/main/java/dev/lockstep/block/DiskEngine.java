@@ -23,10 +23,10 @@ import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.nbd.NbdServer;
 
 /**
- * Opens, locks and exports the configured disks, and runs the NBD server that
- * serves them. Disks are opened when the engine is created (so a locked or
- * unreadable image stops start-up with a clear error); the server listens from
- * {@link #start()} to {@link #stop()}.
+ * Opens, locks and exports the configured disks, and runs the NBD server that serves
+ * them. Disks are opened when the engine is created (so a locked or unreadable image
+ * stops start-up with a clear error); the server listens from {@link #start()} to
+ * {@link #stop()}.
  */
 public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 
@@ -132,8 +132,8 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 	}
 
 	/**
-	 * The URL clients use for an export, e.g. {@code nbd://127.0.0.1:10809/disk0},
-	 * with the port the server actually listens on.
+	 * The URL clients use for an export, e.g. {@code nbd://127.0.0.1:10809/disk0}, with
+	 * the port the server actually listens on.
 	 */
 	public String exportUrl(String exportName) {
 		String host = this.properties.nbd().bind();
@@ -154,25 +154,39 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 	}
 
 	/**
-	 * Registers per-disk meters: bytes read and written, operations, errors,
-	 * clients and allocated bytes, tagged with the disk name.
+	 * Registers per-disk meters: bytes read and written, operations, errors, clients and
+	 * allocated bytes, tagged with the disk name.
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (Disk disk : this.disks) {
 			ExportStats stats = disk.export().stats();
 			String name = disk.name();
 			FunctionCounter.builder("lockstep.disk.read.bytes", stats, ExportStats::bytesRead)
-				.tag("disk", name).baseUnit("bytes").description("Bytes read by NBD clients").register(meters);
+				.tag("disk", name)
+				.baseUnit("bytes")
+				.description("Bytes read by NBD clients")
+				.register(meters);
 			FunctionCounter.builder("lockstep.disk.written.bytes", stats, ExportStats::bytesWritten)
-				.tag("disk", name).baseUnit("bytes").description("Bytes written by NBD clients").register(meters);
+				.tag("disk", name)
+				.baseUnit("bytes")
+				.description("Bytes written by NBD clients")
+				.register(meters);
 			FunctionCounter.builder("lockstep.disk.operations", stats, ExportStats::operations)
-				.tag("disk", name).description("NBD requests served").register(meters);
+				.tag("disk", name)
+				.description("NBD requests served")
+				.register(meters);
 			FunctionCounter.builder("lockstep.disk.errors", stats, ExportStats::errors)
-				.tag("disk", name).description("NBD requests answered with an error").register(meters);
+				.tag("disk", name)
+				.description("NBD requests answered with an error")
+				.register(meters);
 			Gauge.builder("lockstep.disk.clients", stats, ExportStats::clients)
-				.tag("disk", name).description("Connected NBD clients").register(meters);
+				.tag("disk", name)
+				.description("Connected NBD clients")
+				.register(meters);
 			Gauge.builder("lockstep.disk.allocated.bytes", disk, Disk::allocatedBytes)
-				.tag("disk", name).baseUnit("bytes").description("Bytes in allocated blocks of the image")
+				.tag("disk", name)
+				.baseUnit("bytes")
+				.description("Bytes in allocated blocks of the image")
 				.register(meters);
 		}
 	}
@@ -214,8 +228,8 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 	}
 
 	/**
-	 * Stops the server and closes every disk, storing allocation maps and
-	 * releasing image locks.
+	 * Stops the server and closes every disk, storing allocation maps and releasing image
+	 * locks.
 	 */
 	@Override
 	public void close() {

@@ -1,8 +1,8 @@
 package dev.lockstep.block;
 
 /**
- * The disk engine could not start: a disk could not be opened or served, or
- * the NBD server could not listen. Carries what to do about it, which
+ * The disk engine could not start: a disk could not be opened or served, or the NBD
+ * server could not listen. Carries what to do about it, which
  * {@link DiskEngineFailureAnalyzer} reports instead of a stack trace.
  */
 public final class DiskEngineException extends RuntimeException {

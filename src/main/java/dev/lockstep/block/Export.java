@@ -9,13 +9,14 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.UnaryOperator;
 
 /**
- * A named, exported {@link BlockDevice}. The device behind an export can be
- * replaced at runtime, e.g. by a wrapper that forwards writes or stacks overlays:
- * {@link #swapDevice} waits until no request is running on the export, so when
- * it returns, every later request sees only the new device.
+ * A named, exported {@link BlockDevice}. The device behind an export can be replaced at
+ * runtime, e.g. by a wrapper that forwards writes or stacks overlays: {@link #swapDevice}
+ * waits until no request is running on the export, so when it returns, every later
+ * request sees only the new device.
  *
- * <p>The NBD server runs each request inside {@link #enter()} /
- * {@link Ticket#close()}, which is what the swap waits for.
+ * <p>
+ * The NBD server runs each request inside {@link #enter()} / {@link Ticket#close()},
+ * which is what the swap waits for.
  */
 public final class Export {
 
@@ -55,9 +56,9 @@ public final class Export {
 	}
 
 	/**
-	 * Returns whether clients see the export as read-only (set at creation or
-	 * because the device is read-only now: a replicated disk is read-only while it
-	 * is a mirror secondary).
+	 * Returns whether clients see the export as read-only (set at creation or because the
+	 * device is read-only now: a replicated disk is read-only while it is a mirror
+	 * secondary).
 	 */
 	public boolean readOnly() {
 		return this.readOnly || this.device.readOnly();
@@ -73,8 +74,7 @@ public final class Export {
 	}
 
 	/**
-	 * Restricts which client addresses may select this export; by default any
-	 * client may.
+	 * Restricts which client addresses may select this export; by default any client may.
 	 */
 	public void restrictClients(Predicate<InetAddress> clients) {
 		this.clients = Objects.requireNonNull(clients, "clients");
@@ -86,12 +86,11 @@ public final class Export {
 	}
 
 	/**
-	 * Makes the NBD server process the requests of each connection to this export
-	 * one at a time, in the order they arrive, on one thread. That suits an export
-	 * whose requests are short and come pipelined from a single client, such as a
-	 * replica receiving forwarded writes: it spares a hand-over between threads
-	 * for every request, and the requests that queue up meanwhile are read in one
-	 * go.
+	 * Makes the NBD server process the requests of each connection to this export one at
+	 * a time, in the order they arrive, on one thread. That suits an export whose
+	 * requests are short and come pipelined from a single client, such as a replica
+	 * receiving forwarded writes: it spares a hand-over between threads for every
+	 * request, and the requests that queue up meanwhile are read in one go.
 	 */
 	public void processInOrder() {
 		this.inOrder = true;
@@ -103,8 +102,8 @@ public final class Export {
 	}
 
 	/**
-	 * Called by the server when a client has selected this export; returns what
-	 * to call, once, when that client is gone.
+	 * Called by the server when a client has selected this export; returns what to call,
+	 * once, when that client is gone.
 	 * @param disconnect closes that client's connection
 	 */
 	public ClientListener.Departure clientArrived(Runnable disconnect) {
@@ -125,14 +124,16 @@ public final class Export {
 		return this.removed;
 	}
 
-	/** Follows the clients of an export. Called on the server's threads; must not block. */
+	/**
+	 * Follows the clients of an export. Called on the server's threads; must not block.
+	 */
 	public interface ClientListener {
 
 		/**
-		 * A client has selected the export. Returns what the server calls when
-		 * this client, and no other, is gone.
-		 * @param disconnect closes this client's connection (its departure then
-		 * follows, as not clean); it does not block
+		 * A client has selected the export. Returns what the server calls when this
+		 * client, and no other, is gone.
+		 * @param disconnect closes this client's connection (its departure then follows,
+		 * as not clean); it does not block
 		 */
 		Departure arrived(Runnable disconnect);
 
@@ -142,8 +143,8 @@ public final class Export {
 
 			/**
 			 * The client is gone: {@code clean} if it asked to disconnect
-			 * ({@code NBD_CMD_DISC}), false if its connection broke or was closed
-			 * under it.
+			 * ({@code NBD_CMD_DISC}), false if its connection broke or was closed under
+			 * it.
 			 */
 			void left(boolean clean);
 
@@ -152,10 +153,10 @@ public final class Export {
 	}
 
 	/**
-	 * Replaces the device behind the export. New requests wait while {@code wrap}
-	 * runs, and it runs only once every request already running has finished, so
-	 * it may also change state under the old device (e.g. commit an overlay). The
-	 * new device must have the same size.
+	 * Replaces the device behind the export. New requests wait while {@code wrap} runs,
+	 * and it runs only once every request already running has finished, so it may also
+	 * change state under the old device (e.g. commit an overlay). The new device must
+	 * have the same size.
 	 * @param wrap maps the current device to its replacement (e.g. a wrapper of it)
 	 * @return the device that was replaced
 	 */
@@ -177,8 +178,8 @@ public final class Export {
 	}
 
 	/**
-	 * Runs {@code action} while no request runs on this export; requests that
-	 * arrive meanwhile wait.
+	 * Runs {@code action} while no request runs on this export; requests that arrive
+	 * meanwhile wait.
 	 */
 	public <T> T quiesced(Callable<T> action) throws Exception {
 		this.gate.writeLock().lock();
@@ -191,8 +192,8 @@ public final class Export {
 	}
 
 	/**
-	 * Enters the export for one request and returns the device to use for it. The
-	 * ticket must be closed when the request is done, on the thread that entered.
+	 * Enters the export for one request and returns the device to use for it. The ticket
+	 * must be closed when the request is done, on the thread that entered.
 	 */
 	public Ticket enter() {
 		this.gate.readLock().lock();

@@ -11,9 +11,9 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
- * The live set of exports served by the NBD server, by name. Exports can be
- * added, replaced behind their name and removed at runtime; the server looks the
- * name up when a client selects an export.
+ * The live set of exports served by the NBD server, by name. Exports can be added,
+ * replaced behind their name and removed at runtime; the server looks the name up when a
+ * client selects an export.
  */
 public final class ExportRegistry {
 
@@ -26,8 +26,8 @@ public final class ExportRegistry {
 	private final List<Consumer<Export>> removalListeners = new CopyOnWriteArrayList<>();
 
 	/**
-	 * Returns whether {@code name} is a valid export name: letters, digits, dot,
-	 * dash and underscore, starting with a letter or digit, at most 255 characters.
+	 * Returns whether {@code name} is a valid export name: letters, digits, dot, dash and
+	 * underscore, starting with a letter or digit, at most 255 characters.
 	 */
 	public static boolean isValidName(String name) {
 		return name != null && NAME.matcher(name).matches();
@@ -56,8 +56,8 @@ public final class ExportRegistry {
 	}
 
 	/**
-	 * Finds an export by name. The empty name selects the default export, the
-	 * first one added that still exists.
+	 * Finds an export by name. The empty name selects the default export, the first one
+	 * added that still exists.
 	 */
 	public Optional<Export> find(String name) {
 		if (name == null || name.isEmpty()) {
@@ -96,9 +96,9 @@ public final class ExportRegistry {
 	}
 
 	/**
-	 * Removes an export. New clients can no longer select it; clients connected to
-	 * it are disconnected once their running requests finish. The device is not
-	 * closed: it belongs to whoever added it.
+	 * Removes an export. New clients can no longer select it; clients connected to it are
+	 * disconnected once their running requests finish. The device is not closed: it
+	 * belongs to whoever added it.
 	 * @return the removed export, if there was one
 	 */
 	public Optional<Export> remove(String name) {

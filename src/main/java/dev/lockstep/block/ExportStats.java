@@ -4,8 +4,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Counters of one export: traffic, operations, errors and connected clients.
- * Updated by the NBD server, read by the API and metrics.
+ * Counters of one export: traffic, operations, errors and connected clients. Updated by
+ * the NBD server, read by the API and metrics.
  */
 public final class ExportStats {
 
@@ -99,7 +99,10 @@ public final class ExportStats {
 		return this.blockStatus.sum();
 	}
 
-	/** All operations: reads, writes, flushes, trims, write-zeroes and block status queries. */
+	/**
+	 * All operations: reads, writes, flushes, trims, write-zeroes and block status
+	 * queries.
+	 */
 	public long operations() {
 		return reads() + writes() + flushes() + trims() + writeZeroes() + blockStatusQueries();
 	}

@@ -8,9 +8,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Registers the {@code replication} (readiness) and {@code lifecycle} (liveness)
- * health indicators. The groups themselves are configured in
- * {@code application.yaml}.
+ * Registers the {@code replication} (readiness) and {@code lifecycle} (liveness) health
+ * indicators. The groups themselves are configured in {@code application.yaml}.
  */
 @Configuration(proxyBeanMethods = false)
 class HealthConfiguration {
@@ -21,8 +20,7 @@ class HealthConfiguration {
 	}
 
 	@Bean
-	LifecycleHealthIndicator lifecycleHealthIndicator(ReplicationCoordinator coordinator,
-			HealthProperties properties) {
+	LifecycleHealthIndicator lifecycleHealthIndicator(ReplicationCoordinator coordinator, HealthProperties properties) {
 		return new LifecycleHealthIndicator(coordinator, properties, Clock.systemUTC());
 	}
 

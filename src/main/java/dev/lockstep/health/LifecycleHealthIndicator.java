@@ -10,10 +10,10 @@ import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 
 /**
- * The {@code lifecycle} health indicator, part of the liveness group. It is DOWN
- * only when the coordinator itself is wedged: the error sweep cannot finish
- * within its deadline, or an operation has run past its hard deadline. A
- * participant that <em>reports</em> an error leaves it UP unless
+ * The {@code lifecycle} health indicator, part of the liveness group. It is DOWN only
+ * when the coordinator itself is wedged: the error sweep cannot finish within its
+ * deadline, or an operation has run past its hard deadline. A participant that
+ * <em>reports</em> an error leaves it UP unless
  * {@code lockstep.health.liveness-includes-participant-errors} is set.
  */
 final class LifecycleHealthIndicator extends AbstractHealthIndicator {
@@ -39,14 +39,16 @@ final class LifecycleHealthIndicator extends AbstractHealthIndicator {
 		if (running != null) {
 			builder.withDetail("runningOperation", running);
 			if (running.isOverdue(this.clock.instant())) {
-				builder.down().withDetail("reason", "the " + running.operation().value()
-						+ " operation has run past its hard deadline of " + running.hardDeadline());
+				builder.down()
+					.withDetail("reason", "the " + running.operation().value()
+							+ " operation has run past its hard deadline of " + running.hardDeadline());
 			}
 		}
 		if (!sweep.complete()) {
 			builder.down()
-				.withDetail("reason", "the error sweep did not finish within "
-						+ this.coordinator.errorSweep().errorTimeout().toMillis() + "ms")
+				.withDetail("reason",
+						"the error sweep did not finish within "
+								+ this.coordinator.errorSweep().errorTimeout().toMillis() + "ms")
 				.withDetail("errors", sweep.errors());
 		}
 		else if (this.properties.livenessIncludesParticipantErrors() && !sweep.healthy()) {

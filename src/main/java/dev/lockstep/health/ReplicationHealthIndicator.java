@@ -8,8 +8,8 @@ import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
 
 /**
- * The {@code replication} health indicator: runs the error sweep and is UP only
- * when no participant reports an error. It belongs to the readiness group.
+ * The {@code replication} health indicator: runs the error sweep and is UP only when no
+ * participant reports an error. It belongs to the readiness group.
  */
 final class ReplicationHealthIndicator extends AbstractHealthIndicator {
 

@@ -10,10 +10,9 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 /**
- * Polls every remote participant's {@code /error} in the background. One thread
- * schedules the polls; each poll is an asynchronous request, so a remote that
- * hangs delays nobody, and a participant is not polled again while its previous
- * poll is in flight.
+ * Polls every remote participant's {@code /error} in the background. One thread schedules
+ * the polls; each poll is an asynchronous request, so a remote that hangs delays nobody,
+ * and a participant is not polled again while its previous poll is in flight.
  */
 final class RemoteErrorPoller implements AutoCloseable {
 
@@ -35,8 +34,8 @@ final class RemoteErrorPoller implements AutoCloseable {
 	}
 
 	/**
-	 * Polls the participant now and then at the configured interval, until the
-	 * returned handle is closed.
+	 * Polls the participant now and then at the configured interval, until the returned
+	 * handle is closed.
 	 */
 	AutoCloseable watch(RemoteParticipant participant) {
 		ScheduledFuture<?> polls = this.scheduler.scheduleWithFixedDelay(() -> {

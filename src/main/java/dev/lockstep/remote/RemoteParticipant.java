@@ -18,43 +18,39 @@ import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
 
 /**
- * A participant in another process, driven over HTTP with JSON:
- * <pre>
+ * A participant in another process, driven over HTTP with JSON: <pre>
  * POST {url}/start       {"mode":"primary"} or {"mode":"secondary"}
  * POST {url}/checkpoint  {}
  * GET  {url}/error       answers {"error":null} or {"error":"message"}
  * POST {url}/stop        {"failover":true} or {"failover":false}
- * </pre>
- * A lifecycle call succeeds on any 2xx status and fails on any other status, a
- * refused connection or a timeout; see {@link RemoteParticipantClient} for the
- * failure messages.
+ * </pre> A lifecycle call succeeds on any 2xx status and fails on any other status, a
+ * refused connection or a timeout; see {@link RemoteParticipantClient} for the failure
+ * messages.
  *
- * <h2>Errors</h2>
- * {@link #error()} never makes an HTTP call on the caller's thread. Instead the
- * participant's {@code /error} is polled in the background, at a fixed interval,
- * from the moment the participant is registered, in every coordinator state, and
- * {@code error()} returns what the polls and lifecycle calls have seen:
+ * <h2>Errors</h2> {@link #error()} never makes an HTTP call on the caller's thread.
+ * Instead the participant's {@code /error} is polled in the background, at a fixed
+ * interval, from the moment the participant is registered, in every coordinator state,
+ * and {@code error()} returns what the polls and lifecycle calls have seen:
  * <ul>
  * <li>the failure of the most recent {@code checkpoint} or {@code stop} of this
- * participant, or of a {@code start} abandoned at its deadline, until a later call
- * to it succeeds. A {@code start} that the remote refused is not reported as an
- * error: the participant is left stopped, and the operation report says why;</li>
- * <li>the error the remote reported in its last {@code /error} answer, or the
- * failure of that poll if it answered with a status other than 2xx or with a body
- * that is not {@code {"error":…}};</li>
- * <li>{@code remote participant unreachable at <url> since <time>: <cause>} once
- * two polls in a row got no answer (refused, reset or timed out). A single lost
- * poll is not reported, so that a short hiccup does not make health flap.</li>
+ * participant, or of a {@code start} abandoned at its deadline, until a later call to it
+ * succeeds. A {@code start} that the remote refused is not reported as an error: the
+ * participant is left stopped, and the operation report says why;</li>
+ * <li>the error the remote reported in its last {@code /error} answer, or the failure of
+ * that poll if it answered with a status other than 2xx or with a body that is not
+ * {@code {"error":…}};</li>
+ * <li>{@code remote participant unreachable at <url> since <time>: <cause>} once two
+ * polls in a row got no answer (refused, reset or timed out). A single lost poll is not
+ * reported, so that a short hiccup does not make health flap.</li>
  * </ul>
- * Polled errors are reported in every state, including while the coordinator is
- * idle: the remote decides what it reports then, and an unreachable remote would
- * make the next start fail, so the node should not count as ready.
+ * Polled errors are reported in every state, including while the coordinator is idle: the
+ * remote decides what it reports then, and an unreachable remote would make the next
+ * start fail, so the node should not count as ready.
  *
- * <h2>Deadlines</h2>
- * {@link #timeout()} is the configured {@code timeout}, if any. Each lifecycle
- * request's own HTTP timeout is that deadline plus a second, so that the
- * coordinator's deadline fires first and reports the call as {@code timed_out};
- * the coordinator then interrupts the call, which abandons the request.
+ * <h2>Deadlines</h2> {@link #timeout()} is the configured {@code timeout}, if any. Each
+ * lifecycle request's own HTTP timeout is that deadline plus a second, so that the
+ * coordinator's deadline fires first and reports the call as {@code timed_out}; the
+ * coordinator then interrupts the call, which abandons the request.
  */
 public final class RemoteParticipant implements ReplicationParticipant {
 
@@ -107,8 +103,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	 * @param client the shared HTTP client
 	 * @param clock the clock for the times shown in errors
 	 */
-	RemoteParticipant(String name, URI url, int order, Duration timeout, Duration defaultTimeout,
-			Duration pollTimeout, RemoteParticipantClient client, Clock clock) {
+	RemoteParticipant(String name, URI url, int order, Duration timeout, Duration defaultTimeout, Duration pollTimeout,
+			RemoteParticipantClient client, Clock clock) {
 		this.name = name;
 		this.url = url;
 		this.order = order;
@@ -154,8 +150,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 			call(this.startUri, Map.of("mode", mode.value()));
 		}
 		catch (RemoteParticipantException ex) {
-			// A participant whose start failed is left stopped: the report carries
-			// the failure, and the participant has no fault to report.
+			// A participant whose start failed is left stopped: the report carries the
+			// failure, and the participant has no fault to report.
 			this.lifecycleFailure = null;
 			throw ex;
 		}
@@ -187,8 +183,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	}
 
 	/**
-	 * Returns the latest error known from lifecycle calls and background polls,
-	 * without any I/O.
+	 * Returns the latest error known from lifecycle calls and background polls, without
+	 * any I/O.
 	 */
 	@Override
 	public Optional<String> error() {
@@ -255,9 +251,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 					+ ": expected {\"error\":null} or {\"error\":\"message\"}", now, null, 0);
 		}
 		String message = error.isNull() ? null : error.asString().strip();
-		return new PollState(
-				(message == null || message.isEmpty()) ? null : RemoteParticipantClient.truncate(message), now, null,
-				0);
+		return new PollState((message == null || message.isEmpty()) ? null : RemoteParticipantClient.truncate(message),
+				now, null, 0);
 	}
 
 	private PollState unanswered(Throwable ex) {
@@ -284,6 +279,7 @@ public final class RemoteParticipant implements ReplicationParticipant {
 
 	/**
 	 * What the polls have seen.
+	 *
 	 * @param error the error to report, or null
 	 * @param polledAt when the remote last answered
 	 * @param unreachableSince when the polls began to get no answer, or null

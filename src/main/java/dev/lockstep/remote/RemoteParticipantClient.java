@@ -22,17 +22,17 @@ import tools.jackson.databind.json.JsonMapper;
 import org.springframework.http.HttpStatus;
 
 /**
- * The HTTP side of the remote participant protocol, shared by every remote
- * participant: one pooled keep-alive HTTP/1.1 client, with a connect timeout,
- * and the rules that turn a response into success or a failure message.
+ * The HTTP side of the remote participant protocol, shared by every remote participant:
+ * one pooled keep-alive HTTP/1.1 client, with a connect timeout, and the rules that turn
+ * a response into success or a failure message.
  * <ul>
  * <li>Any 2xx status is success; the body is ignored.</li>
- * <li>Any other status is a failure. Its message is the response's JSON
- * {@code detail}, {@code error} or {@code message} field, the first one present,
- * followed by the status line and the request; without one of those fields, it
- * is the status line and the request.</li>
- * <li>A refused connection, any other I/O error and a timeout are failures whose
- * message says what happened and to which URL.</li>
+ * <li>Any other status is a failure. Its message is the response's JSON {@code detail},
+ * {@code error} or {@code message} field, the first one present, followed by the status
+ * line and the request; without one of those fields, it is the status line and the
+ * request.</li>
+ * <li>A refused connection, any other I/O error and a timeout are failures whose message
+ * says what happened and to which URL.</li>
  * </ul>
  */
 final class RemoteParticipantClient {
@@ -64,8 +64,8 @@ final class RemoteParticipantClient {
 	 * @param body the JSON body, as a map
 	 * @param timeout the deadline of the whole exchange
 	 * @throws RemoteParticipantException if the answer is not 2xx, or there is none
-	 * @throws InterruptedException if the calling thread is interrupted; the
-	 * request is then abandoned
+	 * @throws InterruptedException if the calling thread is interrupted; the request is
+	 * then abandoned
 	 */
 	void post(URI uri, Map<String, Object> body, Duration timeout)
 			throws RemoteParticipantException, InterruptedException {
@@ -91,8 +91,8 @@ final class RemoteParticipantClient {
 	 * GETs a URL without blocking the caller.
 	 * @param uri where from
 	 * @param timeout the deadline of the whole exchange
-	 * @return the response, or a failure with a {@link RemoteParticipantException}
-	 * whose message says what happened
+	 * @return the response, or a failure with a {@link RemoteParticipantException} whose
+	 * message says what happened
 	 */
 	CompletableFuture<HttpResponse<byte[]>> getAsync(URI uri, Duration timeout) {
 		HttpRequest request = HttpRequest.newBuilder(uri)

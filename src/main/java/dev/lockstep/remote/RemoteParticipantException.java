@@ -1,9 +1,8 @@
 package dev.lockstep.remote;
 
 /**
- * A call to a remote participant that did not succeed: a status other than 2xx,
- * a refused connection or a timeout. The message names the request and says
- * what happened.
+ * A call to a remote participant that did not succeed: a status other than 2xx, a refused
+ * connection or a timeout. The message names the request and says what happened.
  */
 public final class RemoteParticipantException extends Exception {
 

@@ -12,16 +12,14 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.StringUtils;
 
 /**
- * Configuration of remote participants, under {@code lockstep.participants}.
- * Every entry is checked when the service starts; a bad entry stops start-up
- * with a message that names it, such as
- * {@code lockstep.participants.remote[1].url}.
+ * Configuration of remote participants, under {@code lockstep.participants}. Every entry
+ * is checked when the service starts; a bad entry stops start-up with a message that
+ * names it, such as {@code lockstep.participants.remote[1].url}.
  *
  * @param remote the remote participants, each registered at start-up
- * @param connectTimeout how long to wait for a TCP connection to a remote
- * participant
- * @param errorPollInterval how often each remote participant's {@code /error} is
- * polled in the background
+ * @param connectTimeout how long to wait for a TCP connection to a remote participant
+ * @param errorPollInterval how often each remote participant's {@code /error} is polled
+ * in the background
  * @param errorPollTimeout the deadline of each {@code /error} poll
  */
 @ConfigurationProperties("lockstep.participants")
@@ -62,8 +60,8 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 	 * One remote participant.
 	 *
 	 * @param name the participant's unique name
-	 * @param url the base URL; the protocol's paths ({@code /start},
-	 * {@code /checkpoint}, {@code /error}, {@code /stop}) are appended to it
+	 * @param url the base URL; the protocol's paths ({@code /start}, {@code /checkpoint},
+	 * {@code /error}, {@code /stop}) are appended to it
 	 * @param order its position: lower values start first and stop last
 	 * @param timeout the deadline of each lifecycle call; the coordinator's
 	 * {@code lockstep.coordinator.call-timeout} if not set
@@ -79,8 +77,8 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 				throw new IllegalArgumentException(entry + ".name must be set to a non-blank, unique name");
 			}
 			if (this.url == null) {
-				throw new IllegalArgumentException(entry + ".url must be set: the base URL of participant '"
-						+ this.name + "', such as http://127.0.0.1:9100/replication");
+				throw new IllegalArgumentException(entry + ".url must be set: the base URL of participant '" + this.name
+						+ "', such as http://127.0.0.1:9100/replication");
 			}
 			String scheme = (this.url.getScheme() != null) ? this.url.getScheme().toLowerCase(Locale.ROOT) : null;
 			if (!"http".equals(scheme) && !"https".equals(scheme) || this.url.isOpaque()) {
@@ -89,8 +87,8 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 			}
 			if (!StringUtils.hasText(this.url.getHost())) {
 				throw new IllegalArgumentException(
-						entry + ".url must name a host, such as http://127.0.0.1:9100/replication, but was '"
-								+ this.url + "'");
+						entry + ".url must name a host, such as http://127.0.0.1:9100/replication, but was '" + this.url
+								+ "'");
 			}
 			if (this.url.getRawQuery() != null || this.url.getRawFragment() != null) {
 				throw new IllegalArgumentException(entry + ".url must not have a query or a fragment, because "

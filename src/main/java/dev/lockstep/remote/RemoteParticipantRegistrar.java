@@ -16,10 +16,10 @@ import dev.lockstep.replication.ParticipantRegistry;
 import dev.lockstep.replication.ReplicationParticipant;
 
 /**
- * Registers every configured remote participant when the service starts, in
- * configuration order, and starts polling its errors. On shutdown the polls stop
- * and the participants are unregistered. A participant that cannot be registered,
- * such as one whose name a bean participant already has, stops start-up.
+ * Registers every configured remote participant when the service starts, in configuration
+ * order, and starts polling its errors. On shutdown the polls stop and the participants
+ * are unregistered. A participant that cannot be registered, such as one whose name a
+ * bean participant already has, stops start-up.
  */
 final class RemoteParticipantRegistrar implements InitializingBean, DisposableBean {
 
@@ -73,8 +73,8 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 			this.handles.add(this.poller.watch(participant));
 			this.participants.add(participant);
 			logger.info("Registered " + participant + " with order " + remote.order() + " and a deadline of "
-					+ RemoteParticipantClient.describe(participant.timeout()
-						.orElse(this.coordinatorProperties.callTimeout())));
+					+ RemoteParticipantClient
+						.describe(participant.timeout().orElse(this.coordinatorProperties.callTimeout())));
 		}
 	}
 

@@ -12,8 +12,8 @@ import dev.lockstep.replication.CoordinatorProperties;
 import dev.lockstep.replication.ParticipantRegistry;
 
 /**
- * Wires the shared HTTP client, the error poller and the registration of the
- * remote participants configured under {@code lockstep.participants.remote}.
+ * Wires the shared HTTP client, the error poller and the registration of the remote
+ * participants configured under {@code lockstep.participants.remote}.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(RemoteParticipantProperties.class)

@@ -9,15 +9,15 @@ import org.springframework.util.Assert;
 /**
  * Configuration of the coordinator, under {@code lockstep.coordinator}.
  *
- * @param callTimeout the deadline of each participant call, unless the
- * participant names its own
+ * @param callTimeout the deadline of each participant call, unless the participant names
+ * its own
  * @param errorTimeout the deadline of each {@code error()} call in the error sweep
- * @param errorCacheTtl how long the result of an error sweep may be reused by
- * probes and status queries
+ * @param errorCacheTtl how long the result of an error sweep may be reused by probes and
+ * status queries
  * @param history how many operation reports are kept in memory
- * @param hardDeadline how long an operation may run before the coordinator counts
- * as wedged; by default the sum of the deadlines of every call the operation may
- * make, plus a margin
+ * @param hardDeadline how long an operation may run before the coordinator counts as
+ * wedged; by default the sum of the deadlines of every call the operation may make, plus
+ * a margin
  */
 @ConfigurationProperties("lockstep.coordinator")
 public record CoordinatorProperties(@DefaultValue("30s") Duration callTimeout,

@@ -11,7 +11,9 @@ public enum CoordinatorState {
 	/** Every participant was started and none has been stopped since. */
 	RUNNING,
 
-	/** A stop (or the compensation of a failed start) could not stop every participant. */
+	/**
+	 * A stop (or the compensation of a failed start) could not stop every participant.
+	 */
 	FAILED
 
 }

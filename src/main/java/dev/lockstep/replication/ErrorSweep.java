@@ -15,14 +15,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * Calls {@link ReplicationParticipant#error()} on every participant, in
- * parallel and under a deadline, and collects every error.
+ * Calls {@link ReplicationParticipant#error()} on every participant, in parallel and
+ * under a deadline, and collects every error.
  * <p>
- * Unlike QEMU, which stops at the first error, the sweep asks every participant.
- * Callers that arrive while a sweep runs share it, and a finished sweep may be
- * reused for a caller-chosen time, so that frequent probes stay cheap. A
- * participant whose {@code error()} is still running from an earlier sweep is
- * not called again: the sweep waits for that call instead.
+ * Unlike QEMU, which stops at the first error, the sweep asks every participant. Callers
+ * that arrive while a sweep runs share it, and a finished sweep may be reused for a
+ * caller-chosen time, so that frequent probes stay cheap. A participant whose
+ * {@code error()} is still running from an earlier sweep is not called again: the sweep
+ * waits for that call instead.
  */
 public final class ErrorSweep {
 
@@ -56,8 +56,7 @@ public final class ErrorSweep {
 	}
 
 	/**
-	 * Returns a sweep no older than the configured cache time, running one if
-	 * needed.
+	 * Returns a sweep no older than the configured cache time, running one if needed.
 	 */
 	public SweepResult sweep() {
 		return sweep(this.cacheTtl);
@@ -71,8 +70,8 @@ public final class ErrorSweep {
 	}
 
 	/**
-	 * Returns a sweep that started no longer than {@code maxAge} ago, running one
-	 * if needed. Never blocks much longer than the error deadline.
+	 * Returns a sweep that started no longer than {@code maxAge} ago, running one if
+	 * needed. Never blocks much longer than the error deadline.
 	 * @param maxAge how old a reused result may be; zero for a fresh sweep
 	 */
 	public SweepResult sweep(Duration maxAge) {

@@ -1,8 +1,8 @@
 package dev.lockstep.replication;
 
 /**
- * Thrown when an operation is not allowed in the coordinator's current state,
- * or while another operation runs. Nothing was changed.
+ * Thrown when an operation is not allowed in the coordinator's current state, or while
+ * another operation runs. Nothing was changed.
  */
 public final class OperationConflictException extends RuntimeException {
 

@@ -8,12 +8,14 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Decides which participant call an operation makes next, given how the
- * previous one ended. A plan holds no threads; {@link OperationRun} drives it.
+ * Decides which participant call an operation makes next, given how the previous one
+ * ended. A plan holds no threads; {@link OperationRun} drives it.
  */
 abstract class OperationPlan {
 
-	/** The participants that are started, in ascending order; updated as calls succeed. */
+	/**
+	 * The participants that are started, in ascending order; updated as calls succeed.
+	 */
 	final Set<RegisteredParticipant> started;
 
 	OperationPlan(Collection<RegisteredParticipant> started) {
@@ -22,14 +24,14 @@ abstract class OperationPlan {
 
 	/**
 	 * Returns the next call, or {@code null} when the operation is complete.
-	 * @param previous the outcome of the previous call, or {@code null} before
-	 * the first call
+	 * @param previous the outcome of the previous call, or {@code null} before the first
+	 * call
 	 */
 	abstract Call next(StepReport previous);
 
 	/**
-	 * Returns every call this plan could make in the worst case, used to bound
-	 * how long the operation may run.
+	 * Returns every call this plan could make in the worst case, used to bound how long
+	 * the operation may run.
 	 */
 	abstract List<Call> worstCase();
 
@@ -51,9 +53,8 @@ abstract class OperationPlan {
 	}
 
 	/**
-	 * Starts participants in ascending order. On the first failure the
-	 * participants already started, and one that timed out, are stopped again in
-	 * descending order.
+	 * Starts participants in ascending order. On the first failure the participants
+	 * already started, and one that timed out, are stopped again in descending order.
 	 */
 	static final class Start extends OperationPlan {
 
@@ -112,8 +113,8 @@ abstract class OperationPlan {
 	}
 
 	/**
-	 * Checkpoints the started participants in ascending order, stopping at the
-	 * first failure.
+	 * Checkpoints the started participants in ascending order, stopping at the first
+	 * failure.
 	 */
 	static final class Checkpoint extends OperationPlan {
 
@@ -154,8 +155,8 @@ abstract class OperationPlan {
 	}
 
 	/**
-	 * Stops the started participants in descending order, going on through
-	 * failures so that a failover gets as far as it can.
+	 * Stops the started participants in descending order, going on through failures so
+	 * that a failover gets as far as it can.
 	 */
 	static final class Stop extends OperationPlan {
 

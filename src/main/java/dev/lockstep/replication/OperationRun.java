@@ -13,17 +13,19 @@ import dev.lockstep.replication.OperationPlan.Call;
 /**
  * Drives one {@link OperationPlan} to its end under per-call deadlines.
  * <p>
- * Participant calls run one after another on a worker thread, inline, so that a
- * healthy call costs little more than the call itself. The thread that asked for
- * the operation supervises: when a call overruns its deadline it records the call
- * as {@code timed_out}, interrupts and abandons the worker, and lets a fresh
- * worker carry on with the rest of the plan. The abandoned worker's late result
- * is dropped. A participant is never called concurrently: each call first enters
- * the participant's lane, which a hung call still holds.
+ * Participant calls run one after another on a worker thread, inline, so that a healthy
+ * call costs little more than the call itself. The thread that asked for the operation
+ * supervises: when a call overruns its deadline it records the call as {@code timed_out},
+ * interrupts and abandons the worker, and lets a fresh worker carry on with the rest of
+ * the plan. The abandoned worker's late result is dropped. A participant is never called
+ * concurrently: each call first enters the participant's lane, which a hung call still
+ * holds.
  */
 final class OperationRun {
 
-	/** The longest the supervisor sleeps before it looks at the current deadline again. */
+	/**
+	 * The longest the supervisor sleeps before it looks at the current deadline again.
+	 */
 	private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
 	private final OperationPlan plan;
@@ -68,8 +70,8 @@ final class OperationRun {
 	}
 
 	/**
-	 * Runs the plan and returns the steps it took. Returns early only if the
-	 * calling thread is interrupted, with the steps taken so far.
+	 * Runs the plan and returns the steps it took. Returns early only if the calling
+	 * thread is interrupted, with the steps taken so far.
 	 */
 	List<StepReport> run() {
 		this.lock.lock();
@@ -166,9 +168,10 @@ final class OperationRun {
 			try {
 				this.waitingForLane = true;
 				boolean entered = participant.enterLane(deadline - System.nanoTime());
-				// Cleared only once the call really runs: when the wait for the lane ends at
-				// the deadline, the coordinator may abandon this call at the same moment, and
-				// its report must still say why the participant was not called.
+				// Cleared only once the call really runs: when the wait for the lane ends
+				// at the deadline, the coordinator may abandon this call at the same
+				// moment, and its report must still say why the participant was not
+				// called.
 				if (entered) {
 					this.waitingForLane = false;
 					try {

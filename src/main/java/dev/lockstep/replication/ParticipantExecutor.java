@@ -9,9 +9,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The threads on which participant calls run. A hung participant holds one
- * thread until it returns, so the pool grows on demand rather than queueing
- * behind it; idle threads go away after a minute.
+ * The threads on which participant calls run. A hung participant holds one thread until
+ * it returns, so the pool grows on demand rather than queueing behind it; idle threads go
+ * away after a minute.
  */
 final class ParticipantExecutor implements Executor, AutoCloseable {
 

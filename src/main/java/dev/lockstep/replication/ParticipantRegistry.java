@@ -12,9 +12,9 @@ import org.springframework.util.Assert;
 import org.springframework.util.StringUtils;
 
 /**
- * The ordered set of participants. Readers get immutable snapshots sorted by
- * ascending order (ties keep registration order), so an operation in progress is
- * never disturbed by a participant joining or leaving.
+ * The ordered set of participants. Readers get immutable snapshots sorted by ascending
+ * order (ties keep registration order), so an operation in progress is never disturbed by
+ * a participant joining or leaving.
  */
 public final class ParticipantRegistry {
 
@@ -91,8 +91,8 @@ public final class ParticipantRegistry {
 	public interface Registration extends AutoCloseable {
 
 		/**
-		 * Removes the participant from the registry. An operation already running
-		 * skips it from then on. Closing twice has no effect.
+		 * Removes the participant from the registry. An operation already running skips
+		 * it from then on. Closing twice has no effect.
 		 */
 		@Override
 		void close();

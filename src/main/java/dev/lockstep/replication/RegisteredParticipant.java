@@ -6,8 +6,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * A participant as the registry holds it: the participant itself, its position
- * in the lifecycle order, its kind and its call deadline.
+ * A participant as the registry holds it: the participant itself, its position in the
+ * lifecycle order, its kind and its call deadline.
  */
 public final class RegisteredParticipant {
 
@@ -24,7 +24,9 @@ public final class RegisteredParticipant {
 
 	private final long sequence;
 
-	/** Serialises lifecycle calls, including one that overran its deadline and still runs. */
+	/**
+	 * Serialises lifecycle calls, including one that overran its deadline and still runs.
+	 */
 	private final ReentrantLock lane = new ReentrantLock();
 
 	private volatile boolean registered = true;

@@ -60,8 +60,7 @@ class ReplicationConfiguration {
 	@Bean
 	ReplicationCoordinator replicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep,
 			CoordinatorProperties properties, ParticipantExecutor executor, MeterRegistry meterRegistry) {
-		return new ReplicationCoordinator(registry, errorSweep, properties, executor, meterRegistry,
-				Clock.systemUTC());
+		return new ReplicationCoordinator(registry, errorSweep, properties, executor, meterRegistry, Clock.systemUTC());
 	}
 
 }

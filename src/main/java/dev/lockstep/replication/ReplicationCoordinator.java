@@ -23,20 +23,19 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 /**
- * Runs each lifecycle operation across every registered participant, one
- * operation at a time.
+ * Runs each lifecycle operation across every registered participant, one operation at a
+ * time.
  * <ul>
- * <li>{@code start} visits participants in ascending order and fails fast,
- * stopping the participants it already started in reverse order.</li>
- * <li>{@code checkpoint} visits the started participants in ascending order and
- * fails fast; replication stays running.</li>
+ * <li>{@code start} visits participants in ascending order and fails fast, stopping the
+ * participants it already started in reverse order.</li>
+ * <li>{@code checkpoint} visits the started participants in ascending order and fails
+ * fast; replication stays running.</li>
  * <li>{@code stop} visits the started participants in descending order and goes on
  * through failures; if any participant could not be stopped the coordinator is
  * {@link CoordinatorState#FAILED} and a later stop retries only those.</li>
  * </ul>
- * Every participant call has a deadline (see {@link OperationRun}). A lifecycle
- * call that arrives while another runs is refused at once; status and error
- * queries always answer.
+ * Every participant call has a deadline (see {@link OperationRun}). A lifecycle call that
+ * arrives while another runs is refused at once; status and error queries always answer.
  */
 public final class ReplicationCoordinator {
 
@@ -74,8 +73,8 @@ public final class ReplicationCoordinator {
 
 	private volatile RunningOperation running;
 
-	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep,
-			CoordinatorProperties properties, Executor executor, MeterRegistry meterRegistry, Clock clock) {
+	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep, CoordinatorProperties properties,
+			Executor executor, MeterRegistry meterRegistry, Clock clock) {
 		this.registry = registry;
 		this.errorSweep = errorSweep;
 		this.properties = properties;
@@ -95,8 +94,8 @@ public final class ReplicationCoordinator {
 	 * @param mode the role of this node
 	 * @param caller who asks, for the report and the audit log; may be {@code null}
 	 * @return the report; its outcome is {@code noop} if already running in this mode
-	 * @throws OperationConflictException if running in the other mode, failed, or
-	 * busy with another operation
+	 * @throws OperationConflictException if running in the other mode, failed, or busy
+	 * with another operation
 	 */
 	public OperationReport start(ReplicationMode mode, String caller) {
 		OperationPlan.Start plan;
@@ -107,8 +106,8 @@ public final class ReplicationCoordinator {
 				if (this.mode == mode) {
 					return noop(Operation.START, mode, null, caller);
 				}
-				throw conflict("Replication is already running as " + this.mode + "; stop it before starting as "
-						+ mode);
+				throw conflict(
+						"Replication is already running as " + this.mode + "; stop it before starting as " + mode);
 			}
 			if (this.state == CoordinatorState.FAILED) {
 				throw conflict("The last stop did not stop every participant; retry the stop before starting again");
@@ -134,8 +133,7 @@ public final class ReplicationCoordinator {
 	 * Takes a checkpoint on every started participant.
 	 * @param caller who asks; may be {@code null}
 	 * @return the report
-	 * @throws OperationConflictException if not running, or busy with another
-	 * operation
+	 * @throws OperationConflictException if not running, or busy with another operation
 	 */
 	public OperationReport checkpoint(String caller) {
 		OperationPlan.Checkpoint plan;
@@ -177,8 +175,8 @@ public final class ReplicationCoordinator {
 	}
 
 	/**
-	 * Returns a snapshot of the coordinator and its participants. Never waits for
-	 * a running operation; may wait up to the error deadline for a fresh sweep.
+	 * Returns a snapshot of the coordinator and its participants. Never waits for a
+	 * running operation; may wait up to the error deadline for a fresh sweep.
 	 */
 	public ReplicationStatus status() {
 		SweepResult sweep = this.errorSweep.sweep();
@@ -258,8 +256,8 @@ public final class ReplicationCoordinator {
 	}
 
 	/**
-	 * A random version-4 UUID from a fast generator: operation ids must be unique,
-	 * not unguessable, and a checkpoint should not wait on the system's entropy.
+	 * A random version-4 UUID from a fast generator: operation ids must be unique, not
+	 * unguessable, and a checkpoint should not wait on the system's entropy.
 	 */
 	private static String newId() {
 		ThreadLocalRandom random = ThreadLocalRandom.current();
@@ -271,9 +269,10 @@ public final class ReplicationCoordinator {
 	private void checkIdle(Operation requested) {
 		RunningOperation current = this.running;
 		if (current != null) {
-			throw new OperationConflictException("Cannot " + requested.value() + ": a " + current.operation().value()
-					+ " operation (" + current.id() + ") is running since " + current.startedAt()
-					+ "; retry when it has finished", this.state, current.operation());
+			throw new OperationConflictException(
+					"Cannot " + requested.value() + ": a " + current.operation().value() + " operation (" + current.id()
+							+ ") is running since " + current.startedAt() + "; retry when it has finished",
+					this.state, current.operation());
 		}
 	}
 
@@ -290,8 +289,7 @@ public final class ReplicationCoordinator {
 				budget = budget.plus(call.participant().timeout(this.properties.callTimeout()));
 			}
 		}
-		RunningOperation running = new RunningOperation(newId(), operation, now,
-				now.plus(budget));
+		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
 		this.running = running;
 		return running;
 	}
@@ -325,8 +323,8 @@ public final class ReplicationCoordinator {
 	}
 
 	private OperationReport noop(Operation operation, ReplicationMode mode, Boolean failover, String caller) {
-		OperationReport report = new OperationReport(newId(), operation, mode, failover,
-				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of());
+		OperationReport report = new OperationReport(newId(), operation, mode, failover, OperationOutcome.NOOP,
+				this.state, caller, this.clock.instant(), 0, List.of());
 		record(report);
 		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
 		log(report);

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 
 /**
- * The role a node plays in replication. Written {@code primary} and
- * {@code secondary} in JSON and in configuration.
+ * The role a node plays in replication. Written {@code primary} and {@code secondary} in
+ * JSON and in configuration.
  */
 public enum ReplicationMode {
 

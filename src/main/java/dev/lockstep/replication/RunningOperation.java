@@ -8,8 +8,7 @@ import java.time.Instant;
  * @param id the operation's identifier
  * @param operation the operation
  * @param startedAt when it started
- * @param hardDeadline when it must have ended; past it the coordinator counts as
- * wedged
+ * @param hardDeadline when it must have ended; past it the coordinator counts as wedged
  */
 public record RunningOperation(String id, Operation operation, Instant startedAt, Instant hardDeadline) {
 

@@ -11,7 +11,10 @@ public enum StepAction {
 
 	START, CHECKPOINT, STOP,
 
-	/** A {@code stop(false)} that undoes a start after a later participant failed to start. */
+	/**
+	 * A {@code stop(false)} that undoes a start after a later participant failed to
+	 * start.
+	 */
 	COMPENSATE;
 
 	@JsonValue

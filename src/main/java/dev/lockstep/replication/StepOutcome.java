@@ -17,7 +17,9 @@ public enum StepOutcome {
 	/** The participant did not return within its deadline. */
 	TIMED_OUT,
 
-	/** The participant was not called, for example because it was unregistered meanwhile. */
+	/**
+	 * The participant was not called, for example because it was unregistered meanwhile.
+	 */
 	SKIPPED;
 
 	@JsonValue

@@ -30,8 +30,8 @@ final class ApiToken {
 	}
 
 	/**
-	 * Returns the configured token or, if none is configured, the one kept in the
-	 * token file, generating and writing it first if the file does not exist.
+	 * Returns the configured token or, if none is configured, the one kept in the token
+	 * file, generating and writing it first if the file does not exist.
 	 */
 	static ApiToken resolve(SecurityProperties properties) {
 		if (StringUtils.hasText(properties.apiToken())) {
@@ -46,8 +46,8 @@ final class ApiToken {
 			}
 			String generated = generate();
 			write(file, generated);
-			logger.info("Generated an API token and wrote it to " + file
-					+ "; send it as 'Authorization: Bearer <token>'");
+			logger.info(
+					"Generated an API token and wrote it to " + file + "; send it as 'Authorization: Bearer <token>'");
 			return new ApiToken(generated);
 		}
 		catch (IOException ex) {
@@ -61,8 +61,8 @@ final class ApiToken {
 	}
 
 	/**
-	 * Compares a presented token with this one in time that does not depend on
-	 * where they differ.
+	 * Compares a presented token with this one in time that does not depend on where they
+	 * differ.
 	 */
 	boolean matches(String presented) {
 		return presented != null && MessageDigest.isEqual(this.digest, sha256(presented));

@@ -15,9 +15,9 @@ import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Authenticates requests that carry {@code Authorization: Bearer <token>} with
- * the API token. A request without the header passes on unauthenticated; one
- * with a wrong token is marked so that the entry point can say so.
+ * Authenticates requests that carry {@code Authorization: Bearer <token>} with the API
+ * token. A request without the header passes on unauthenticated; one with a wrong token
+ * is marked so that the entry point can say so.
  */
 final class BearerTokenFilter extends OncePerRequestFilter {
 

@@ -16,8 +16,7 @@ import org.springframework.security.web.AuthenticationEntryPoint;
 
 /**
  * Answers unauthenticated API calls with {@code 401}, a {@code WWW-Authenticate:
- * Bearer} challenge and a problem+json body, and logs the attempt without the
- * token.
+ * Bearer} challenge and a problem+json body, and logs the attempt without the token.
  */
 final class ProblemAuthenticationEntryPoint implements AuthenticationEntryPoint {
 

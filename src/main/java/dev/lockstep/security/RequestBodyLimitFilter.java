@@ -16,9 +16,9 @@ import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Refuses request bodies larger than a limit with {@code 413}: at once when the
- * declared {@code Content-Length} is too large, and as soon as a chunked body
- * passes the limit while it is read.
+ * Refuses request bodies larger than a limit with {@code 413}: at once when the declared
+ * {@code Content-Length} is too large, and as soon as a chunked body passes the limit
+ * while it is read.
  */
 final class RequestBodyLimitFilter extends OncePerRequestFilter {
 

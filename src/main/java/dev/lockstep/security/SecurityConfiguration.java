@@ -13,9 +13,9 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 
 /**
- * Who may call what. Lifecycle calls ({@code POST /api/**}) always need the API
- * token, and by default so do the API's {@code GET}s; probes, Swagger UI, the
- * OpenAPI document and (by default) metrics are open.
+ * Who may call what. Lifecycle calls ({@code POST /api/**}) always need the API token,
+ * and by default so do the API's {@code GET}s; probes, Swagger UI, the OpenAPI document
+ * and (by default) metrics are open.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(SecurityProperties.class)
@@ -27,10 +27,10 @@ public class SecurityConfiguration {
 	}
 
 	/**
-	 * Keeps Spring Security from observing every filter, authentication and
-	 * authorization of every request: without this it wraps each filter of the
-	 * chain on every request, even when the observations themselves are turned
-	 * off. Requests are measured as {@code http.server.requests} already.
+	 * Keeps Spring Security from observing every filter, authentication and authorization
+	 * of every request: without this it wraps each filter of the chain on every request,
+	 * even when the observations themselves are turned off. Requests are measured as
+	 * {@code http.server.requests} already.
 	 * {@code management.observations.enable.spring.security=true} brings them back.
 	 */
 	@Bean

@@ -20,8 +20,8 @@ import dev.lockstep.block.nbd.Tools;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * GET /api/v1/disks in the full application, with the NBD server on an
- * ephemeral port and the default disk in a temporary directory.
+ * GET /api/v1/disks in the full application, with the NBD server on an ephemeral port and
+ * the default disk in a temporary directory.
  */
 @SpringBootTest
 @AutoConfigureMockMvc

@@ -14,9 +14,9 @@ import org.springframework.test.web.servlet.client.RestTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Fails when the OpenAPI document the service serves drifts from the committed
- * contract in {@code openapi/lockstep.yaml}. Run with {@code -Dopenapi.update=true}
- * to rewrite the contract after an intended change, then review the diff.
+ * Fails when the OpenAPI document the service serves drifts from the committed contract
+ * in {@code openapi/lockstep.yaml}. Run with {@code -Dopenapi.update=true} to rewrite the
+ * contract after an intended change, then review the diff.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		properties = { "lockstep.block.enabled=false", "lockstep.block.nbd.port=0" })

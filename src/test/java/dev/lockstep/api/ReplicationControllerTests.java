@@ -75,9 +75,10 @@ class ReplicationControllerTests {
 	@BeforeEach
 	void setUp() {
 		given(this.coordinator.errorSweep()).willReturn(this.sweep);
-		this.mvc = MockMvcTester.from(this.context, (builder) -> builder.apply(springSecurity())
-			.defaultRequest(get("/").header(HttpHeaders.AUTHORIZATION, "Bearer " + TestClients.TOKEN))
-			.build());
+		this.mvc = MockMvcTester.from(this.context,
+				(builder) -> builder.apply(springSecurity())
+					.defaultRequest(get("/").header(HttpHeaders.AUTHORIZATION, "Bearer " + TestClients.TOKEN))
+					.build());
 	}
 
 	private static OperationReport report(Operation operation, OperationOutcome outcome, StepReport... steps) {
@@ -93,8 +94,7 @@ class ReplicationControllerTests {
 	@Test
 	void startReturnsTheReport() {
 		given(this.coordinator.start(eq(ReplicationMode.SECONDARY), anyString())).willReturn(report(Operation.START,
-				OperationOutcome.SUCCEEDED,
-				new StepReport("disk0", StepAction.START, StepOutcome.SUCCEEDED, 3, null)));
+				OperationOutcome.SUCCEEDED, new StepReport("disk0", StepAction.START, StepOutcome.SUCCEEDED, 3, null)));
 		assertThat(post("/api/v1/replication/start", "{\"mode\":\"secondary\"}")).hasStatusOk()
 			.bodyJson()
 			.satisfies((json) -> {
@@ -139,8 +139,9 @@ class ReplicationControllerTests {
 			.satisfies((json) -> {
 				assertThat(json).extractingPath("$.status").isEqualTo(400);
 				assertThat(json).extractingPath("$.type").asString().startsWith("urn:lockstep:problem:");
-				assertThat(json).extractingPath("$.detail").asString().doesNotContain("dev.lockstep", "Exception",
-						"java.");
+				assertThat(json).extractingPath("$.detail")
+					.asString()
+					.doesNotContain("dev.lockstep", "Exception", "java.");
 			});
 		verifyNoInteractions(this.coordinator);
 	}
@@ -183,8 +184,8 @@ class ReplicationControllerTests {
 
 	@Test
 	void wrongStateConflictHasNoRunningOperation() {
-		given(this.coordinator.checkpoint(anyString())).willThrow(new OperationConflictException(
-				"A checkpoint needs running replication", CoordinatorState.IDLE, null));
+		given(this.coordinator.checkpoint(anyString())).willThrow(
+				new OperationConflictException("A checkpoint needs running replication", CoordinatorState.IDLE, null));
 		assertThat(this.mvc.post().uri("/api/v1/replication/checkpoint")).hasStatus(HttpStatus.CONFLICT)
 			.bodyJson()
 			.satisfies((json) -> {
@@ -215,8 +216,7 @@ class ReplicationControllerTests {
 
 	@Test
 	void participantTimeoutIsGatewayTimeout() {
-		given(this.coordinator.checkpoint(anyString())).willReturn(report(Operation.CHECKPOINT,
-				OperationOutcome.FAILED,
+		given(this.coordinator.checkpoint(anyString())).willReturn(report(Operation.CHECKPOINT, OperationOutcome.FAILED,
 				new StepReport("database", StepAction.CHECKPOINT, StepOutcome.TIMED_OUT, 5000, "did not return")));
 		assertThat(this.mvc.post().uri("/api/v1/replication/checkpoint")).hasStatus(HttpStatus.GATEWAY_TIMEOUT)
 			.bodyJson()
@@ -232,10 +232,10 @@ class ReplicationControllerTests {
 
 	@Test
 	void statusShowsStateModeAndParticipants() {
-		given(this.coordinator.status()).willReturn(new ReplicationStatus(CoordinatorState.RUNNING,
-				ReplicationMode.PRIMARY,
-				List.of(new ParticipantStatus("database", 10, ParticipantKind.REMOTE, true, "lagging", Map.of())),
-				null, null));
+		given(this.coordinator.status())
+			.willReturn(new ReplicationStatus(CoordinatorState.RUNNING, ReplicationMode.PRIMARY,
+					List.of(new ParticipantStatus("database", 10, ParticipantKind.REMOTE, true, "lagging", Map.of())),
+					null, null));
 		assertThat(this.mvc.get().uri("/api/v1/replication")).hasStatusOk().bodyJson().satisfies((json) -> {
 			assertThat(json).extractingPath("$.state").isEqualTo("RUNNING");
 			assertThat(json).extractingPath("$.mode").isEqualTo("primary");

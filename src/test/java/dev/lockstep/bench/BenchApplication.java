@@ -15,9 +15,8 @@ import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 
 /**
- * Lockstep with {@code lockstep.bench.participants} no-op participants, for the
- * HTTP benchmark in {@code bench/http.sh}: it measures the service, not a
- * participant.
+ * Lockstep with {@code lockstep.bench.participants} no-op participants, for the HTTP
+ * benchmark in {@code bench/http.sh}: it measures the service, not a participant.
  */
 public final class BenchApplication {
 

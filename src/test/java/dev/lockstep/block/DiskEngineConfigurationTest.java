@@ -30,8 +30,7 @@ class DiskEngineConfigurationTest {
 	@TempDir
 	Path directory;
 
-	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withUserConfiguration(Config.class)
+	private final ApplicationContextRunner runner = new ApplicationContextRunner().withUserConfiguration(Config.class)
 		.withPropertyValues("lockstep.block.nbd.port=0");
 
 	@Test
@@ -82,8 +81,7 @@ class DiskEngineConfigurationTest {
 			assertThat(first).hasNotFailed();
 			this.runner.withPropertyValues("lockstep.block.data-dir=" + this.directory).run((second) -> {
 				assertThat(second).hasFailed();
-				assertThat(second.getStartupFailure()).rootCause()
-					.hasMessageContaining("disk0.img is in use");
+				assertThat(second.getStartupFailure()).rootCause().hasMessageContaining("disk0.img is in use");
 				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(second.getStartupFailure());
 				assertThat(analysis.getDescription()).startsWith("Cannot serve disk 'disk0': ")
 					.contains("disk0.img is in use");
@@ -95,16 +93,13 @@ class DiskEngineConfigurationTest {
 	@Test
 	void imageThatCannotBeCreatedIsReportedWithWhatToDo() throws Exception {
 		Path notADirectory = Files.createFile(this.directory.resolve("plain-file"));
-		this.runner
-			.withPropertyValues("lockstep.block.disks[0].name=x",
-					"lockstep.block.disks[0].path=" + notADirectory.resolve("x.img"),
-					"lockstep.block.disks[0].size=1MiB")
+		this.runner.withPropertyValues("lockstep.block.disks[0].name=x",
+				"lockstep.block.disks[0].path=" + notADirectory.resolve("x.img"), "lockstep.block.disks[0].size=1MiB")
 			.run((context) -> {
 				assertThat(context).hasFailed();
 				FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
 				assertThat(analysis.getDescription()).isEqualTo("Cannot open disk 'x' at "
-						+ notADirectory.resolve("x.img")
-						+ ": not a directory: " + notADirectory);
+						+ notADirectory.resolve("x.img") + ": not a directory: " + notADirectory);
 				assertThat(analysis.getAction()).contains("lockstep.block.disks[].path");
 			});
 		this.runner
@@ -126,9 +121,8 @@ class DiskEngineConfigurationTest {
 				.run((context) -> {
 					assertThat(context).hasFailed();
 					FailureAnalysis analysis = new DiskEngineFailureAnalyzer().analyze(context.getStartupFailure());
-					assertThat(analysis.getDescription()).isEqualTo(
-							"Cannot bind the NBD server to /127.0.0.1:" + taken.getLocalPort()
-									+ ": is the port in use?");
+					assertThat(analysis.getDescription()).isEqualTo("Cannot bind the NBD server to /127.0.0.1:"
+							+ taken.getLocalPort() + ": is the port in use?");
 					assertThat(analysis.getAction()).contains("lockstep.block.nbd.port");
 				});
 		}
@@ -143,8 +137,10 @@ class DiskEngineConfigurationTest {
 						"--lockstep.block.data-dir=" + this.directory,
 						"--lockstep.block.nbd.port=" + taken.getLocalPort()));
 		}
-		assertThat(output).contains("APPLICATION FAILED TO START", "Cannot bind the NBD server to /127.0.0.1:",
-				"Stop the process that listens there").doesNotContain("Application run failed");
+		assertThat(output)
+			.contains("APPLICATION FAILED TO START", "Cannot bind the NBD server to /127.0.0.1:",
+					"Stop the process that listens there")
+			.doesNotContain("Application run failed");
 	}
 
 	@Test

@@ -5,9 +5,8 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
- * A device for tests that passes every call on to another; a test overrides
- * the calls it slows down, records or breaks. Closing it leaves the other
- * device open.
+ * A device for tests that passes every call on to another; a test overrides the calls it
+ * slows down, records or breaks. Closing it leaves the other device open.
  */
 public class ForwardingDevice implements BlockDevice {
 

@@ -12,10 +12,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A loopback TCP proxy that a test can sever (every connection is cut and new
- * ones are refused) and restore, to break the link between two nodes while both
- * keep running; freeze, to make a peer hang; or hold back what the server sends
- * after a given number of bytes, to stop a reply halfway.
+ * A loopback TCP proxy that a test can sever (every connection is cut and new ones are
+ * refused) and restore, to break the link between two nodes while both keep running;
+ * freeze, to make a peer hang; or hold back what the server sends after a given number of
+ * bytes, to stop a reply halfway.
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -32,7 +32,9 @@ public final class TcpProxy implements AutoCloseable {
 	/** How many more bytes may go from the target to clients; negative for no limit. */
 	private final AtomicLong toClients = new AtomicLong(-1);
 
-	/** Listens on a loopback port (0 for any free one) and forwards to a loopback port. */
+	/**
+	 * Listens on a loopback port (0 for any free one) and forwards to a loopback port.
+	 */
 	public TcpProxy(int port, int targetPort) throws IOException {
 		this.server = new ServerSocket();
 		this.server.setReuseAddress(true);
@@ -103,8 +105,8 @@ public final class TcpProxy implements AutoCloseable {
 	}
 
 	/**
-	 * Lets at most {@code bytes} more bytes go from the target to clients and
-	 * holds back the rest until {@link #unlimit()}.
+	 * Lets at most {@code bytes} more bytes go from the target to clients and holds back
+	 * the rest until {@link #unlimit()}.
 	 */
 	public void limitToClients(long bytes) {
 		this.toClients.set(bytes);
@@ -121,8 +123,8 @@ public final class TcpProxy implements AutoCloseable {
 	}
 
 	/**
-	 * Returns how many of {@code wanted} bytes may go to the client now, waiting
-	 * while none may; -1 once the socket is closed.
+	 * Returns how many of {@code wanted} bytes may go to the client now, waiting while
+	 * none may; -1 once the socket is closed.
 	 */
 	private int allowance(int wanted, Socket from) throws InterruptedException {
 		while (true) {
@@ -154,8 +156,8 @@ public final class TcpProxy implements AutoCloseable {
 	}
 
 	/**
-	 * Stops moving data while keeping every connection open, as a peer that hangs
-	 * looks: its socket buffers fill up and its sender blocks.
+	 * Stops moving data while keeping every connection open, as a peer that hangs looks:
+	 * its socket buffers fill up and its sender blocks.
 	 */
 	public void freeze() {
 		this.frozen = true;

@@ -27,7 +27,9 @@ public final class TestBytes {
 		return data;
 	}
 
-	/** Reads {@code length} bytes at {@code offset}, failing if the device returns fewer. */
+	/**
+	 * Reads {@code length} bytes at {@code offset}, failing if the device returns fewer.
+	 */
 	public static byte[] read(BlockDevice device, long offset, int length) throws IOException {
 		ByteBuffer buffer = ByteBuffer.allocate(length);
 		device.read(offset, buffer);

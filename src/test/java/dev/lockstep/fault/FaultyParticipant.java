@@ -11,9 +11,9 @@ import dev.lockstep.replication.ReplicationParticipant;
 import dev.lockstep.replication.TestParticipant;
 
 /**
- * Wraps any participant and injects faults into its actions: a throw, a hang
- * (until released, ignoring interruption like a call stuck in I/O), or a slow
- * call. Without a fault, every call goes to the wrapped participant.
+ * Wraps any participant and injects faults into its actions: a throw, a hang (until
+ * released, ignoring interruption like a call stuck in I/O), or a slow call. Without a
+ * fault, every call goes to the wrapped participant.
  */
 public final class FaultyParticipant implements ReplicationParticipant {
 

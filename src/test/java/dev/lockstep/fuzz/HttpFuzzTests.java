@@ -28,12 +28,12 @@ import org.springframework.context.annotation.Bean;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Throws thousands of generated and mutated requests at every endpoint: random
- * JSON, wrong types, huge numbers, deep nesting, invalid UTF-8, wrong methods and
- * content types, missing bodies, out-of-range parameters, missing and wrong
- * tokens. The invariants: never a 5xx, every error is problem+json without
- * internals, and a rejected request leaves the coordinator's state unchanged.
- * The seed is printed on failure; set {@code -Dfuzz.seed=N} to replay a run.
+ * Throws thousands of generated and mutated requests at every endpoint: random JSON,
+ * wrong types, huge numbers, deep nesting, invalid UTF-8, wrong methods and content
+ * types, missing bodies, out-of-range parameters, missing and wrong tokens. The
+ * invariants: never a 5xx, every error is problem+json without internals, and a rejected
+ * request leaves the coordinator's state unchanged. The seed is printed on failure; set
+ * {@code -Dfuzz.seed=N} to replay a run.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		properties = { "lockstep.block.enabled=false", "logging.level.dev.lockstep=WARN" })
@@ -45,10 +45,10 @@ class HttpFuzzTests {
 
 	private static final String[] PATHS = { "/api/v1/replication", "/api/v1/replication/start",
 			"/api/v1/replication/checkpoint", "/api/v1/replication/stop", "/api/v1/replication/errors",
-			"/api/v1/replication/participants", "/api/v1/replication/operations",
-			"/api/v1/replication/operations/%s", "/api/v1/disks", "/api/v1/nothing", "/api", "/actuator/health",
-			"/actuator/health/liveness", "/actuator/health/readiness", "/actuator/info", "/actuator/env",
-			"/actuator/prometheus", "/v3/api-docs", "/error", "/" };
+			"/api/v1/replication/participants", "/api/v1/replication/operations", "/api/v1/replication/operations/%s",
+			"/api/v1/disks", "/api/v1/nothing", "/api", "/actuator/health", "/actuator/health/liveness",
+			"/actuator/health/readiness", "/actuator/info", "/actuator/env", "/actuator/prometheus", "/v3/api-docs",
+			"/error", "/" };
 
 	private static final String[] METHODS = { "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE" };
 
@@ -186,9 +186,10 @@ class HttpFuzzTests {
 	}
 
 	private static String randomNumberish(Random random) {
-		return pick(random, new String[] { "0", "-1", "1", "101", "2147483648", "-9223372036854775809",
-				"99999999999999999999999999999999", "1e999999", "-1e-999999", "1.5", "NaN", "Infinity", "0x10",
-				"00012", "1_000", String.valueOf(random.nextLong()) });
+		return pick(random,
+				new String[] { "0", "-1", "1", "101", "2147483648", "-9223372036854775809",
+						"99999999999999999999999999999999", "1e999999", "-1e-999999", "1.5", "NaN", "Infinity", "0x10",
+						"00012", "1_000", String.valueOf(random.nextLong()) });
 	}
 
 	private static String randomString(Random random) {
@@ -196,8 +197,8 @@ class HttpFuzzTests {
 		int length = random.nextInt(12);
 		for (int i = 0; i < length; i++) {
 			int choice = random.nextInt(10);
-			text.append((choice == 0) ? "\\u0000" : (choice == 1) ? "\\\"" : (choice == 2) ? "é"
-					: String.valueOf((char) ('a' + random.nextInt(26))));
+			text.append((choice == 0) ? "\\u0000"
+					: (choice == 1) ? "\\\"" : (choice == 2) ? "é" : String.valueOf((char) ('a' + random.nextInt(26))));
 		}
 		return text.toString();
 	}
@@ -271,8 +272,11 @@ class HttpFuzzTests {
 				builder.header("Authorization", this.authorization);
 			}
 			boolean withBody = this.body.length > 0 && !this.method.equals("GET") && !this.method.equals("HEAD");
-			return builder.method(this.method, withBody ? HttpRequest.BodyPublishers.ofByteArray(this.body)
-					: HttpRequest.BodyPublishers.noBody()).build();
+			return builder
+				.method(this.method,
+						withBody ? HttpRequest.BodyPublishers.ofByteArray(this.body)
+								: HttpRequest.BodyPublishers.noBody())
+				.build();
 		}
 
 		@Override
@@ -299,6 +303,5 @@ class HttpFuzzTests {
 		}
 
 	}
-
 
 }

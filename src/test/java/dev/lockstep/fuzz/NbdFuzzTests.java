@@ -36,15 +36,14 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Sends tens of thousands of random and mutated NBD frames to a live server:
- * garbage handshakes, options with lengths up to 2^32-1, truncated frames,
- * unknown commands, offsets past the end, lengths up to 2^32-1, and clients
- * that stop reading their replies. Meanwhile a well-behaved client writes and
- * reads its own export, and a "mixed" client interleaves valid writes with
- * invalid requests on one connection. The invariants: the server survives, its
- * retained heap stays bounded, the well-behaved client's data stays correct, and
- * every write the server acknowledged can be read back. Replay a run with
- * {@code -Dfuzz.seed=N}.
+ * Sends tens of thousands of random and mutated NBD frames to a live server: garbage
+ * handshakes, options with lengths up to 2^32-1, truncated frames, unknown commands,
+ * offsets past the end, lengths up to 2^32-1, and clients that stop reading their
+ * replies. Meanwhile a well-behaved client writes and reads its own export, and a "mixed"
+ * client interleaves valid writes with invalid requests on one connection. The
+ * invariants: the server survives, its retained heap stays bounded, the well-behaved
+ * client's data stays correct, and every write the server acknowledged can be read back.
+ * Replay a run with {@code -Dfuzz.seed=N}.
  */
 class NbdFuzzTests {
 
@@ -164,8 +163,8 @@ class NbdFuzzTests {
 	}
 
 	/**
-	 * Interleaves valid writes with invalid requests on one raw connection and
-	 * keeps the writes the server acknowledged.
+	 * Interleaves valid writes with invalid requests on one raw connection and keeps the
+	 * writes the server acknowledged.
 	 */
 	private static Map<Long, byte[]> mixedClient(InetSocketAddress address, Random random, AtomicBoolean done)
 			throws IOException {
@@ -297,7 +296,8 @@ class NbdFuzzTests {
 			}
 		}
 		catch (IOException ex) {
-			// the server closed a connection it could not make sense of: that is its right
+			// the server closed a connection it could not make sense of: that is its
+			// right
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -329,7 +329,9 @@ class NbdFuzzTests {
 		out.writeShort(0);
 	}
 
-	/** Reads option replies up to the final one; returns whether the export was selected. */
+	/**
+	 * Reads option replies up to the final one; returns whether the export was selected.
+	 */
 	private static boolean readGoReplies(DataInputStream in) throws IOException {
 		for (int i = 0; i < 16; i++) {
 			in.readLong();
@@ -380,8 +382,8 @@ class NbdFuzzTests {
 		}
 	}
 
-	private static void assertReadable(InetSocketAddress address, String export, Map<Long, byte[]> written,
-			long seed) throws Exception {
+	private static void assertReadable(InetSocketAddress address, String export, Map<Long, byte[]> written, long seed)
+			throws Exception {
 		try (NbdClient client = NbdClient.connect(address, export)) {
 			for (Map.Entry<Long, byte[]> write : written.entrySet()) {
 				ByteBuffer back = ByteBuffer.allocate(write.getValue().length);
@@ -397,7 +399,10 @@ class NbdFuzzTests {
 		return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
 	}
 
-	/** Heap in use after the most recent collection of each pool: what is retained, not garbage. */
+	/**
+	 * Heap in use after the most recent collection of each pool: what is retained, not
+	 * garbage.
+	 */
 	private static long retainedHeapNow() {
 		long retained = 0;
 		for (var pool : ManagementFactory.getMemoryPoolMXBeans()) {

@@ -27,9 +27,8 @@ import org.springframework.test.web.servlet.client.RestTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The probe design over real HTTP: participant errors fail readiness, not
- * liveness; a wedged sweep fails liveness; probes stay fast while a participant
- * hangs.
+ * The probe design over real HTTP: participant errors fail readiness, not liveness; a
+ * wedged sweep fails liveness; probes stay fast while a participant hangs.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		properties = { "lockstep.block.enabled=false", "lockstep.coordinator.error-timeout=300ms",
@@ -53,7 +52,8 @@ class HealthProbeTests {
 	@BeforeEach
 	void connect() {
 		this.client = TestClients.authenticated(this.port);
-		// warm the server and the client up, so that the timed calls below measure the probes only
+		// warm the server and the client up, so that the timed calls below measure the
+		// probes only
 		this.client.get().uri("/actuator/health").exchange().expectStatus().isOk();
 	}
 
@@ -130,8 +130,8 @@ class HealthProbeTests {
 			Thread.sleep(10);
 		}
 		assertThat(this.coordinator.runningOperation()).isPresent();
-		for (String path : new String[] { "/actuator/health/liveness", "/actuator/health/readiness",
-				"/actuator/health", "/api/v1/replication", "/api/v1/replication/errors" }) {
+		for (String path : new String[] { "/actuator/health/liveness", "/actuator/health/readiness", "/actuator/health",
+				"/api/v1/replication", "/api/v1/replication/errors" }) {
 			long before = System.nanoTime();
 			this.client.get().uri(path).accept(MediaType.APPLICATION_JSON).exchange().expectStatus().isOk();
 			assertThat(Duration.ofNanos(System.nanoTime() - before)).as(path).isLessThan(Duration.ofSeconds(1));

@@ -14,8 +14,9 @@ import org.springframework.core.env.StandardEnvironment;
 
 /**
  * The application's own configuration, loaded by Spring Boot's config data machinery from
- * {@code src/main/resources/application.yaml}, so that the chart is checked against the values
- * the application really uses. Where the file is silent, Spring Boot's defaults apply.
+ * {@code src/main/resources/application.yaml}, so that the chart is checked against the
+ * values the application really uses. Where the file is silent, Spring Boot's defaults
+ * apply.
  */
 final class ApplicationConfiguration {
 
@@ -44,7 +45,8 @@ final class ApplicationConfiguration {
 	}
 
 	/**
-	 * The port actuator answers on: {@code management.server.port} if set, else the server port.
+	 * The port actuator answers on: {@code management.server.port} if set, else the
+	 * server port.
 	 */
 	int actuatorPort() {
 		return this.binder.bind("management.server.port", Integer.class).orElseGet(this::serverPort);

@@ -42,9 +42,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalStateException;
 
 /**
- * Tests of the Helm chart in {@code helm/lockstep}: it lints strictly, renders with default and
- * non-default values, and the rendered objects agree with the application's own configuration.
- * Helm runs in-process through helm-java; no cluster and no image are needed.
+ * Tests of the Helm chart in {@code helm/lockstep}: it lints strictly, renders with
+ * default and non-default values, and the rendered objects agree with the application's
+ * own configuration. Helm runs in-process through helm-java; no cluster and no image are
+ * needed.
  */
 class LockstepChartTests {
 
@@ -186,9 +187,8 @@ class LockstepChartTests {
 			assertThat(value(nbd, "spec", "ports", 0, "targetPort")).isEqualTo("nbd");
 		}
 		assertThat(value(full.get("Service", "colo-pair"), "spec", "ports", 0, "port")).isEqualTo(80);
-		assertThat(full.container().get("image")).isEqualTo(
-				"registry.example.com/platform/lockstep@sha256:"
-						+ "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+		assertThat(full.container().get("image")).isEqualTo("registry.example.com/platform/lockstep@sha256:"
+				+ "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 		assertThat(value(full.statefulSet(), "metadata", "labels", "team")).isEqualTo("storage");
 	}
 
@@ -227,7 +227,8 @@ class LockstepChartTests {
 			.containsExactly("LockstepPrimaryNotForwarding", "LockstepReplicationFault",
 					"LockstepResynchronisationPending");
 		assertThat(rules).extracting((alert) -> alert.get("for")).containsExactly("2m", "2m", "30m");
-		// Every selector names the series the ServiceMonitor scrapes: its job is the headless Service.
+		// Every selector names the series the ServiceMonitor scrapes: its job is the
+		// headless Service.
 		Map<String, String> selector = at(full.get("ServiceMonitor", "colo-pair"), "spec", "selector", "matchLabels");
 		String scrapedService = full.ofKind("Service")
 			.stream()
@@ -250,7 +251,8 @@ class LockstepChartTests {
 			assertThat(selectors).as(expr).isPositive();
 			assertThat(value(alert, "annotations", "description")).asString().contains("{{ $labels.disk }}");
 		}
-		// and only gauges the application documents (a test of the replication package checks those against a scrape).
+		// and only gauges the application documents (a test of the replication package
+		// checks those against a scrape).
 		String docs = Files.readString(Path.of("docs", "replication.md"));
 		String metrics = docs.substring(docs.indexOf("## Metrics"));
 		assertThat(used).isNotEmpty().allSatisfy((name) -> assertThat(metrics).contains("`" + name));
@@ -394,9 +396,9 @@ class LockstepChartTests {
 	}
 
 	/**
-	 * helm-java's template resolves {@code lookup} against the cluster that {@code KUBECONFIG}
-	 * names, here the stand-in, so both sides of the chart's token logic can be rendered: no
-	 * Secret yet (install) and an existing Secret (upgrade).
+	 * helm-java's template resolves {@code lookup} against the cluster that
+	 * {@code KUBECONFIG} names, here the stand-in, so both sides of the chart's token
+	 * logic can be rendered: no Secret yet (install) and an existing Secret (upgrade).
 	 */
 	@Test
 	void aGeneratedTokenIsKeptAcrossUpgradesThroughLookup() {
@@ -484,15 +486,15 @@ class LockstepChartTests {
 			Map<String, Object> preStop = at(chart.container(), "lifecycle", "preStop");
 			int sleep = preStop.containsKey("sleep") ? at(preStop, "sleep", "seconds")
 					: Integer.parseInt(at(preStop, "exec", "command", 1));
-			Duration chartShutdown = DurationStyle.detectAndParse(
-					at(applicationYaml(chart).get(0), "spring", "lifecycle", "timeout-per-shutdown-phase"));
+			Duration chartShutdown = DurationStyle
+				.detectAndParse(at(applicationYaml(chart).get(0), "spring", "lifecycle", "timeout-per-shutdown-phase"));
 			assertThat(sleep).isPositive();
 			assertThat(Duration.ofSeconds(grace)).isGreaterThan(Duration.ofSeconds(sleep).plus(chartShutdown));
 			assertThat(value(applicationYaml(chart).get(0), "server", "shutdown")).isEqualTo("graceful");
 		}
 		// The chart's default shutdown phase is the application's own.
-		assertThat(DurationStyle.detectAndParse(
-				at(applicationYaml(defaults).get(0), "spring", "lifecycle", "timeout-per-shutdown-phase")))
+		assertThat(DurationStyle
+			.detectAndParse(at(applicationYaml(defaults).get(0), "spring", "lifecycle", "timeout-per-shutdown-phase")))
 			.isEqualTo(appShutdown);
 		assertThatIllegalStateException().isThrownBy(() -> render("bad-grace-period.yaml"))
 			.withMessageContaining("terminationGracePeriodSeconds (40) must be greater than");
@@ -573,9 +575,9 @@ class LockstepChartTests {
 	}
 
 	/**
-	 * Replays pod {@code ordinal}'s environment (with its downward API fields filled in and the
-	 * ConfigMap written where the pod mounts it) through Spring Boot's config data loading, as the
-	 * application does at start-up.
+	 * Replays pod {@code ordinal}'s environment (with its downward API fields filled in
+	 * and the ConfigMap written where the pod mounts it) through Spring Boot's config
+	 * data loading, as the application does at start-up.
 	 */
 	private static StandardEnvironment podEnvironment(RenderedChart chart, int ordinal, Path configDirectory)
 			throws IOException {

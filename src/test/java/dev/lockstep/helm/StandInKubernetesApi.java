@@ -17,9 +17,10 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A loopback stand-in for the Kubernetes API, answering the two requests that the chart's
- * {@code lookup} of its token Secret makes: core API discovery and a Secret GET. helm-java's
- * template resolves {@code lookup} against the cluster named by {@code KUBECONFIG}; the build sets
- * that variable to a file this class writes, so no test ever reaches a real cluster.
+ * {@code lookup} of its token Secret makes: core API discovery and a Secret GET.
+ * helm-java's template resolves {@code lookup} against the cluster named by
+ * {@code KUBECONFIG}; the build sets that variable to a file this class writes, so no
+ * test ever reaches a real cluster.
  */
 final class StandInKubernetesApi implements AutoCloseable {
 
@@ -41,8 +42,8 @@ final class StandInKubernetesApi implements AutoCloseable {
 	}
 
 	/**
-	 * Starts the server on a free loopback port and writes the kubeconfig that {@code KUBECONFIG}
-	 * names.
+	 * Starts the server on a free loopback port and writes the kubeconfig that
+	 * {@code KUBECONFIG} names.
 	 */
 	static StandInKubernetesApi start() throws IOException {
 		String kubeconfig = System.getenv("KUBECONFIG");

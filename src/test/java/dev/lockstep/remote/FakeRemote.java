@@ -20,9 +20,9 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 /**
- * A remote participant served by the JDK's HTTP server on a loopback port. It
- * records every request it gets and answers each action with a configurable
- * status and body, or hangs until closed.
+ * A remote participant served by the JDK's HTTP server on a loopback port. It records
+ * every request it gets and answers each action with a configurable status and body, or
+ * hangs until closed.
  */
 final class FakeRemote implements AutoCloseable {
 
@@ -76,8 +76,8 @@ final class FakeRemote implements AutoCloseable {
 	}
 
 	/**
-	 * Answers the action ({@code start}, {@code checkpoint}, {@code error},
-	 * {@code stop}) with this status and JSON body from now on.
+	 * Answers the action ({@code start}, {@code checkpoint}, {@code error}, {@code stop})
+	 * with this status and JSON body from now on.
 	 */
 	FakeRemote answer(String action, int status, String body) {
 		return answer(action, status, "application/json", body);

@@ -26,8 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Tests for {@link RemoteParticipant} and {@link RemoteParticipantClient} against
- * a real HTTP server.
+ * Tests for {@link RemoteParticipant} and {@link RemoteParticipantClient} against a real
+ * HTTP server.
  */
 class RemoteParticipantTests {
 
@@ -104,19 +104,20 @@ class RemoteParticipantTests {
 	}
 
 	@ParameterizedTest
-	@CsvSource(delimiter = '|', textBlock = """
-			500 | {"detail":"disk /dev/sdb is full"}                     | disk /dev/sdb is full (HTTP 500 Internal Server Error from POST {url}/checkpoint)
-			409 | {"error":"not started"}                                | not started (HTTP 409 Conflict from POST {url}/checkpoint)
-			400 | {"message":"bad request"}                              | bad request (HTTP 400 Bad Request from POST {url}/checkpoint)
-			503 | {"message":"m","error":"e","detail":"d"}               | d (HTTP 503 Service Unavailable from POST {url}/checkpoint)
-			502 | {"message":"m","error":"e"}                            | e (HTTP 502 Bad Gateway from POST {url}/checkpoint)
-			500 | {"detail":42,"message":"  the message  "}              | the message (HTTP 500 Internal Server Error from POST {url}/checkpoint)
-			500 | {"detail":""}                                          | HTTP 500 Internal Server Error from POST {url}/checkpoint
-			503 | <html><body>Service Unavailable</body></html>          | HTTP 503 Service Unavailable from POST {url}/checkpoint
-			404 |                                                        | HTTP 404 Not Found from POST {url}/checkpoint
-			302 | {}                                                     | HTTP 302 Found from POST {url}/checkpoint
-			599 | ["detail"]                                             | HTTP 599 from POST {url}/checkpoint
-			""")
+	@CsvSource(delimiter = '|',
+			textBlock = """
+					500 | {"detail":"disk /dev/sdb is full"}                     | disk /dev/sdb is full (HTTP 500 Internal Server Error from POST {url}/checkpoint)
+					409 | {"error":"not started"}                                | not started (HTTP 409 Conflict from POST {url}/checkpoint)
+					400 | {"message":"bad request"}                              | bad request (HTTP 400 Bad Request from POST {url}/checkpoint)
+					503 | {"message":"m","error":"e","detail":"d"}               | d (HTTP 503 Service Unavailable from POST {url}/checkpoint)
+					502 | {"message":"m","error":"e"}                            | e (HTTP 502 Bad Gateway from POST {url}/checkpoint)
+					500 | {"detail":42,"message":"  the message  "}              | the message (HTTP 500 Internal Server Error from POST {url}/checkpoint)
+					500 | {"detail":""}                                          | HTTP 500 Internal Server Error from POST {url}/checkpoint
+					503 | <html><body>Service Unavailable</body></html>          | HTTP 503 Service Unavailable from POST {url}/checkpoint
+					404 |                                                        | HTTP 404 Not Found from POST {url}/checkpoint
+					302 | {}                                                     | HTTP 302 Found from POST {url}/checkpoint
+					599 | ["detail"]                                             | HTTP 599 from POST {url}/checkpoint
+					""")
 	void otherStatusesFailWithTheBodysMessageOrTheStatusLine(int status, String body, String expected) {
 		this.remote.answer("checkpoint", status, (body != null) ? body : "");
 		RemoteParticipant participant = participant();
@@ -167,9 +168,8 @@ class RemoteParticipantTests {
 		caller.join(TimeUnit.SECONDS.toMillis(5));
 		assertThat(caller.isAlive()).isFalse();
 		assertThat(thrown.get()).isInstanceOf(InterruptedException.class);
-		assertThat(participant.error()).contains(
-				"POST " + this.remote.url()
-						+ "/checkpoint was abandoned at 2030-01-02T03:04:05.678Z without an answer");
+		assertThat(participant.error()).contains("POST " + this.remote.url()
+				+ "/checkpoint was abandoned at 2030-01-02T03:04:05.678Z without an answer");
 	}
 
 	@Test
@@ -189,8 +189,8 @@ class RemoteParticipantTests {
 		RemoteParticipant participant = participant();
 		this.remote.answer("stop", 500, "{\"detail\":\"stop failed\"}");
 		assertThatExceptionOfType(RemoteParticipantException.class).isThrownBy(() -> participant.stop(false));
-		assertThat(participant.error()).contains(
-				"stop failed (HTTP 500 Internal Server Error from POST " + this.remote.url() + "/stop)");
+		assertThat(participant.error())
+			.contains("stop failed (HTTP 500 Internal Server Error from POST " + this.remote.url() + "/stop)");
 		this.remote.answer("start", 503, "");
 		assertThatExceptionOfType(RemoteParticipantException.class)
 			.isThrownBy(() -> participant.start(ReplicationMode.PRIMARY))
@@ -221,17 +221,18 @@ class RemoteParticipantTests {
 	}
 
 	@ParameterizedTest
-	@CsvSource(delimiter = '|', textBlock = """
-			200 | {"error":null}                       |
-			200 | {"error":""}                         |
-			200 | {"error":"replica 5s behind"}        | replica 5s behind
-			200 | {"error":"x","detail":"ignored"}     | x
-			500 | {"detail":"cannot read state"}       | cannot read state (HTTP 500 Internal Server Error from GET {url}/error)
-			404 |                                      | HTTP 404 Not Found from GET {url}/error
-			200 | {}                                   | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
-			200 | {"error":42}                         | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
-			200 | fine                                 | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
-			""")
+	@CsvSource(delimiter = '|',
+			textBlock = """
+					200 | {"error":null}                       |
+					200 | {"error":""}                         |
+					200 | {"error":"replica 5s behind"}        | replica 5s behind
+					200 | {"error":"x","detail":"ignored"}     | x
+					500 | {"detail":"cannot read state"}       | cannot read state (HTTP 500 Internal Server Error from GET {url}/error)
+					404 |                                      | HTTP 404 Not Found from GET {url}/error
+					200 | {}                                   | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
+					200 | {"error":42}                         | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
+					200 | fine                                 | invalid answer from GET {url}/error: expected {"error":null} or {"error":"message"}
+					""")
 	void pollReadsTheRemoteError(int status, String body, String expected) {
 		this.remote.answer("error", status, (body != null) ? body : "");
 		RemoteParticipant participant = participant();
@@ -272,9 +273,9 @@ class RemoteParticipantTests {
 		RemoteParticipant participant = participant(closed, null, Duration.ofSeconds(1));
 		participant.poll().join();
 		participant.poll().join();
-		assertThat(participant.error()).hasValueSatisfying((error) -> assertThat(error)
-			.startsWith("remote participant unreachable at " + closed + " since 2030-01-02T03:04:05.678Z: "
-					+ "could not connect for GET " + closed + "/error: "));
+		assertThat(participant.error())
+			.hasValueSatisfying((error) -> assertThat(error).startsWith("remote participant unreachable at " + closed
+					+ " since 2030-01-02T03:04:05.678Z: " + "could not connect for GET " + closed + "/error: "));
 	}
 
 	@Test

@@ -30,8 +30,7 @@ class RemoteParticipantsConfigurationTests {
 	private final ApplicationContextRunner runner = runner(registryWithABeanParticipant());
 
 	private static ApplicationContextRunner runner(ParticipantRegistry registry) {
-		return new ApplicationContextRunner()
-			.withConfiguration(AutoConfigurations.of(JacksonAutoConfiguration.class))
+		return new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(JacksonAutoConfiguration.class))
 			.withUserConfiguration(CoordinatorPropertiesConfiguration.class, RemoteParticipantsConfiguration.class)
 			.withBean(ParticipantRegistry.class, () -> registry);
 	}
@@ -45,8 +44,7 @@ class RemoteParticipantsConfigurationTests {
 	@Test
 	void registersEveryRemoteParticipantWithItsOrderAndDeadline() {
 		this.runner
-			.withPropertyValues("lockstep.coordinator.call-timeout=7s",
-					"lockstep.participants.remote[0].name=database",
+			.withPropertyValues("lockstep.coordinator.call-timeout=7s", "lockstep.participants.remote[0].name=database",
 					"lockstep.participants.remote[0].url=http://127.0.0.1:9100/replication",
 					"lockstep.participants.remote[0].order=10", "lockstep.participants.remote[0].timeout=5s",
 					"lockstep.participants.remote[1].name=cache",
@@ -54,11 +52,9 @@ class RemoteParticipantsConfigurationTests {
 			.run((context) -> {
 				assertThat(context).hasNotFailed();
 				ParticipantRegistry registry = context.getBean(ParticipantRegistry.class);
-				assertThat(registry.participants()).extracting(RegisteredParticipant::name,
-						RegisteredParticipant::order,
-						RegisteredParticipant::kind)
-					.containsExactly(tuple("disk", 0, ParticipantKind.BEAN),
-							tuple("cache", 0, ParticipantKind.REMOTE),
+				assertThat(registry.participants())
+					.extracting(RegisteredParticipant::name, RegisteredParticipant::order, RegisteredParticipant::kind)
+					.containsExactly(tuple("disk", 0, ParticipantKind.BEAN), tuple("cache", 0, ParticipantKind.REMOTE),
 							tuple("database", 10, ParticipantKind.REMOTE));
 				RemoteParticipant database = (RemoteParticipant) registry.find("database").get().participant();
 				assertThat(database.url()).isEqualTo(URI.create("http://127.0.0.1:9100/replication"));
@@ -100,11 +96,9 @@ class RemoteParticipantsConfigurationTests {
 
 	@Test
 	void blankNameStopsStartUp() {
-		this.runner
-			.withPropertyValues("lockstep.participants.remote[0].name=a",
-					"lockstep.participants.remote[0].url=http://127.0.0.1:9100/a",
-					"lockstep.participants.remote[1].name= ",
-					"lockstep.participants.remote[1].url=http://127.0.0.1:9100/b")
+		this.runner.withPropertyValues("lockstep.participants.remote[0].name=a",
+				"lockstep.participants.remote[0].url=http://127.0.0.1:9100/a", "lockstep.participants.remote[1].name= ",
+				"lockstep.participants.remote[1].url=http://127.0.0.1:9100/b")
 			.run((context) -> assertFailure(context,
 					"lockstep.participants.remote[1].name must be set to a non-blank, unique name"));
 	}
@@ -121,8 +115,7 @@ class RemoteParticipantsConfigurationTests {
 		this.runner
 			.withPropertyValues("lockstep.participants.remote[0].name=a",
 					"lockstep.participants.remote[0].url=http://127.0.0.1:9100/a",
-					"lockstep.participants.remote[1].name=b",
-					"lockstep.participants.remote[1].url=ftp://127.0.0.1/b")
+					"lockstep.participants.remote[1].name=b", "lockstep.participants.remote[1].url=ftp://127.0.0.1/b")
 			.run((context) -> assertFailure(context,
 					"lockstep.participants.remote[1].url must be an http:// or https:// URL,"
 							+ " but was 'ftp://127.0.0.1/b'"));
@@ -191,9 +184,10 @@ class RemoteParticipantsConfigurationTests {
 					"lockstep.participants.remote[1].name=disk",
 					"lockstep.participants.remote[1].url=http://127.0.0.1:9100/b")
 			.run((context) -> {
-				assertFailure(context, "lockstep.participants.remote[1] ('disk') cannot be registered: "
-						+ "A participant named 'disk' is already registered (disk(bean, order 0)); "
-						+ "participant names must be unique");
+				assertFailure(context,
+						"lockstep.participants.remote[1] ('disk') cannot be registered: "
+								+ "A participant named 'disk' is already registered (disk(bean, order 0)); "
+								+ "participant names must be unique");
 				assertThat(registry.participants()).extracting(RegisteredParticipant::name).containsExactly("disk");
 			});
 	}

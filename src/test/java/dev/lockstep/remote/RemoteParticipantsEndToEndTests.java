@@ -28,14 +28,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Runs the service on a random port with three remote participants served by
- * real HTTP servers, and drives it over HTTP as an orchestrator would: one
- * participant is healthy, one can be told to fail, and one can be told to hang.
+ * Runs the service on a random port with three remote participants served by real HTTP
+ * servers, and drives it over HTTP as an orchestrator would: one participant is healthy,
+ * one can be told to fail, and one can be told to hang.
  */
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT)
 class RemoteParticipantsEndToEndTests {
 
-	/** The hanging participant's deadline: long enough to probe the service while it hangs. */
+	/**
+	 * The hanging participant's deadline: long enough to probe the service while it
+	 * hangs.
+	 */
 	private static final Duration HANG_TIMEOUT = Duration.ofSeconds(3);
 
 	private static final List<String> journal = new CopyOnWriteArrayList<>();
@@ -134,10 +137,9 @@ class RemoteParticipantsEndToEndTests {
 			.jsonPath("$.steps[*].participant")
 			.isEqualTo(List.of("failing", "hanging", "healthy"));
 		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}",
-				"hanging start {\"mode\":\"primary\"}",
-				"failing start {\"mode\":\"primary\"}", "healthy checkpoint {}", "hanging checkpoint {}",
-				"failing checkpoint {}", "failing stop {\"failover\":true}", "hanging stop {\"failover\":true}",
-				"healthy stop {\"failover\":true}");
+				"hanging start {\"mode\":\"primary\"}", "failing start {\"mode\":\"primary\"}", "healthy checkpoint {}",
+				"hanging checkpoint {}", "failing checkpoint {}", "failing stop {\"failover\":true}",
+				"hanging stop {\"failover\":true}", "healthy stop {\"failover\":true}");
 	}
 
 	@Test
@@ -199,8 +201,8 @@ class RemoteParticipantsEndToEndTests {
 		assertThat(body).contains("\"participant\":\"hanging\"").contains("\"outcome\":\"timed_out\"");
 		assertThat(elapsedMillis).isBetween(HANG_TIMEOUT.toMillis(), HANG_TIMEOUT.toMillis() + 3000);
 		assertThat(journal).containsExactly("healthy start {\"mode\":\"primary\"}",
-				"hanging start {\"mode\":\"primary\"}",
-				"hanging stop {\"failover\":false}", "healthy stop {\"failover\":false}");
+				"hanging start {\"mode\":\"primary\"}", "hanging stop {\"failover\":false}",
+				"healthy stop {\"failover\":false}");
 	}
 
 	@Test
@@ -222,25 +224,27 @@ class RemoteParticipantsEndToEndTests {
 	@Test
 	void errorReportedByARemoteReachesTheErrorsEndpointAndReadiness() {
 		healthy.answer("error", 200, "{\"error\":\"replica 12s behind\"}");
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> this.client.get()
-			.uri("/api/v1/replication/errors")
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody()
-			.jsonPath("$.healthy")
-			.isEqualTo(false)
-			.jsonPath("$.errors[?(@.participant == 'healthy')].message")
-			.isEqualTo(List.of("replica 12s behind")));
+		await().atMost(Duration.ofSeconds(5))
+			.untilAsserted(() -> this.client.get()
+				.uri("/api/v1/replication/errors")
+				.exchange()
+				.expectStatus()
+				.isOk()
+				.expectBody()
+				.jsonPath("$.healthy")
+				.isEqualTo(false)
+				.jsonPath("$.errors[?(@.participant == 'healthy')].message")
+				.isEqualTo(List.of("replica 12s behind")));
 		this.client.get().uri("/actuator/health/readiness").exchange().expectStatus().isEqualTo(503);
 		this.client.get().uri("/actuator/health/liveness").exchange().expectStatus().isOk();
 		healthy.reset();
-		await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> this.client.get()
-			.uri("/api/v1/replication/errors")
-			.exchange()
-			.expectBody()
-			.jsonPath("$.healthy")
-			.isEqualTo(true));
+		await().atMost(Duration.ofSeconds(5))
+			.untilAsserted(() -> this.client.get()
+				.uri("/api/v1/replication/errors")
+				.exchange()
+				.expectBody()
+				.jsonPath("$.healthy")
+				.isEqualTo(true));
 	}
 
 	private RestTestClient.ResponseSpec start(String mode) {

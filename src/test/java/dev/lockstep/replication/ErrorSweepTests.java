@@ -83,9 +83,7 @@ class ErrorSweepTests {
 				throw new IllegalStateException("state unreadable");
 			}
 		}, 0, ParticipantKind.BEAN);
-		assertThat(this.sweep.sweep(Duration.ZERO).errorOf("thrower")).get()
-			.asString()
-			.contains("state unreadable");
+		assertThat(this.sweep.sweep(Duration.ZERO).errorOf("thrower")).get().asString().contains("state unreadable");
 	}
 
 }

@@ -40,8 +40,8 @@ class ReplicationCoordinatorTests {
 	}
 
 	private ReplicationCoordinator coordinator(Duration callTimeout) {
-		CoordinatorProperties properties = new CoordinatorProperties(callTimeout, Duration.ofMillis(200),
-				Duration.ZERO, 100, null);
+		CoordinatorProperties properties = new CoordinatorProperties(callTimeout, Duration.ofMillis(200), Duration.ZERO,
+				100, null);
 		ErrorSweep sweep = new ErrorSweep(this.registry, this.executor, properties.errorTimeout(),
 				properties.errorCacheTtl(), Clock.systemUTC());
 		return new ReplicationCoordinator(this.registry, sweep, properties, this.executor, this.meters,
@@ -163,8 +163,7 @@ class ReplicationCoordinatorTests {
 	@Test
 	void wrongStateIsAConflict() {
 		participant("a", 1);
-		assertThatExceptionOfType(OperationConflictException.class)
-			.isThrownBy(() -> this.coordinator.checkpoint(null))
+		assertThatExceptionOfType(OperationConflictException.class).isThrownBy(() -> this.coordinator.checkpoint(null))
 			.satisfies((ex) -> {
 				assertThat(ex.state()).isEqualTo(CoordinatorState.IDLE);
 				assertThat(ex.runningOperation()).isNull();
@@ -184,8 +183,7 @@ class ReplicationCoordinatorTests {
 			.supplyAsync(() -> this.coordinator.start(ReplicationMode.PRIMARY, null));
 		awaitRunning();
 		long before = System.nanoTime();
-		assertThatExceptionOfType(OperationConflictException.class)
-			.isThrownBy(() -> this.coordinator.stop(true, null))
+		assertThatExceptionOfType(OperationConflictException.class).isThrownBy(() -> this.coordinator.stop(true, null))
 			.satisfies((ex) -> assertThat(ex.runningOperation()).isEqualTo(Operation.START))
 			.withMessageContaining("start operation");
 		ReplicationStatus status = this.coordinator.status();
@@ -295,7 +293,8 @@ class ReplicationCoordinatorTests {
 		assertThat(all).allMatch((report) -> report.operation() == Operation.CHECKPOINT);
 		assertThat(this.coordinator.operation(all.get(0).id())).contains(all.get(0));
 		assertThat(this.coordinator.operation("no-such-id")).isEmpty();
-		assertThat(this.meters.get("lockstep.operations").tags("operation", "checkpoint", "outcome", "succeeded")
+		assertThat(this.meters.get("lockstep.operations")
+			.tags("operation", "checkpoint", "outcome", "succeeded")
 			.timer()
 			.count()).isEqualTo(120);
 		assertThat(this.meters.get("lockstep.state").tags("state", "RUNNING").gauge().value()).isEqualTo(1.0);

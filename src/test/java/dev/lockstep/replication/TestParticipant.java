@@ -10,8 +10,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A participant whose every action can be told to fail or to block, and that
- * records its calls in a shared log.
+ * A participant whose every action can be told to fail or to block, and that records its
+ * calls in a shared log.
  */
 public class TestParticipant implements ReplicationParticipant {
 
@@ -130,8 +130,8 @@ public class TestParticipant implements ReplicationParticipant {
 	}
 
 	/**
-	 * Waits for the latch, at most {@code limit}, ignoring interruption as a call
-	 * stuck in I/O would, and restores the interrupt flag afterwards.
+	 * Waits for the latch, at most {@code limit}, ignoring interruption as a call stuck
+	 * in I/O would, and restores the interrupt flag afterwards.
 	 */
 	public static void awaitIgnoringInterrupts(CountDownLatch latch, Duration limit) {
 		long deadline = System.nanoTime() + limit.toNanos();

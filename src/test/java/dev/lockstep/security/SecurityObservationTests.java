@@ -22,9 +22,9 @@ import org.springframework.test.context.TestPropertySource;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Spring Security does not observe every filter of every request unless asked
- * to. Its settings say so, which keeps it from wrapping each filter in the
- * first place; a disabled observation alone would still be wrapped.
+ * Spring Security does not observe every filter of every request unless asked to. Its
+ * settings say so, which keeps it from wrapping each filter in the first place; a
+ * disabled observation alone would still be wrapped.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		properties = { "lockstep.block.enabled=false" })

@@ -95,8 +95,8 @@ class SecurityTests {
 	@ValueSource(strings = { "/actuator/health", "/actuator/health/liveness", "/actuator/health/readiness",
 			"/actuator/info", "/actuator/prometheus", "/v3/api-docs", "/v3/api-docs.yaml", "/swagger-ui.html" })
 	void probesDocsAndMetricsAreOpen(String path) {
-		HttpStatus status = HttpStatus.resolve(
-				this.anonymous().get().uri(path).exchange().returnResult().getStatus().value());
+		HttpStatus status = HttpStatus
+			.resolve(this.anonymous().get().uri(path).exchange().returnResult().getStatus().value());
 		assertThat(status).as(path).isIn(HttpStatus.OK, HttpStatus.FOUND);
 	}
 

@@ -9,10 +9,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.lockstep.block.BlockDevice.Extent;
 
 /**
- * A thread-safe, in-memory bitmap of which fixed-size blocks of a device hold
- * data. A clear bit (a hole) promises that the block reads as zeroes; a set bit
- * says nothing about the contents. Bits are updated with atomic word operations,
- * so concurrent writers never lose each other's updates.
+ * A thread-safe, in-memory bitmap of which fixed-size blocks of a device hold data. A
+ * clear bit (a hole) promises that the block reads as zeroes; a set bit says nothing
+ * about the contents. Bits are updated with atomic word operations, so concurrent writers
+ * never lose each other's updates.
  */
 public final class AllocationMap {
 
@@ -102,8 +102,8 @@ public final class AllocationMap {
 	}
 
 	/**
-	 * Marks the blocks {@code [fromBlock, toBlock)} as holes. Callers must have
-	 * made sure that these blocks read as zeroes.
+	 * Marks the blocks {@code [fromBlock, toBlock)} as holes. Callers must have made sure
+	 * that these blocks read as zeroes.
 	 */
 	public void clearRange(long fromBlock, long toBlock) {
 		updateRange(fromBlock, toBlock, false);
@@ -133,8 +133,8 @@ public final class AllocationMap {
 	}
 
 	/**
-	 * Returns whether every block that {@code [offset, offset + length)} touches is
-	 * a hole.
+	 * Returns whether every block that {@code [offset, offset + length)} touches is a
+	 * hole.
 	 */
 	public boolean isHole(long offset, long length) {
 		if (length <= 0) {
@@ -177,9 +177,9 @@ public final class AllocationMap {
 	}
 
 	/**
-	 * Describes {@code [offset, offset + length)} as alternating extents, holes
-	 * reported as {@code hole} and {@code zero}. At most {@code maxExtents} are
-	 * returned; the list then covers less than the whole range.
+	 * Describes {@code [offset, offset + length)} as alternating extents, holes reported
+	 * as {@code hole} and {@code zero}. At most {@code maxExtents} are returned; the list
+	 * then covers less than the whole range.
 	 */
 	public List<Extent> extents(long offset, long length, int maxExtents) {
 		List<Extent> extents = new ArrayList<>();

@@ -13,11 +13,11 @@ import java.time.Instant;
 import java.util.zip.CRC32C;
 
 /**
- * The sidecar file that keeps an image's {@link AllocationMap} across restarts.
- * It is written only when the image is closed cleanly and removed before the
- * first write after opening, so a present file that matches the image's size and
- * modification time describes the image exactly; anything else is ignored and
- * the map is rebuilt by scanning.
+ * The sidecar file that keeps an image's {@link AllocationMap} across restarts. It is
+ * written only when the image is closed cleanly and removed before the first write after
+ * opening, so a present file that matches the image's size and modification time
+ * describes the image exactly; anything else is ignored and the map is rebuilt by
+ * scanning.
  */
 final class AllocationMapFile {
 
@@ -36,8 +36,7 @@ final class AllocationMapFile {
 	}
 
 	/**
-	 * Loads the map if the sidecar exists and matches the image; returns whether
-	 * it did.
+	 * Loads the map if the sidecar exists and matches the image; returns whether it did.
 	 */
 	boolean load(AllocationMap map, long imageSize, FileTime imageModified) {
 		if (!Files.isRegularFile(this.path)) {
@@ -76,15 +75,20 @@ final class AllocationMapFile {
 	}
 
 	/**
-	 * Writes the map for an image of the given size and modification time,
-	 * atomically replacing any previous sidecar.
+	 * Writes the map for an image of the given size and modification time, atomically
+	 * replacing any previous sidecar.
 	 */
 	void store(AllocationMap map, long imageSize, FileTime imageModified) throws IOException {
 		long[] words = map.snapshot();
 		ByteBuffer buffer = ByteBuffer.allocate(HEADER_SIZE + words.length * 8 + 4);
 		Instant modified = imageModified.toInstant();
-		buffer.putLong(MAGIC).putInt(1).putInt(map.granularity()).putLong(imageSize)
-			.putLong(modified.getEpochSecond()).putInt(modified.getNano()).putInt(0);
+		buffer.putLong(MAGIC)
+			.putInt(1)
+			.putInt(map.granularity())
+			.putLong(imageSize)
+			.putLong(modified.getEpochSecond())
+			.putInt(modified.getNano())
+			.putInt(0);
 		buffer.asLongBuffer().put(words);
 		buffer.position(buffer.position() + words.length * 8);
 		CRC32C crc = new CRC32C();

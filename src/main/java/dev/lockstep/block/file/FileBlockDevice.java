@@ -20,21 +20,22 @@ import org.apache.commons.logging.LogFactory;
 import dev.lockstep.block.BlockDevice;
 
 /**
- * A {@link BlockDevice} backed by a raw image file, with positional
- * {@link FileChannel} I/O on one shared channel.
+ * A {@link BlockDevice} backed by a raw image file, with positional {@link FileChannel}
+ * I/O on one shared channel.
  *
- * <p>The image is locked for the lifetime of the device (exclusively, or shared
- * when read-only), so two processes cannot serve it at once. Allocation is
- * tracked in an {@link AllocationMap} at {@value #GRANULARITY}-byte granularity:
- * Java offers no {@code SEEK_DATA}/{@code SEEK_HOLE} nor hole punching, so the
- * map is the device's own record of which blocks hold data. It is kept beside
- * the image in a sidecar file on a clean close and rebuilt by scanning for
- * all-zero blocks when that file is missing or stale. Zeroing and trimming a
- * whole block writes zeroes (if it held data) and marks it a hole.
+ * <p>
+ * The image is locked for the lifetime of the device (exclusively, or shared when
+ * read-only), so two processes cannot serve it at once. Allocation is tracked in an
+ * {@link AllocationMap} at {@value #GRANULARITY}-byte granularity: Java offers no
+ * {@code SEEK_DATA}/{@code SEEK_HOLE} nor hole punching, so the map is the device's own
+ * record of which blocks hold data. It is kept beside the image in a sidecar file on a
+ * clean close and rebuilt by scanning for all-zero blocks when that file is missing or
+ * stale. Zeroing and trimming a whole block writes zeroes (if it held data) and marks it
+ * a hole.
  *
- * <p>Every write completes on the shared channel before the call returns, so
- * {@link #flush()} ({@code fdatasync}) makes every connection's completed writes
- * durable.
+ * <p>
+ * Every write completes on the shared channel before the call returns, so
+ * {@link #flush()} ({@code fdatasync}) makes every connection's completed writes durable.
  */
 public final class FileBlockDevice implements BlockDevice {
 
@@ -158,9 +159,9 @@ public final class FileBlockDevice implements BlockDevice {
 	}
 
 	/**
-	 * Builds the allocation map of an existing image by reading it and treating
-	 * all-zero blocks as holes. Holes of a sparse file read fast, so this costs
-	 * roughly one read of the data actually stored.
+	 * Builds the allocation map of an existing image by reading it and treating all-zero
+	 * blocks as holes. Holes of a sparse file read fast, so this costs roughly one read
+	 * of the data actually stored.
 	 */
 	private static void scan(FileChannel channel, AllocationMap map, Path path) throws IOException {
 		long started = System.nanoTime();
@@ -211,10 +212,9 @@ public final class FileBlockDevice implements BlockDevice {
 	}
 
 	/**
-	 * Copies {@code length} bytes at {@code offset} into {@code target} at its
-	 * current position, inside the kernel ({@code sendfile}): the data never
-	 * passes through a buffer of this process. The caller owns the target's
-	 * position.
+	 * Copies {@code length} bytes at {@code offset} into {@code target} at its current
+	 * position, inside the kernel ({@code sendfile}): the data never passes through a
+	 * buffer of this process. The caller owns the target's position.
 	 */
 	public void copyTo(long offset, long length, FileChannel target) throws IOException {
 		checkOpen();
@@ -268,9 +268,9 @@ public final class FileBlockDevice implements BlockDevice {
 	}
 
 	/**
-	 * Zeroes the allocated blocks in a range and, when {@code punch} is allowed,
-	 * marks the whole blocks as holes. Blocks that already are holes are skipped.
-	 * With {@code wholeBlocksOnly} (trim), partial blocks at the ends are left alone.
+	 * Zeroes the allocated blocks in a range and, when {@code punch} is allowed, marks
+	 * the whole blocks as holes. Blocks that already are holes are skipped. With
+	 * {@code wholeBlocksOnly} (trim), partial blocks at the ends are left alone.
 	 */
 	private void zero(long offset, long length, boolean punch, boolean wholeBlocksOnly) throws IOException {
 		long end = offset + length;
@@ -338,8 +338,8 @@ public final class FileBlockDevice implements BlockDevice {
 	}
 
 	/**
-	 * Records the start of a write and returns the new write state. The first write
-	 * after opening removes the persisted allocation map, which no longer matches.
+	 * Records the start of a write and returns the new write state. The first write after
+	 * opening removes the persisted allocation map, which no longer matches.
 	 */
 	private long beginWrite() throws IOException {
 		if (this.mapPersisted) {

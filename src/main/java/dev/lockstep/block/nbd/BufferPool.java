@@ -8,9 +8,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A pool of direct buffers in power-of-two size classes with a byte budget.
- * {@link #acquire} blocks while the buffers handed out would exceed the budget,
- * so the memory used for request and reply data stays bounded whatever clients
- * send. Idle buffers are kept for reuse up to a quarter of the budget.
+ * {@link #acquire} blocks while the buffers handed out would exceed the budget, so the
+ * memory used for request and reply data stays bounded whatever clients send. Idle
+ * buffers are kept for reuse up to a quarter of the budget.
  */
 public final class BufferPool {
 
@@ -26,9 +26,9 @@ public final class BufferPool {
 	private final Semaphore budget;
 
 	/**
-	 * A share of the budget that only small buffers may use, so that clients doing
-	 * small I/O keep going while others hold large buffers (for example 32 MiB
-	 * reads whose replies their client does not read).
+	 * A share of the budget that only small buffers may use, so that clients doing small
+	 * I/O keep going while others hold large buffers (for example 32 MiB reads whose
+	 * replies their client does not read).
 	 */
 	private final Semaphore smallReserve;
 
@@ -43,8 +43,8 @@ public final class BufferPool {
 	/**
 	 * Creates a pool.
 	 * @param budgetBytes the most bytes handed out at once
-	 * @param maxBufferSize the largest buffer that can be requested, a power of two
-	 * no larger than the budget
+	 * @param maxBufferSize the largest buffer that can be requested, a power of two no
+	 * larger than the budget
 	 */
 	@SuppressWarnings("unchecked")
 	public BufferPool(long budgetBytes, int maxBufferSize) {
@@ -69,8 +69,8 @@ public final class BufferPool {
 	}
 
 	/**
-	 * Returns a buffer with position 0 and limit {@code length}, waiting for budget
-	 * if needed. It must be given back with {@link #release}.
+	 * Returns a buffer with position 0 and limit {@code length}, waiting for budget if
+	 * needed. It must be given back with {@link #release}.
 	 */
 	public ByteBuffer acquire(int length) throws InterruptedException {
 		if (length < 0 || length > this.maxBufferSize) {
@@ -113,9 +113,9 @@ public final class BufferPool {
 	}
 
 	/**
-	 * Returns permits, topping the small reserve up first for small buffers. The
-	 * two semaphores together always hold the whole budget less what is handed
-	 * out, so memory stays bounded whichever one a permit lands in.
+	 * Returns permits, topping the small reserve up first for small buffers. The two
+	 * semaphores together always hold the whole budget less what is handed out, so memory
+	 * stays bounded whichever one a permit lands in.
 	 */
 	private void giveBack(int units, boolean small) {
 		int toReserve = 0;

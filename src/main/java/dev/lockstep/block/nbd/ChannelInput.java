@@ -6,10 +6,10 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 
 /**
- * Buffered reading from a channel: fixed-size messages are parsed out of one
- * read-ahead buffer (many pipelined request headers per system call), bulk data
- * is copied from what is buffered and then read straight into its destination.
- * Not thread-safe; callers serialize access. Shared by the server and the client.
+ * Buffered reading from a channel: fixed-size messages are parsed out of one read-ahead
+ * buffer (many pipelined request headers per system call), bulk data is copied from what
+ * is buffered and then read straight into its destination. Not thread-safe; callers
+ * serialize access. Shared by the server and the client.
  */
 public final class ChannelInput {
 
@@ -23,17 +23,17 @@ public final class ChannelInput {
 	}
 
 	/**
-	 * Makes sure {@code length} bytes are buffered and returns the buffer
-	 * positioned at them; the caller consumes exactly {@code length} bytes.
+	 * Makes sure {@code length} bytes are buffered and returns the buffer positioned at
+	 * them; the caller consumes exactly {@code length} bytes.
 	 */
 	public ByteBuffer require(int length) throws IOException {
 		return fill(length, false);
 	}
 
 	/**
-	 * Like {@link #require(int)}, but reads no more than {@code length} bytes
-	 * from the channel: what follows stays in the socket, for a caller that will
-	 * read it straight into its own buffer with {@link #readFully}.
+	 * Like {@link #require(int)}, but reads no more than {@code length} bytes from the
+	 * channel: what follows stays in the socket, for a caller that will read it straight
+	 * into its own buffer with {@link #readFully}.
 	 */
 	public ByteBuffer requireExactly(int length) throws IOException {
 		return fill(length, true);
@@ -96,7 +96,10 @@ public final class ChannelInput {
 		}
 	}
 
-	/** Reads {@code length} bytes into a new heap buffer; for small, bounded messages only. */
+	/**
+	 * Reads {@code length} bytes into a new heap buffer; for small, bounded messages
+	 * only.
+	 */
 	public ByteBuffer readBytes(int length) throws IOException {
 		ByteBuffer data = ByteBuffer.allocate(length);
 		readFully(data);

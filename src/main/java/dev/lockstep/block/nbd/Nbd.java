@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Constants of the NBD protocol (fixed newstyle handshake, structured replies,
- * metadata contexts), as named in the protocol document {@code doc/proto.md}.
- * Shared by the server and the client.
+ * Constants of the NBD protocol (fixed newstyle handshake, structured replies, metadata
+ * contexts), as named in the protocol document {@code doc/proto.md}. Shared by the server
+ * and the client.
  */
 public final class Nbd {
 
@@ -235,15 +235,14 @@ public final class Nbd {
 	}
 
 	/**
-	 * Returns the NBD error for a failed I/O operation, as {@code errno} would
-	 * give it: running out of space ({@code ENOSPC}, and also {@code EDQUOT} and
-	 * {@code EFBIG}, which NBD has no value for) becomes {@code ENOSPC}, so that a
-	 * client such as QEMU can pause its guest until space is freed, as it does with
-	 * {@code werror=enospc}; a read-only file system becomes {@code EPERM};
-	 * anything else is {@code EIO}. Java reports these causes only by the
-	 * operating system's message, which the exception or one of its causes
-	 * carries. That message follows the process's {@code LC_MESSAGES}: running
-	 * out of space is also recognised in the local language (see
+	 * Returns the NBD error for a failed I/O operation, as {@code errno} would give it:
+	 * running out of space ({@code ENOSPC}, and also {@code EDQUOT} and {@code EFBIG},
+	 * which NBD has no value for) becomes {@code ENOSPC}, so that a client such as QEMU
+	 * can pause its guest until space is freed, as it does with {@code werror=enospc}; a
+	 * read-only file system becomes {@code EPERM}; anything else is {@code EIO}. Java
+	 * reports these causes only by the operating system's message, which the exception or
+	 * one of its causes carries. That message follows the process's {@code LC_MESSAGES}:
+	 * running out of space is also recognised in the local language (see
 	 * {@link LocalNoSpace}), the rarer causes only in English.
 	 */
 	public static int errorFor(IOException failure) {
@@ -258,8 +257,7 @@ public final class Nbd {
 				continue;
 			}
 			if (message.contains("No space left on device") || message.contains("Disk quota exceeded")
-					|| message.contains("File too large")
-					|| (localNoSpace != null && message.contains(localNoSpace))) {
+					|| message.contains("File too large") || (localNoSpace != null && message.contains(localNoSpace))) {
 				return ENOSPC;
 			}
 			if (message.contains("Read-only file system")) {
@@ -270,9 +268,9 @@ public final class Nbd {
 	}
 
 	/**
-	 * The operating system's message for {@code ENOSPC} in this process's
-	 * language, learnt on first use by writing a byte to {@code /dev/full}, which
-	 * fails with exactly that error. Null where there is no {@code /dev/full}.
+	 * The operating system's message for {@code ENOSPC} in this process's language,
+	 * learnt on first use by writing a byte to {@code /dev/full}, which fails with
+	 * exactly that error. Null where there is no {@code /dev/full}.
 	 */
 	private static final class LocalNoSpace {
 

@@ -6,10 +6,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Encodes and decodes NBD messages to and from big-endian {@link ByteBuffer}s.
- * Shared by the server and the client. Encoders write at the buffer's position
- * and advance it; decoders read at the position and expect the whole message
- * to be present.
+ * Encodes and decodes NBD messages to and from big-endian {@link ByteBuffer}s. Shared by
+ * the server and the client. Encoders write at the buffer's position and advance it;
+ * decoders read at the position and expect the whole message to be present.
  */
 public final class NbdCodec {
 
@@ -69,7 +68,10 @@ public final class NbdCodec {
 		return new OptionReply(option, type, length);
 	}
 
-	/** Reply to NBD_OPT_EXPORT_NAME: size, transmission flags and optionally 124 zero bytes. */
+	/**
+	 * Reply to NBD_OPT_EXPORT_NAME: size, transmission flags and optionally 124 zero
+	 * bytes.
+	 */
 	public static void encodeExportNameReply(ByteBuffer buffer, long size, int transmissionFlags, boolean zeroes) {
 		buffer.putLong(size).putShort((short) transmissionFlags);
 		if (zeroes) {
@@ -157,8 +159,8 @@ public final class NbdCodec {
 	}
 
 	/**
-	 * Decodes an NBD_REP_SERVER payload, which fills the buffer, and returns the
-	 * export name.
+	 * Decodes an NBD_REP_SERVER payload, which fills the buffer, and returns the export
+	 * name.
 	 */
 	public static String decodeServerReply(ByteBuffer data) throws NbdProtocolException {
 		String name = getString32(data);
@@ -254,8 +256,8 @@ public final class NbdCodec {
 	}
 
 	/**
-	 * Decodes the 4-byte magic that starts any reply and returns it; callers then
-	 * use {@link #decodeSimpleReplyRest} or {@link #decodeChunkHeaderRest}.
+	 * Decodes the 4-byte magic that starts any reply and returns it; callers then use
+	 * {@link #decodeSimpleReplyRest} or {@link #decodeChunkHeaderRest}.
 	 */
 	public static int decodeReplyMagic(ByteBuffer buffer) throws NbdProtocolException {
 		int magic = buffer.getInt();

@@ -25,8 +25,8 @@ import dev.lockstep.block.Export;
 import dev.lockstep.block.ExportStats;
 
 /**
- * One client connection: the option haggling of the fixed newstyle handshake,
- * then the transmission phase served by a group of leader/follower threads (see
+ * One client connection: the option haggling of the fixed newstyle handshake, then the
+ * transmission phase served by a group of leader/follower threads (see
  * {@link NbdServer}).
  */
 final class NbdConnection {
@@ -35,7 +35,9 @@ final class NbdConnection {
 
 	private static final int HANDSHAKE_FLAGS = Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES;
 
-	/** Largest option data the server reads into memory; longer known options are refused. */
+	/**
+	 * Largest option data the server reads into memory; longer known options are refused.
+	 */
 	private static final int MAX_OPTION_DATA = 64 * 1024;
 
 	private static final int META_CONTEXT_ID = 1;
@@ -74,20 +76,20 @@ final class NbdConnection {
 	private volatile boolean disconnectRequested;
 
 	/**
-	 * Short replies of an in-order connection not sent yet. While the client's
-	 * next request is already arriving they are collected and then sent with one
-	 * write, before the connection's thread would wait for more input; the client
-	 * (the primary's peer connection) then takes them in one go too. Touched only
-	 * by the connection's one thread; null for other connections.
+	 * Short replies of an in-order connection not sent yet. While the client's next
+	 * request is already arriving they are collected and then sent with one write, before
+	 * the connection's thread would wait for more input; the client (the primary's peer
+	 * connection) then takes them in one go too. Touched only by the connection's one
+	 * thread; null for other connections.
 	 */
 	private ByteBuffer deferredReplies;
 
 	private InputStream socketInput;
 
 	/**
-	 * Whether the last request was a large WRITE. The next header is then read
-	 * without read-ahead, so that its data goes from the socket straight into its
-	 * buffer instead of through the read-ahead buffer. Guarded by the read lock.
+	 * Whether the last request was a large WRITE. The next header is then read without
+	 * read-ahead, so that its data goes from the socket straight into its buffer instead
+	 * of through the read-ahead buffer. Guarded by the read lock.
 	 */
 	private boolean largeWrites;
 
@@ -95,7 +97,10 @@ final class NbdConnection {
 
 	private volatile Export export;
 
-	/** What to tell the selected export when this client is gone; set once, when it is selected. */
+	/**
+	 * What to tell the selected export when this client is gone; set once, when it is
+	 * selected.
+	 */
 	private volatile Export.ClientListener.Departure departure;
 
 	private boolean structured;
@@ -141,8 +146,8 @@ final class NbdConnection {
 			logger.debug("NBD client " + this.remote + " selected export " + this.export.name());
 		}
 		catch (NbdProtocolException ex) {
-			logger.warn("NBD client " + this.remote + " violated the protocol during the handshake: "
-					+ ex.getMessage());
+			logger
+				.warn("NBD client " + this.remote + " violated the protocol during the handshake: " + ex.getMessage());
 			this.threads.decrementAndGet();
 			close();
 			return;
@@ -305,7 +310,8 @@ final class NbdConnection {
 			return;
 		}
 		boolean list = option == Nbd.OPT_LIST_META_CONTEXT;
-		boolean match = (list && request.queries().isEmpty()) || request.queries().stream()
+		boolean match = (list && request.queries().isEmpty()) || request.queries()
+			.stream()
 			.anyMatch((query) -> query.equals(Nbd.META_CONTEXT_BASE_ALLOCATION) || (list && query.equals("base:")));
 		if (match) {
 			ByteBuffer reply = ByteBuffer.allocate(4 + Nbd.META_CONTEXT_BASE_ALLOCATION.length());
@@ -318,7 +324,9 @@ final class NbdConnection {
 		optionReply(option, Nbd.REP_ACK, null);
 	}
 
-	/** Reads bounded option data, or skips it and replies with an error (returning null). */
+	/**
+	 * Reads bounded option data, or skips it and replies with an error (returning null).
+	 */
 	private ByteBuffer optionData(NbdCodec.OptionHeader header) throws IOException {
 		if (header.length() > MAX_OPTION_DATA) {
 			this.input.skip(header.length());
@@ -460,7 +468,10 @@ final class NbdConnection {
 		}
 	}
 
-	/** Room for the deferred replies of an in-order connection: some 200 header-only replies. */
+	/**
+	 * Room for the deferred replies of an in-order connection: some 200 header-only
+	 * replies.
+	 */
 	private static final int DEFERRED_REPLIES = 4096;
 
 	/** Replies of at most this many bytes may be deferred. */
@@ -471,7 +482,10 @@ final class NbdConnection {
 		return this.deferredReplies != null && this.deferredReplies.position() > 0;
 	}
 
-	/** Whether the client's next request has begun to arrive, so reading it will not wait long. */
+	/**
+	 * Whether the client's next request has begun to arrive, so reading it will not wait
+	 * long.
+	 */
 	private boolean moreInputArriving() throws IOException {
 		return this.input.buffered() > 0 || this.socketInput.available() > 0;
 	}
@@ -500,9 +514,9 @@ final class NbdConnection {
 	private static final int LARGE_WRITE = 64 * 1024;
 
 	/**
-	 * Reads the next request and, for WRITE, its data. Returns null on DISC. Data
-	 * of requests that will be refused is read and discarded in bounded pieces so
-	 * the stream stays in step.
+	 * Reads the next request and, for WRITE, its data. Returns null on DISC. Data of
+	 * requests that will be refused is read and discarded in bounded pieces so the stream
+	 * stays in step.
 	 */
 	private Work readRequest() throws IOException, InterruptedException {
 		ByteBuffer header = this.largeWrites ? this.input.requireExactly(Nbd.REQUEST_HEADER_SIZE)
@@ -626,8 +640,8 @@ final class NbdConnection {
 				throw ex;
 			}
 			stats.recordError();
-			logger.warn("I/O error on export " + this.export.name() + " (" + Nbd.commandName(request.type())
-					+ " at " + request.offset() + "+" + request.length() + "): " + ex.getMessage());
+			logger.warn("I/O error on export " + this.export.name() + " (" + Nbd.commandName(request.type()) + " at "
+					+ request.offset() + "+" + request.length() + "): " + ex.getMessage());
 			int failure = Nbd.errorFor(ex);
 			replyError(request, failure, ((failure == Nbd.ENOSPC) ? "Out of space: " : "I/O error: ") + ex.getMessage(),
 					header);
@@ -649,7 +663,8 @@ final class NbdConnection {
 		}
 		ByteBuffer data = acquire(length);
 		try {
-			// An error here is replied to before any data is sent, so a simple reply works too.
+			// An error here is replied to before any data is sent, so a simple reply
+			// works too.
 			device.read(offset, data);
 			data.flip();
 			if (extents != null && hasHole(extents)) {
@@ -681,7 +696,10 @@ final class NbdConnection {
 		return false;
 	}
 
-	/** Sends a READ reply as data and hole chunks. Extents may cover less than the request. */
+	/**
+	 * Sends a READ reply as data and hole chunks. Extents may cover less than the
+	 * request.
+	 */
 	private void sendSparse(NbdCodec.Request request, ByteBuffer data, List<Extent> extents) throws IOException {
 		List<ByteBuffer> buffers = new ArrayList<>();
 		long offset = request.offset();
@@ -770,11 +788,10 @@ final class NbdConnection {
 		writeLocked(header.flip());
 	}
 
-	private void replyError(NbdCodec.Request request, int error, String message, ByteBuffer header)
-			throws IOException {
+	private void replyError(NbdCodec.Request request, int error, String message, ByteBuffer header) throws IOException {
 		if (this.structured) {
-			ByteBuffer chunk = ByteBuffer.allocate(
-					Nbd.STRUCTURED_REPLY_HEADER_SIZE + NbdCodec.errorLength(message, false));
+			ByteBuffer chunk = ByteBuffer
+				.allocate(Nbd.STRUCTURED_REPLY_HEADER_SIZE + NbdCodec.errorLength(message, false));
 			NbdCodec.encodeChunkHeader(chunk, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, request.handle(),
 					NbdCodec.errorLength(message, false));
 			NbdCodec.encodeError(chunk, error, message, -1);
@@ -929,7 +946,10 @@ final class NbdConnection {
 
 	}
 
-	/** A request read from the socket, with its WRITE data and any error found while reading. */
+	/**
+	 * A request read from the socket, with its WRITE data and any error found while
+	 * reading.
+	 */
 	private final class Work {
 
 		private final NbdCodec.Request request;

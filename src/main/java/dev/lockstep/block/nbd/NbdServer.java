@@ -24,21 +24,24 @@ import dev.lockstep.block.Export;
 import dev.lockstep.block.ExportRegistry;
 
 /**
- * An NBD server (fixed newstyle handshake, structured replies, base:allocation)
- * that serves the exports of an {@link ExportRegistry}.
+ * An NBD server (fixed newstyle handshake, structured replies, base:allocation) that
+ * serves the exports of an {@link ExportRegistry}.
  *
- * <p>Threading: each connection is served by up to
- * {@link Settings#threadsPerConnection()} threads in a leader/follower pattern.
- * One thread at a time reads the next request (with its WRITE data) from the
- * socket; it then processes that request and sends the reply itself, under the
- * connection's write lock, while another thread reads the next request. Threads
- * are added to a connection only while all of them are busy, so a connection
- * with a deep queue of requests is served in parallel and replied out of order,
- * and one slow client only ever blocks its own threads.
+ * <p>
+ * Threading: each connection is served by up to {@link Settings#threadsPerConnection()}
+ * threads in a leader/follower pattern. One thread at a time reads the next request (with
+ * its WRITE data) from the socket; it then processes that request and sends the reply
+ * itself, under the connection's write lock, while another thread reads the next request.
+ * Threads are added to a connection only while all of them are busy, so a connection with
+ * a deep queue of requests is served in parallel and replied out of order, and one slow
+ * client only ever blocks its own threads.
  */
 public final class NbdServer implements AutoCloseable {
 
-	/** The largest READ or WRITE the server accepts (advertised as the maximum block size). */
+	/**
+	 * The largest READ or WRITE the server accepts (advertised as the maximum block
+	 * size).
+	 */
 	public static final int MAX_REQUEST = 32 * 1024 * 1024;
 
 	private static final Log logger = LogFactory.getLog(NbdServer.class);
@@ -165,8 +168,8 @@ public final class NbdServer implements AutoCloseable {
 			client.setOption(StandardSocketOptions.TCP_NODELAY, true);
 			client.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
 			if (this.connections.size() >= this.settings.maxConnections()) {
-				logger.warn("Refusing NBD client " + client.getRemoteAddress() + ": "
-						+ this.settings.maxConnections() + " connections already open");
+				logger.warn("Refusing NBD client " + client.getRemoteAddress() + ": " + this.settings.maxConnections()
+						+ " connections already open");
 				client.close();
 				return;
 			}
@@ -201,8 +204,8 @@ public final class NbdServer implements AutoCloseable {
 	void scheduleHandshakeTimeout(NbdConnection connection) {
 		Duration timeout = this.settings.handshakeTimeout();
 		try {
-			connection.handshakeTimeout(this.timer.schedule(connection::handshakeTimedOut, timeout.toMillis(),
-					TimeUnit.MILLISECONDS));
+			connection.handshakeTimeout(
+					this.timer.schedule(connection::handshakeTimedOut, timeout.toMillis(), TimeUnit.MILLISECONDS));
 		}
 		catch (RejectedExecutionException ex) {
 			connection.close();
@@ -230,8 +233,8 @@ public final class NbdServer implements AutoCloseable {
 	}
 
 	/**
-	 * Stops accepting clients and closes every connection. Threads are not
-	 * interrupted: closing their sockets ends them.
+	 * Stops accepting clients and closes every connection. Threads are not interrupted:
+	 * closing their sockets ends them.
 	 */
 	@Override
 	public synchronized void close() {
@@ -277,6 +280,7 @@ public final class NbdServer implements AutoCloseable {
 
 	/**
 	 * Server settings.
+	 *
 	 * @param bind the address to listen on
 	 * @param port the port, 0 for an ephemeral one
 	 * @param maxConnections the most client connections at once

@@ -15,20 +15,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.lockstep.block.file.FileBlockDevice;
 
 /**
- * The storage of one overlay layer: a file beside the disk image that holds
- * whole clusters, plus an in-memory allocation map from disk cluster to file
- * slot. Clusters are appended to the file in the order they are first written,
- * so the file's size and every operation here are proportional to the dirty data,
- * never to the size of the disk.
+ * The storage of one overlay layer: a file beside the disk image that holds whole
+ * clusters, plus an in-memory allocation map from disk cluster to file slot. Clusters are
+ * appended to the file in the order they are first written, so the file's size and every
+ * operation here are proportional to the dirty data, never to the size of the disk.
  *
- * <p>A cluster can also be mapped as known zeroes, which takes no space in the
- * file. Clusters that are not mapped are not allocated: the layer below shows
- * through.
+ * <p>
+ * A cluster can also be mapped as known zeroes, which takes no space in the file.
+ * Clusters that are not mapped are not allocated: the layer below shows through.
  *
- * <p>Lookups and positional reads and writes of allocated clusters are
- * thread-safe. Callers serialise {@link #allocate} and {@link #allocateZero}
- * for one cluster among themselves, and {@link #makeEmpty()} against all other
- * calls.
+ * <p>
+ * Lookups and positional reads and writes of allocated clusters are thread-safe. Callers
+ * serialise {@link #allocate} and {@link #allocateZero} for one cluster among themselves,
+ * and {@link #makeEmpty()} against all other calls.
  */
 public final class ClusterOverlay implements Closeable {
 
@@ -51,9 +50,9 @@ public final class ClusterOverlay implements Closeable {
 	private final AtomicLong nextSlot = new AtomicLong();
 
 	/**
-	 * The most slots the file has held since it was last truncated, as of the
-	 * last {@link #makeEmpty()}: slots are taken in order from the start, so the
-	 * file is never longer than this. Spares a checkpoint a system call.
+	 * The most slots the file has held since it was last truncated, as of the last
+	 * {@link #makeEmpty()}: slots are taken in order from the start, so the file is never
+	 * longer than this. Spares a checkpoint a system call.
 	 */
 	private volatile long slotsInFile;
 
@@ -63,8 +62,8 @@ public final class ClusterOverlay implements Closeable {
 
 	/**
 	 * Creates an empty overlay for a disk of {@code diskSize} bytes, stored in
-	 * {@code file}. An existing file is truncated: overlays never outlive the run
-	 * of replication that created them.
+	 * {@code file}. An existing file is truncated: overlays never outlive the run of
+	 * replication that created them.
 	 */
 	public ClusterOverlay(Path file, long diskSize) throws IOException {
 		this.file = file;
@@ -120,8 +119,8 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Reads {@code dst.remaining()} bytes at {@code offsetInCluster} of an
-	 * allocated cluster.
+	 * Reads {@code dst.remaining()} bytes at {@code offsetInCluster} of an allocated
+	 * cluster.
 	 * @return whether the cluster was allocated; if not, {@code dst} is untouched
 	 */
 	public boolean read(long cluster, int offsetInCluster, ByteBuffer dst) throws IOException {
@@ -138,8 +137,8 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Writes {@code src.remaining()} bytes at {@code offsetInCluster} of a cluster
-	 * that is allocated as data.
+	 * Writes {@code src.remaining()} bytes at {@code offsetInCluster} of a cluster that
+	 * is allocated as data.
 	 * @return whether the cluster was allocated as data; if not, nothing was written
 	 */
 	public boolean writeInPlace(long cluster, int offsetInCluster, ByteBuffer src) throws IOException {
@@ -153,14 +152,14 @@ public final class ClusterOverlay implements Closeable {
 
 	/**
 	 * Stores the whole contents of a cluster ({@code data.remaining()} must be the
-	 * cluster's length) in a new slot and maps the cluster to it. The data is in
-	 * the file before the mapping becomes visible to readers.
+	 * cluster's length) in a new slot and maps the cluster to it. The data is in the file
+	 * before the mapping becomes visible to readers.
 	 */
 	public void allocate(long cluster, ByteBuffer data) throws IOException {
 		checkOpen();
 		if (data.remaining() != clusterLength(cluster)) {
-			throw new IllegalArgumentException("Cluster " + cluster + " needs " + clusterLength(cluster)
-					+ " bytes, got " + data.remaining());
+			throw new IllegalArgumentException(
+					"Cluster " + cluster + " needs " + clusterLength(cluster) + " bytes, got " + data.remaining());
 		}
 		long slot = this.nextSlot.getAndIncrement();
 		writeFully(slot << CLUSTER_SHIFT, data);
@@ -168,9 +167,9 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Stores {@code count} consecutive whole clusters starting at {@code first}
-	 * from {@code data} with one write into consecutive slots, and maps them. The
-	 * clusters must all be full-length.
+	 * Stores {@code count} consecutive whole clusters starting at {@code first} from
+	 * {@code data} with one write into consecutive slots, and maps them. The clusters
+	 * must all be full-length.
 	 */
 	public void allocateRun(long first, int count, ByteBuffer data) throws IOException {
 		checkOpen();
@@ -214,8 +213,8 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Returns the allocated clusters in ascending order. Takes time proportional
-	 * to the number of allocated clusters.
+	 * Returns the allocated clusters in ascending order. Takes time proportional to the
+	 * number of allocated clusters.
 	 */
 	public long[] sortedClusters() {
 		Map<Long, Long> current = this.map;
@@ -233,15 +232,14 @@ public final class ClusterOverlay implements Closeable {
 	}
 
 	/**
-	 * Drops every cluster: the overlay becomes empty. The map is replaced and the
-	 * slots are reused from the start of the file, whose pages and blocks stay in
-	 * place: overwriting them costs much less than allocating new ones. When the
-	 * interval that ends here used less than half of the file, the file is
-	 * truncated to the slots it used, so its size follows the dirty data of
-	 * recent intervals. Truncating drops pages and waits for those being written
-	 * back, which can take far longer than the rest of a checkpoint, so intervals
-	 * of about the same size do not shrink the file; they make no system call at
-	 * all. This takes time proportional to the dirty data.
+	 * Drops every cluster: the overlay becomes empty. The map is replaced and the slots
+	 * are reused from the start of the file, whose pages and blocks stay in place:
+	 * overwriting them costs much less than allocating new ones. When the interval that
+	 * ends here used less than half of the file, the file is truncated to the slots it
+	 * used, so its size follows the dirty data of recent intervals. Truncating drops
+	 * pages and waits for those being written back, which can take far longer than the
+	 * rest of a checkpoint, so intervals of about the same size do not shrink the file;
+	 * they make no system call at all. This takes time proportional to the dirty data.
 	 */
 	public void makeEmpty() throws IOException {
 		checkOpen();

@@ -12,14 +12,15 @@ import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
 import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
 
 /**
- * A copy-on-write layer: reads come from the overlay where it has the cluster
- * and from the backing device elsewhere; writes go to the overlay only. A write
- * that covers part of a cluster not yet in the overlay first copies the rest of
- * the cluster up from the backing device. Trims are stored as zeroes so that the
- * backing device never shows through a trimmed range.
+ * A copy-on-write layer: reads come from the overlay where it has the cluster and from
+ * the backing device elsewhere; writes go to the overlay only. A write that covers part
+ * of a cluster not yet in the overlay first copies the rest of the cluster up from the
+ * backing device. Trims are stored as zeroes so that the backing device never shows
+ * through a trimmed range.
  *
- * <p>Overlay contents are speculative: {@link #flush()} flushes the backing
- * device only, and the overlay does not survive a restart.
+ * <p>
+ * Overlay contents are speculative: {@link #flush()} flushes the backing device only, and
+ * the overlay does not survive a restart.
  */
 public final class OverlayDevice implements BlockDevice {
 
@@ -68,7 +69,8 @@ public final class OverlayDevice implements BlockDevice {
 				}
 				ByteBuffer part = slice(dst, (int) (clusterEnd - pos));
 				if (!this.overlay.read(cluster, (int) (pos & (CLUSTER_SIZE - 1)), part)) {
-					// Dropped concurrently by makeEmpty(), which callers exclude; read below.
+					// Dropped concurrently by makeEmpty(), which callers exclude; read
+					// below.
 					this.backing.read(pos, slice(dst, (int) (clusterEnd - pos)));
 				}
 				dst.position(dst.position() + (int) (clusterEnd - pos));
@@ -175,11 +177,10 @@ public final class OverlayDevice implements BlockDevice {
 	}
 
 	/**
-	 * Describes the allocation of a range of {@code overlay} laid over
-	 * {@code backing}: the overlay's clusters are data (or known zeroes), and
-	 * the backing device's own allocation shows through everywhere else. Looks
-	 * the overlay up once per cluster and asks the backing device once per run
-	 * of clusters that the overlay lacks.
+	 * Describes the allocation of a range of {@code overlay} laid over {@code backing}:
+	 * the overlay's clusters are data (or known zeroes), and the backing device's own
+	 * allocation shows through everywhere else. Looks the overlay up once per cluster and
+	 * asks the backing device once per run of clusters that the overlay lacks.
 	 */
 	public static List<Extent> allocation(ClusterOverlay overlay, BlockDevice backing, long offset, long length)
 			throws IOException {

@@ -5,14 +5,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * A fixed set of read-write locks that guard units (clusters or chunks) by
- * hash, so that locking costs the same whatever the size of the disk. A caller
- * that holds more than one stripe at a time must take them with
- * {@link #lockExclusive(long, long)}, which orders them and so cannot deadlock.
+ * A fixed set of read-write locks that guard units (clusters or chunks) by hash, so that
+ * locking costs the same whatever the size of the disk. A caller that holds more than one
+ * stripe at a time must take them with {@link #lockExclusive(long, long)}, which orders
+ * them and so cannot deadlock.
  *
- * <p>Units that share a stripe wait for each other although they are unrelated,
- * so there are many stripes ({@value #COUNT}); each lock is created the first
- * time its stripe is used.
+ * <p>
+ * Units that share a stripe wait for each other although they are unrelated, so there are
+ * many stripes ({@value #COUNT}); each lock is created the first time its stripe is used.
  */
 public final class Stripes {
 
@@ -43,8 +43,8 @@ public final class Stripes {
 	}
 
 	/**
-	 * Takes the exclusive locks of every unit in {@code [first, last]}, in stripe
-	 * order, and returns a handle that releases them.
+	 * Takes the exclusive locks of every unit in {@code [first, last]}, in stripe order,
+	 * and returns a handle that releases them.
 	 */
 	public Held lockExclusive(long first, long last) {
 		int[] stripes = stripesOf(first, last);

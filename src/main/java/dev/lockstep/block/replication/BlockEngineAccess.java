@@ -9,8 +9,8 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
 
 /**
- * What block replication needs from the disk engine: its disks, control over
- * the exports of the NBD server, and connections to a peer's exports.
+ * What block replication needs from the disk engine: its disks, control over the exports
+ * of the NBD server, and connections to a peer's exports.
  */
 public interface BlockEngineAccess {
 
@@ -18,15 +18,15 @@ public interface BlockEngineAccess {
 	List<EngineDisk> disks();
 
 	/**
-	 * Puts {@code device} behind the export of a disk, in place of the device
-	 * there now, once the requests in flight on the export have finished.
+	 * Puts {@code device} behind the export of a disk, in place of the device there now,
+	 * once the requests in flight on the export have finished.
 	 */
 	void replaceDevice(String export, BlockDevice device) throws IOException;
 
 	/**
 	 * Adds an export.
-	 * @param inOrder whether each connection's requests are processed one at a
-	 * time, in order (see {@link dev.lockstep.block.Export#processInOrder()})
+	 * @param inOrder whether each connection's requests are processed one at a time, in
+	 * order (see {@link dev.lockstep.block.Export#processInOrder()})
 	 * @param clients told when clients select the export and leave it, or null
 	 */
 	void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,

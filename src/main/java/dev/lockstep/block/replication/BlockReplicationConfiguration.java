@@ -15,8 +15,8 @@ import dev.lockstep.block.nbd.client.NbdClient;
 
 /**
  * The block replication participant, present with the disk engine (unless
- * {@code lockstep.block.enabled=false}). The coordinator collects it like any
- * other participant bean.
+ * {@code lockstep.block.enabled=false}). The coordinator collects it like any other
+ * participant bean.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(prefix = "lockstep.block", name = "enabled", havingValue = "true", matchIfMissing = true)

@@ -31,24 +31,23 @@ import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
 
 /**
- * COLO-style block replication of every disk of the engine, as one
- * participant. The Java counterpart of QEMU's {@code block/replication.c}:
+ * COLO-style block replication of every disk of the engine, as one participant. The Java
+ * counterpart of QEMU's {@code block/replication.c}:
  * <ul>
- * <li><b>primary</b>: each write is applied locally and forwarded to the
- * secondary's {@code <disk>.replica} export, and acknowledged when both are
- * done; {@code start} first makes the two disks identical;</li>
+ * <li><b>primary</b>: each write is applied locally and forwarded to the secondary's
+ * {@code <disk>.replica} export, and acknowledged when both are done; {@code start} first
+ * makes the two disks identical;</li>
  * <li><b>secondary</b>: the primary's writes go into the base image after
- * copy-before-write into the hidden overlay; the disk's own export shows
- * active, then hidden, then base ({@code colo}), or the base read-only
- * ({@code mirror});</li>
- * <li>{@code checkpoint}: the primary drains and flushes, the secondary empties
- * its overlays;</li>
- * <li>{@code stop(true)}: the primary carries on alone, the secondary commits
- * its overlays into the base and carries on alone. Later {@code checkpoint} and
- * {@code stop} calls are ignored until the next {@code start}.</li>
+ * copy-before-write into the hidden overlay; the disk's own export shows active, then
+ * hidden, then base ({@code colo}), or the base read-only ({@code mirror});</li>
+ * <li>{@code checkpoint}: the primary drains and flushes, the secondary empties its
+ * overlays;</li>
+ * <li>{@code stop(true)}: the primary carries on alone, the secondary commits its
+ * overlays into the base and carries on alone. Later {@code checkpoint} and {@code stop}
+ * calls are ignored until the next {@code start}.</li>
  * </ul>
- * Disks are handled in configuration order; a start that fails on one disk stops
- * the disks already started.
+ * Disks are handled in configuration order; a start that fails on one disk stops the
+ * disks already started.
  */
 public final class BlockReplicationParticipant implements ReplicationParticipant, Ordered, AutoCloseable {
 
@@ -193,12 +192,12 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	}
 
 	/**
-	 * Runs a lifecycle call on the participant's own thread. The coordinator
-	 * interrupts a call that overran its deadline, and an interrupt closes any
-	 * file channel the interrupted thread is using, the disk images included; so
-	 * no image is ever touched on the caller's thread. On interrupt the work is
-	 * asked to stop (a synchronisation gives up between chunks; a commit or
-	 * checkpoint runs to its end), and the call returns once it has.
+	 * Runs a lifecycle call on the participant's own thread. The coordinator interrupts a
+	 * call that overran its deadline, and an interrupt closes any file channel the
+	 * interrupted thread is using, the disk images included; so no image is ever touched
+	 * on the caller's thread. On interrupt the work is asked to stop (a synchronisation
+	 * gives up between chunks; a commit or checkpoint runs to its end), and the call
+	 * returns once it has.
 	 */
 	private void onWorker(Work work) throws Exception {
 		AtomicBoolean cancelled = new AtomicBoolean();
@@ -250,11 +249,10 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	}
 
 	/**
-	 * Registers per-disk replication meters, tagged with the disk's name: its role
-	 * (1 for the current one), whether writes are forwarded, the bytes marked for
-	 * the next resynchronisation, the size of each overlay, the number of fault
-	 * classes recorded, and the bytes compared and copied by the last
-	 * synchronisation.
+	 * Registers per-disk replication meters, tagged with the disk's name: its role (1 for
+	 * the current one), whether writes are forwarded, the bytes marked for the next
+	 * resynchronisation, the size of each overlay, the number of fault classes recorded,
+	 * and the bytes compared and copied by the last synchronisation.
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (DiskReplication disk : this.disks) {
@@ -310,7 +308,10 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		return details;
 	}
 
-	/** Returns the device that the export of {@code disk} serves, for tests and diagnostics. */
+	/**
+	 * Returns the device that the export of {@code disk} serves, for tests and
+	 * diagnostics.
+	 */
 	BlockDevice device(String disk) {
 		return this.disks.stream()
 			.filter((candidate) -> candidate.name().equals(disk))

@@ -14,10 +14,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Block replication settings. They share the {@code lockstep.block} prefix with
- * the disk engine, which owns the other keys: this record binds only
- * {@code peer}, each disk's {@code name} and {@code replication}, and the
- * {@code replication} group.
+ * Block replication settings. They share the {@code lockstep.block} prefix with the disk
+ * engine, which owns the other keys: this record binds only {@code peer}, each disk's
+ * {@code name} and {@code replication}, and the {@code replication} group.
  *
  * <pre>
  * lockstep:
@@ -74,15 +73,15 @@ public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks,
 	 *
 	 * @param name the participant's name in the coordinator
 	 * @param order the participant's order among all participants
-	 * @param timeout the deadline of each lifecycle call; long enough for an
-	 * initial synchronisation of the largest disk
+	 * @param timeout the deadline of each lifecycle call; long enough for an initial
+	 * synchronisation of the largest disk
 	 * @param progressInterval how often a running synchronisation logs its progress
-	 * @param forwardTimeout how long a primary write waits for the secondary before
-	 * the secondary is declared unreachable and the write completes locally only
+	 * @param forwardTimeout how long a primary write waits for the secondary before the
+	 * secondary is declared unreachable and the write completes locally only
 	 * @param connectTimeout the limit for connecting to the peer
 	 * @param maxInFlight the most forwarded requests in flight per disk
-	 * @param probeInterval how often a primary checks that the secondary still
-	 * answers, so that a peer lost while the disk is idle is reported; 0 disables
+	 * @param probeInterval how often a primary checks that the secondary still answers,
+	 * so that a peer lost while the disk is idle is reported; 0 disables
 	 */
 	public record Replication(@DefaultValue("block") @NotBlank String name, @DefaultValue("0") int order,
 			@DefaultValue("30m") Duration timeout, @DefaultValue("5s") Duration progressInterval,

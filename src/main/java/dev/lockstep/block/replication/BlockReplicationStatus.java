@@ -3,8 +3,7 @@ package dev.lockstep.block.replication;
 import java.util.List;
 
 /**
- * The status of block replication on this node, for
- * {@code GET /api/v1/replication}.
+ * The status of block replication on this node, for {@code GET /api/v1/replication}.
  *
  * @param participant the participant's name
  * @param peer the configured peer, or {@code null}

@@ -11,16 +11,15 @@ import dev.lockstep.block.BlockDevice;
 import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
 
 /**
- * A read-only device whose contents are the SHA-256 hashes of another device's
- * 1 MiB chunks: bytes {@code [32 i, 32 i + 32)} are the hash of chunk {@code i}.
- * The secondary exports it as {@code <disk>.replica.sha256} so that a
- * resynchronising primary can compare chunks over its NBD connection while
- * moving 32 bytes per megabyte instead of the megabyte itself. The size is
- * rounded up to 4 KiB; the padding reads as zeroes.
+ * A read-only device whose contents are the SHA-256 hashes of another device's 1 MiB
+ * chunks: bytes {@code [32 i, 32 i + 32)} are the hash of chunk {@code i}. The secondary
+ * exports it as {@code <disk>.replica.sha256} so that a resynchronising primary can
+ * compare chunks over its NBD connection while moving 32 bytes per megabyte instead of
+ * the megabyte itself. The size is rounded up to 4 KiB; the padding reads as zeroes.
  *
- * <p>A FLUSH of this export ends a synchronisation: the primary sends it once
- * every chunk that differed has been copied, and only then (see
- * {@link #flush()}).
+ * <p>
+ * A FLUSH of this export ends a synchronisation: the primary sends it once every chunk
+ * that differed has been copied, and only then (see {@link #flush()}).
  */
 final class ChunkHashes implements ReadOnlyDevice {
 
@@ -80,7 +79,10 @@ final class ChunkHashes implements ReadOnlyDevice {
 		}
 	}
 
-	/** Hashes chunk {@code index} of {@code device}, reading it piece by piece into {@code buffer}. */
+	/**
+	 * Hashes chunk {@code index} of {@code device}, reading it piece by piece into
+	 * {@code buffer}.
+	 */
 	static byte[] hash(BlockDevice device, long index, ByteBuffer buffer, MessageDigest digest) throws IOException {
 		long start = index * CHUNK_SIZE;
 		long end = Math.min(start + CHUNK_SIZE, device.size());
@@ -95,9 +97,9 @@ final class ChunkHashes implements ReadOnlyDevice {
 	}
 
 	/**
-	 * Returns whether the device's allocation map says that the range reads as
-	 * zeroes (holes or known zeroes), so that its hash needs no read. Answers
-	 * {@code false} when in doubt.
+	 * Returns whether the device's allocation map says that the range reads as zeroes
+	 * (holes or known zeroes), so that its hash needs no read. Answers {@code false} when
+	 * in doubt.
 	 */
 	static boolean readsAsZero(BlockDevice device, long offset, long length) throws IOException {
 		long covered = 0;
@@ -145,8 +147,8 @@ final class ChunkHashes implements ReadOnlyDevice {
 	}
 
 	/**
-	 * The primary has made the disks identical: makes what it copied durable,
-	 * then reports the completed synchronisation.
+	 * The primary has made the disks identical: makes what it copied durable, then
+	 * reports the completed synchronisation.
 	 */
 	@Override
 	public void flush() throws IOException {

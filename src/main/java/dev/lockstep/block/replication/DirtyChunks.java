@@ -3,9 +3,9 @@ package dev.lockstep.block.replication;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * A bitmap of the chunks of one disk that changed while they could not be
- * forwarded to the secondary. One bit per {@link #CHUNK_SIZE} chunk, so even an
- * 8 GiB disk needs only one kilobyte. Thread-safe and lock-free.
+ * A bitmap of the chunks of one disk that changed while they could not be forwarded to
+ * the secondary. One bit per {@link #CHUNK_SIZE} chunk, so even an 8 GiB disk needs only
+ * one kilobyte. Thread-safe and lock-free.
  */
 final class DirtyChunks {
 

@@ -18,9 +18,9 @@ import dev.lockstep.block.Export;
 import dev.lockstep.replication.ReplicationMode;
 
 /**
- * The replication of one disk: its role, its layer stacks and their
- * transitions. Lifecycle calls are serialised by the caller; {@link #error()}
- * and {@link #status()} may be called at any time.
+ * The replication of one disk: its role, its layer stacks and their transitions.
+ * Lifecycle calls are serialised by the caller; {@link #error()} and {@link #status()}
+ * may be called at any time.
  */
 final class DiskReplication {
 
@@ -123,7 +123,10 @@ final class DiskReplication {
 		return this.faults.count();
 	}
 
-	/** As primary, checks that the secondary still answers; see {@link PrimaryDevice#probe()}. */
+	/**
+	 * As primary, checks that the secondary still answers; see
+	 * {@link PrimaryDevice#probe()}.
+	 */
 	void probePeer() {
 		PrimaryDevice current = this.primary;
 		if (this.role == Role.PRIMARY && current != null) {
@@ -166,11 +169,11 @@ final class DiskReplication {
 			}
 			ReplicationKind remoteKind = kindOf(remote.description());
 			if (remoteKind != this.kind) {
-				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
-						+ peer + " replicates it as " + ((remoteKind != null) ? remoteKind : "an unknown kind ("
-								+ remote.description() + ")")
-						+ ", but this node is configured for " + this.kind
-						+ "; set lockstep.block.disks[].replication to the same value on both nodes");
+				throw new IllegalStateException(
+						"Cannot start disk '" + this.name + "' as primary: the secondary " + peer + " replicates it as "
+								+ ((remoteKind != null) ? remoteKind : "an unknown kind (" + remote.description() + ")")
+								+ ", but this node is configured for " + this.kind
+								+ "; set lockstep.block.disks[].replication to the same value on both nodes");
 			}
 			hashes = connect(peer, this.name + HASHES_SUFFIX);
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
@@ -221,8 +224,8 @@ final class DiskReplication {
 					+ " start replication on the secondary first", ex);
 		}
 		catch (IOException ex) {
-			throw new IOException("Cannot start disk '" + this.name + "' as primary: cannot reach the secondary "
-					+ peer + " (export '" + export + "'): " + Faults.describe(ex), ex);
+			throw new IOException("Cannot start disk '" + this.name + "' as primary: cannot reach the secondary " + peer
+					+ " (export '" + export + "'): " + Faults.describe(ex), ex);
 		}
 	}
 
@@ -233,7 +236,8 @@ final class DiskReplication {
 		MirrorReplica newMirror = null;
 		try {
 			BlockDevice replica;
-			// Only colo follows the primary's connections and synchronisations (its checkpoint rules).
+			// Only colo follows the primary's connections and synchronisations (its
+			// checkpoint rules).
 			Export.ClientListener primaryConnections = null;
 			Export.ClientListener synchronisations = null;
 			Runnable synchronised = () -> {
@@ -274,8 +278,8 @@ final class DiskReplication {
 		this.stack = newStack;
 		this.mirror = newMirror;
 		this.primary = null;
-		// As a secondary this disk is overwritten by the primary's synchronisation:
-		// what it changed while it was primary no longer matters.
+		// As a secondary this disk is overwritten by the primary's synchronisation: what
+		// it changed while it was primary no longer matters.
 		this.dirty.clearAll();
 		this.role = Role.SECONDARY;
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
@@ -283,8 +287,8 @@ final class DiskReplication {
 	}
 
 	/**
-	 * The description of a secondary's {@code <disk>.replica} export, which tells
-	 * the primary (and {@code nbdinfo}) which kind of replication it runs.
+	 * The description of a secondary's {@code <disk>.replica} export, which tells the
+	 * primary (and {@code nbdinfo}) which kind of replication it runs.
 	 */
 	static String replicaDescription(String disk, ReplicationKind kind) {
 		return "replication target of disk " + disk + " (" + kind + ")";
@@ -342,8 +346,8 @@ final class DiskReplication {
 	private void stopPrimary(boolean failover) throws Exception {
 		PrimaryDevice forwarding = this.primary;
 		if (failover) {
-			// Keep the forwarding device, which now only marks what changes for
-			// the next resynchronisation.
+			// Keep the forwarding device, which now only marks what changes for the next
+			// resynchronisation.
 			this.device.exclusive(() -> {
 				forwarding.stopForwarding();
 				return null;
@@ -352,8 +356,8 @@ final class DiskReplication {
 			this.faults.clear();
 			this.failedOverFrom = ReplicationMode.PRIMARY;
 			this.role = Role.FAILED_OVER;
-			logger.info("Disk '" + this.name + "': failover as primary, serving alone; "
-					+ this.dirty.count() + " MiB marked for resynchronisation");
+			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.dirty.count()
+					+ " MiB marked for resynchronisation");
 			return;
 		}
 		boolean drained = this.device.exclusive(() -> {
@@ -373,8 +377,8 @@ final class DiskReplication {
 		});
 		if (drained) {
 			// Nothing is in flight and the secondary has just answered: disconnect
-			// cleanly (NBD_CMD_DISC) before returning, also when the process is
-			// shutting down, so that the secondary knows the primary left on purpose.
+			// cleanly (NBD_CMD_DISC) before returning, also when the process is shutting
+			// down, so that the secondary knows the primary left on purpose.
 			forwarding.remote().close();
 		}
 		else {

@@ -2,12 +2,14 @@ package dev.lockstep.block.replication;
 
 /**
  * The classes of block replication faults, after QEMU's
- * {@code docs/block-replication.txt}. Each is reported through the participant's
- * error with the disk, the time it first happened and its cause.
+ * {@code docs/block-replication.txt}. Each is reported through the participant's error
+ * with the disk, the time it first happened and its cause.
  */
 public enum FaultClass {
 
-	/** A primary write could not be forwarded to the secondary; forwarding has stopped. */
+	/**
+	 * A primary write could not be forwarded to the secondary; forwarding has stopped.
+	 */
 	FORWARDING("secondary unreachable"),
 
 	/** The old contents of a base region could not be saved into the hidden overlay. */

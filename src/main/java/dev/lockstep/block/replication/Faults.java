@@ -7,9 +7,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The faults of one disk since its replication was last started: the first
- * fault of each {@link FaultClass}, with its time and cause. Recording and
- * reading are cheap, thread-safe and never block on I/O.
+ * The faults of one disk since its replication was last started: the first fault of each
+ * {@link FaultClass}, with its time and cause. Recording and reading are cheap,
+ * thread-safe and never block on I/O.
  */
 final class Faults {
 
@@ -33,8 +33,8 @@ final class Faults {
 	}
 
 	/**
-	 * Records the I/O fault of a request once (a fault already recorded further
-	 * down passes through unchanged) and returns the exception to throw.
+	 * Records the I/O fault of a request once (a fault already recorded further down
+	 * passes through unchanged) and returns the exception to throw.
 	 */
 	IOException recordIo(FaultClass faultClass, String what, long offset, IOException ex) {
 		if (ex instanceof RecordedIOException) {
@@ -84,8 +84,14 @@ final class Faults {
 			if (message.length() > 0) {
 				message.append("; ");
 			}
-			message.append("disk '").append(this.disk).append("': ").append(faultClass.description())
-				.append(" since ").append(fault.since()).append(": ").append(fault.detail());
+			message.append("disk '")
+				.append(this.disk)
+				.append("': ")
+				.append(faultClass.description())
+				.append(" since ")
+				.append(fault.since())
+				.append(": ")
+				.append(fault.detail());
 		});
 		return Optional.of(message.toString());
 	}

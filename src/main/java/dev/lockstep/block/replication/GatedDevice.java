@@ -8,12 +8,11 @@ import java.util.concurrent.locks.ReadWriteLock;
 import dev.lockstep.block.BlockDevice;
 
 /**
- * A device on a secondary whose requests each run under a barrier's read lock,
- * so that whoever takes the write lock (a checkpoint, a commit, a stop) waits
- * for the requests in flight and holds new ones back. Requests are refused once
- * {@link #checkOpen()} says so, and I/O faults are recorded in their class.
- * The first failed {@link #update update} is remembered: on a replica it means
- * the base no longer holds what the primary wrote.
+ * A device on a secondary whose requests each run under a barrier's read lock, so that
+ * whoever takes the write lock (a checkpoint, a commit, a stop) waits for the requests in
+ * flight and holds new ones back. Requests are refused once {@link #checkOpen()} says so,
+ * and I/O faults are recorded in their class. The first failed {@link #update update} is
+ * remembered: on a replica it means the base no longer holds what the primary wrote.
  */
 abstract class GatedDevice implements BlockDevice {
 
@@ -57,15 +56,18 @@ abstract class GatedDevice implements BlockDevice {
 		run(what, offset, action, false);
 	}
 
-	/** Runs a request that changes the base (a write, write-zeroes or flush) and remembers its failure. */
+	/**
+	 * Runs a request that changes the base (a write, write-zeroes or flush) and remembers
+	 * its failure.
+	 */
 	final void update(String what, long offset, IoAction action) throws IOException {
 		run(what, offset, action, true);
 	}
 
 	/**
-	 * Throws if an {@link #update update} has failed: the base then lacks a write
-	 * of the primary, and a checkpoint would make that base the new consistent
-	 * state. {@code kept} says what the refusal leaves for the operator.
+	 * Throws if an {@link #update update} has failed: the base then lacks a write of the
+	 * primary, and a checkpoint would make that base the new consistent state.
+	 * {@code kept} says what the refusal leaves for the operator.
 	 */
 	final void requireAllUpdatesApplied(String disk, String kept) throws IOException {
 		String failed = this.failedUpdate;

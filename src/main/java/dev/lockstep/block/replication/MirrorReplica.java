@@ -9,9 +9,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import dev.lockstep.block.BlockDevice;
 
 /**
- * The {@code <disk>.replica} device of a secondary in {@code mirror} mode: the
- * primary's writes go straight into the base image. {@link #close()} waits for
- * the writes in flight and refuses later ones.
+ * The {@code <disk>.replica} device of a secondary in {@code mirror} mode: the primary's
+ * writes go straight into the base image. {@link #close()} waits for the writes in flight
+ * and refuses later ones.
  */
 final class MirrorReplica extends GatedDevice {
 
@@ -74,8 +74,8 @@ final class MirrorReplica extends GatedDevice {
 	}
 
 	/**
-	 * Flushes the base for a checkpoint. Fails if a write of the primary could not
-	 * be applied since replication started.
+	 * Flushes the base for a checkpoint. Fails if a write of the primary could not be
+	 * applied since replication started.
 	 */
 	void checkpoint() throws IOException {
 		flush();

@@ -16,8 +16,8 @@ import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.client.NbdClient;
 
 /**
- * {@link BlockEngineAccess} on Lockstep's own disk engine: its disks and export
- * registry, and its pipelined NBD client for the peer.
+ * {@link BlockEngineAccess} on Lockstep's own disk engine: its disks and export registry,
+ * and its pipelined NBD client for the peer.
  */
 final class NbdEngineAccess implements BlockEngineAccess {
 
@@ -70,7 +70,10 @@ final class NbdEngineAccess implements BlockEngineAccess {
 		}
 	}
 
-	/** Resolves the peer on each connection, so that a peer whose address changes is still recognised. */
+	/**
+	 * Resolves the peer on each connection, so that a peer whose address changes is still
+	 * recognised.
+	 */
 	private static boolean isPeer(String host, InetAddress address) {
 		try {
 			for (InetAddress candidate : InetAddress.getAllByName(host)) {

@@ -15,21 +15,24 @@ import dev.lockstep.block.overlay.Stripes;
 import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SHIFT;
 
 /**
- * The primary side of block replication for one disk. Every write,
- * write-zeroes and trim is applied to the local image and, at the same time,
- * forwarded to the secondary's {@code <disk>.replica} export; the call returns
- * only when both are done (DRBD's protocol C). Reads are local.
+ * The primary side of block replication for one disk. Every write, write-zeroes and trim
+ * is applied to the local image and, at the same time, forwarded to the secondary's
+ * {@code <disk>.replica} export; the call returns only when both are done (DRBD's
+ * protocol C). Reads are local.
  *
- * <p>Trims are applied as write-zeroes that may deallocate, on both sides, so
- * that the two disks stay byte-identical.
+ * <p>
+ * Trims are applied as write-zeroes that may deallocate, on both sides, so that the two
+ * disks stay byte-identical.
  *
- * <p>When forwarding fails the local write still succeeds: the fault is
- * recorded, forwarding stops for good, and every chunk written from then on is
- * marked in the dirty bitmap for the next resynchronisation.
+ * <p>
+ * When forwarding fails the local write still succeeds: the fault is recorded, forwarding
+ * stops for good, and every chunk written from then on is marked in the dirty bitmap for
+ * the next resynchronisation.
  *
- * <p>While a resynchronisation runs ({@link #syncLock(long)}), writes take a
- * shared lock on each chunk they touch, so that the copy of a chunk and a
- * forwarded write to it never interleave.
+ * <p>
+ * While a resynchronisation runs ({@link #syncLock(long)}), writes take a shared lock on
+ * each chunk they touch, so that the copy of a chunk and a forwarded write to it never
+ * interleave.
  */
 final class PrimaryDevice implements BlockDevice {
 
@@ -48,9 +51,9 @@ final class PrimaryDevice implements BlockDevice {
 	private final Stripes chunkLocks = new Stripes();
 
 	/**
-	 * Serialises forwarded writes to overlapping regions (64 KiB units), so that
-	 * both sides apply them in the same order: two concurrent writes to one block
-	 * could otherwise land in one order locally and in the other on the secondary.
+	 * Serialises forwarded writes to overlapping regions (64 KiB units), so that both
+	 * sides apply them in the same order: two concurrent writes to one block could
+	 * otherwise land in one order locally and in the other on the secondary.
 	 */
 	private final RegionLocks writeOrder = new RegionLocks();
 
@@ -92,7 +95,10 @@ final class PrimaryDevice implements BlockDevice {
 		this.syncing = syncing;
 	}
 
-	/** Returns the exclusive lock of a chunk, which the resynchronisation holds while it copies it. */
+	/**
+	 * Returns the exclusive lock of a chunk, which the resynchronisation holds while it
+	 * copies it.
+	 */
 	Lock syncLock(long chunk) {
 		return this.chunkLocks.of(chunk).writeLock();
 	}
@@ -103,14 +109,13 @@ final class PrimaryDevice implements BlockDevice {
 	}
 
 	/**
-	 * Records a forwarding failure and stops forwarding. The first failure is the
-	 * one reported.
+	 * Records a forwarding failure and stops forwarding. The first failure is the one
+	 * reported.
 	 */
 	void fail(Throwable cause) {
 		this.forwarding = false;
-		this.faults.record(FaultClass.FORWARDING,
-				this.peer + ": " + Faults.describe(unwrap(cause))
-						+ "; forwarding stopped, changes are tracked for resync");
+		this.faults.record(FaultClass.FORWARDING, this.peer + ": " + Faults.describe(unwrap(cause))
+				+ "; forwarding stopped, changes are tracked for resync");
 	}
 
 	@Override
@@ -155,8 +160,8 @@ final class PrimaryDevice implements BlockDevice {
 		}
 		long first = offset >>> CHUNK_SHIFT;
 		long last = (offset + Math.max(length, 1) - 1) >>> CHUNK_SHIFT;
-		// Shared locks, one chunk at a time would let a copy slip between two
-		// chunks of one write, which is harmless: each chunk is consistent.
+		// Shared locks, one chunk at a time would let a copy slip between two chunks of
+		// one write, which is harmless: each chunk is consistent.
 		Lock[] locks = new Lock[(int) (last - first + 1)];
 		int held = 0;
 		try {
@@ -216,7 +221,8 @@ final class PrimaryDevice implements BlockDevice {
 			fail(ex);
 		}
 		if (localFailure != null) {
-			// The secondary may hold data the primary could not store; compare it again later.
+			// The secondary may hold data the primary could not store; compare it again
+			// later.
 			this.dirty.mark(offset, length);
 			throw localFailure;
 		}
@@ -239,11 +245,11 @@ final class PrimaryDevice implements BlockDevice {
 	}
 
 	/**
-	 * Checks that the secondary still answers, so that a peer that died while the
-	 * disk was idle is reported by {@code error()} before the next write or
-	 * checkpoint finds out: reads a few bytes of the replica export and waits at
-	 * most the forwarding timeout. A failure is a forwarding fault, as for a
-	 * write. Does nothing once forwarding has stopped.
+	 * Checks that the secondary still answers, so that a peer that died while the disk
+	 * was idle is reported by {@code error()} before the next write or checkpoint finds
+	 * out: reads a few bytes of the replica export and waits at most the forwarding
+	 * timeout. A failure is a forwarding fault, as for a write. Does nothing once
+	 * forwarding has stopped.
 	 */
 	void probe() {
 		if (!this.forwarding) {
@@ -263,9 +269,9 @@ final class PrimaryDevice implements BlockDevice {
 	private static final int PROBE_SIZE = 512;
 
 	/**
-	 * Flushes both sides for a checkpoint. The caller has drained every write in
-	 * flight. Fails if forwarding has stopped, because the secondary then no
-	 * longer holds what the primary acknowledged.
+	 * Flushes both sides for a checkpoint. The caller has drained every write in flight.
+	 * Fails if forwarding has stopped, because the secondary then no longer holds what
+	 * the primary acknowledged.
 	 */
 	void checkpoint() throws IOException {
 		if (!this.forwarding) {
@@ -298,9 +304,9 @@ final class PrimaryDevice implements BlockDevice {
 	}
 
 	/**
-	 * Closes a connection to the peer without waiting: closing waits for the
-	 * requests in flight, and a peer that stopped answering must not hold up a
-	 * client's write or a lifecycle call.
+	 * Closes a connection to the peer without waiting: closing waits for the requests in
+	 * flight, and a peer that stopped answering must not hold up a client's write or a
+	 * lifecycle call.
 	 */
 	static void closeInBackground(RemoteDisk remote) {
 		Thread closer = new Thread(remote::close, "lockstep-peer-close");

@@ -7,8 +7,7 @@ import dev.lockstep.block.BlockDevice;
 
 /**
  * A device that refuses every change: writes, write-zeroes and trims fail with
- * {@link SwitchingDevice.ReadOnlyDeviceException} (an {@code EPERM} for NBD
- * clients).
+ * {@link SwitchingDevice.ReadOnlyDeviceException} (an {@code EPERM} for NBD clients).
  */
 interface ReadOnlyDevice extends BlockDevice {
 

@@ -3,8 +3,8 @@ package dev.lockstep.block.replication;
 import java.io.IOException;
 
 /**
- * An I/O failure that has already been recorded as a replication fault, so that
- * outer layers do not record it again under another class.
+ * An I/O failure that has already been recorded as a replication fault, so that outer
+ * layers do not record it again under another class.
  */
 final class RecordedIOException extends IOException {
 

@@ -5,18 +5,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import dev.lockstep.block.overlay.Stripes;
 
 /**
- * Exclusive locks on regions of a disk (units whose size the caller chooses by
- * numbering them, e.g. 64 KiB), held by writes in flight. Unlike
- * {@link Stripes}, only writes that touch a common region wait for each other:
- * many concurrent writes to unrelated regions, each held for a round trip to
- * the peer, never queue behind one another by chance. Regions are taken in
- * ascending order, so overlapping writes cannot deadlock.
+ * Exclusive locks on regions of a disk (units whose size the caller chooses by numbering
+ * them, e.g. 64 KiB), held by writes in flight. Unlike {@link Stripes}, only writes that
+ * touch a common region wait for each other: many concurrent writes to unrelated regions,
+ * each held for a round trip to the peer, never queue behind one another by chance.
+ * Regions are taken in ascending order, so overlapping writes cannot deadlock.
  */
 final class RegionLocks {
 
 	private final ConcurrentHashMap<Long, Holder> held = new ConcurrentHashMap<>();
 
-	/** Takes the regions {@code [first, last]}, waiting for writes that hold any of them. */
+	/**
+	 * Takes the regions {@code [first, last]}, waiting for writes that hold any of them.
+	 */
 	Stripes.Held lock(long first, long last) {
 		Holder mine = new Holder();
 		long region = first;

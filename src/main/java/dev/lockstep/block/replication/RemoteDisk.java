@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * An export on the peer, reached over a connection that pipelines requests:
- * each call sends its request and returns at once, and the future completes
- * with the peer's reply. Buffers must not be touched until then.
+ * An export on the peer, reached over a connection that pipelines requests: each call
+ * sends its request and returns at once, and the future completes with the peer's reply.
+ * Buffers must not be touched until then.
  */
 public interface RemoteDisk extends Closeable {
 
@@ -30,23 +30,25 @@ public interface RemoteDisk extends Closeable {
 
 	CompletableFuture<Void> flush();
 
-	/** Closes the connection once the requests in flight are answered (boundedly); later ones fail. */
+	/**
+	 * Closes the connection once the requests in flight are answered (boundedly); later
+	 * ones fail.
+	 */
 	@Override
 	void close();
 
 	/**
-	 * Closes the connection at once; requests in flight fail. When this returns
-	 * the connection uses no request's buffer any more. Call it before returning
-	 * from a request whose reply did not come in time.
+	 * Closes the connection at once; requests in flight fail. When this returns the
+	 * connection uses no request's buffer any more. Call it before returning from a
+	 * request whose reply did not come in time.
 	 * @param reason why, which the failed requests report
 	 */
 	void abort(String reason);
 
 	/**
-	 * Waits at most {@code timeout} for a request's reply, turning a failure or a
-	 * timeout into an {@link IOException}. On a timeout or an interrupt the
-	 * connection is aborted first, so that the request's buffer is free again
-	 * when this throws.
+	 * Waits at most {@code timeout} for a request's reply, turning a failure or a timeout
+	 * into an {@link IOException}. On a timeout or an interrupt the connection is aborted
+	 * first, so that the request's buffer is free again when this throws.
 	 */
 	default void await(CompletableFuture<Void> reply, Duration timeout) throws IOException {
 		try {

@@ -9,16 +9,15 @@ import java.util.Locale;
 public enum ReplicationKind {
 
 	/**
-	 * COLO semantics (QEMU's block replication): the secondary runs its own
-	 * workload on active and hidden overlays, and failover keeps the secondary's
-	 * view as of the last checkpoint plus its own writes.
+	 * COLO semantics (QEMU's block replication): the secondary runs its own workload on
+	 * active and hidden overlays, and failover keeps the secondary's view as of the last
+	 * checkpoint plus its own writes.
 	 */
 	COLO,
 
 	/**
-	 * Mirror semantics (DRBD protocol C): the secondary runs no workload, its
-	 * export is read-only, and failover keeps every write the primary
-	 * acknowledged.
+	 * Mirror semantics (DRBD protocol C): the secondary runs no workload, its export is
+	 * read-only, and failover keeps every write the primary acknowledged.
 	 */
 	MIRROR;
 

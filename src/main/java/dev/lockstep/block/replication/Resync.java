@@ -18,12 +18,12 @@ import static dev.lockstep.block.replication.ChunkHashes.HASH_SIZE;
 import static dev.lockstep.block.replication.DirtyChunks.CHUNK_SIZE;
 
 /**
- * Makes the secondary's disk identical to the primary's, chunk by chunk. Chunks
- * in the dirty bitmap are copied outright; every other chunk is compared by its
- * SHA-256 hash, read from the secondary's {@code <disk>.replica.sha256} export,
- * and copied only if it differs. Forwarding is already on while this runs, and
- * each chunk is compared and copied under its chunk lock, so writes that arrive
- * meanwhile can never be overtaken by a stale copy.
+ * Makes the secondary's disk identical to the primary's, chunk by chunk. Chunks in the
+ * dirty bitmap are copied outright; every other chunk is compared by its SHA-256 hash,
+ * read from the secondary's {@code <disk>.replica.sha256} export, and copied only if it
+ * differs. Forwarding is already on while this runs, and each chunk is compared and
+ * copied under its chunk lock, so writes that arrive meanwhile can never be overtaken by
+ * a stale copy.
  */
 final class Resync {
 
@@ -59,9 +59,8 @@ final class Resync {
 
 	/**
 	 * Runs the resynchronisation to its end; throws on the first failure, or
-	 * {@link InterruptedException} once cancelled. Runs on the calling thread and
-	 * one more, neither of which may be interrupted (file channels close on
-	 * interrupt).
+	 * {@link InterruptedException} once cancelled. Runs on the calling thread and one
+	 * more, neither of which may be interrupted (file channels close on interrupt).
 	 */
 	void run() throws IOException, InterruptedException {
 		BlockDevice local = this.primary.local();
@@ -79,7 +78,8 @@ final class Resync {
 				MessageDigest digest = ChunkHashes.sha256();
 				ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK_SIZE);
 				// The next batch's hashes are asked for before this batch is hashed here,
-				// so that the secondary hashes its chunks while the primary hashes its own.
+				// so that the secondary hashes its chunks while the primary hashes its
+				// own.
 				HashBatch current = requestBatch(nextBatch.getAndIncrement(), chunks);
 				while (current != null) {
 					synchronized (failure) {
@@ -122,7 +122,8 @@ final class Resync {
 			work.run();
 		}
 		finally {
-			// Never interrupt a thread doing file I/O: an interrupt closes the image's channel.
+			// Never interrupt a thread doing file I/O: an interrupt closes the image's
+			// channel.
 			for (Thread thread : threads) {
 				joinUninterruptibly(thread);
 			}
@@ -141,11 +142,14 @@ final class Resync {
 		if (ex instanceof Error) {
 			throw (Error) ex;
 		}
-		logger.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk,
-				this.progress.snapshot()));
+		logger
+			.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
 	}
 
-	/** Asks the secondary for the hashes of a batch of chunks, or returns null past the last chunk. */
+	/**
+	 * Asks the secondary for the hashes of a batch of chunks, or returns null past the
+	 * last chunk.
+	 */
 	private HashBatch requestBatch(long batch, long chunks) {
 		long first = batch * BATCH;
 		if (first >= chunks) {
@@ -156,7 +160,10 @@ final class Resync {
 		return new HashBatch(first, count, hashes, this.remoteHashes.read(first * HASH_SIZE, hashes));
 	}
 
-	/** The secondary's hashes of {@code count} chunks from {@code first}, once {@code reply} completes. */
+	/**
+	 * The secondary's hashes of {@code count} chunks from {@code first}, once
+	 * {@code reply} completes.
+	 */
 	private record HashBatch(long first, int count, ByteBuffer hashes, CompletableFuture<Void> reply) {
 	}
 
@@ -185,7 +192,8 @@ final class Resync {
 		try {
 			boolean wasDirty = this.dirty.isDirty(chunk);
 			if (!wasDirty && ChunkHashes.readsAsZero(local, start, length)) {
-				// A hole needs no read: compare with the hash of zeroes, and send zeroes if needed.
+				// A hole needs no read: compare with the hash of zeroes, and send zeroes
+				// if needed.
 				if (!Arrays.equals(ChunkHashes.zeroHash(length), remoteHash)) {
 					remote.await(remote.writeZeroes(start, length, true, false), this.primary.forwardTimeout());
 					this.progress.copied(length);
@@ -217,8 +225,8 @@ final class Resync {
 			}
 			lastLog[0] = now;
 		}
-		logger.info(String.format("Disk '%s': synchronising with the secondary: %s", this.disk,
-				this.progress.snapshot()));
+		logger.info(
+				String.format("Disk '%s': synchronising with the secondary: %s", this.disk, this.progress.snapshot()));
 	}
 
 }

@@ -23,9 +23,9 @@ import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
 import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
 
 /**
- * The secondary side of COLO block replication for one disk: the base image,
- * the hidden overlay that keeps the base's contents as of the last checkpoint,
- * and the active overlay that buffers the secondary workload's own writes.
+ * The secondary side of COLO block replication for one disk: the base image, the hidden
+ * overlay that keeps the base's contents as of the last checkpoint, and the active
+ * overlay that buffers the secondary workload's own writes.
  *
  * <pre>
  *   workload view ── active ──▶ hidden ──▶ base ◀── replica view (primary's writes)
@@ -33,18 +33,18 @@ import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
  *                                  └── copy-before-write ─┘
  * </pre>
  * <ul>
- * <li>{@link #replica()} takes the primary's writes into the base. Before a base
- * cluster is first overwritten after a checkpoint its old contents are copied
- * into the hidden overlay; a cluster already saved is never saved again.</li>
- * <li>{@link #workload()} reads the active overlay, then the hidden one, then the
- * base, and writes into the active overlay. A workload read never sees a base
- * cluster half-way through a copy-before-write: both take the cluster's lock.</li>
- * <li>{@link #checkpoint()} empties both overlays, {@link #commit()} writes hidden
- * and then active into the base and flushes it (failover), and {@link #close()}
- * drops the overlays.</li>
+ * <li>{@link #replica()} takes the primary's writes into the base. Before a base cluster
+ * is first overwritten after a checkpoint its old contents are copied into the hidden
+ * overlay; a cluster already saved is never saved again.</li>
+ * <li>{@link #workload()} reads the active overlay, then the hidden one, then the base,
+ * and writes into the active overlay. A workload read never sees a base cluster half-way
+ * through a copy-before-write: both take the cluster's lock.</li>
+ * <li>{@link #checkpoint()} empties both overlays, {@link #commit()} writes hidden and
+ * then active into the base and flushes it (failover), and {@link #close()} drops the
+ * overlays.</li>
  * </ul>
- * Checkpoint, commit and close wait for every request in flight on either view
- * and hold new ones back until they are done.
+ * Checkpoint, commit and close wait for every request in flight on either view and hold
+ * new ones back until they are done.
  */
 final class SecondaryStack implements Closeable {
 
@@ -76,7 +76,10 @@ final class SecondaryStack implements Closeable {
 	/** When a primary started a synchronisation that has not completed, or null. */
 	private volatile Instant synchronisingSince;
 
-	/** How to disconnect each open connection to the replica export, by the order in which they arrived. */
+	/**
+	 * How to disconnect each open connection to the replica export, by the order in which
+	 * they arrived.
+	 */
 	private final ConcurrentSkipListMap<Long, Runnable> replicaConnections = new ConcurrentSkipListMap<>();
 
 	private final AtomicLong arrivals = new AtomicLong();
@@ -115,12 +118,11 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/**
-	 * Follows the primary's connections to the replica export. One that ends
-	 * without a clean disconnect (the primary died, or gave up on this node) may
-	 * leave the base with writes of the primary after its last checkpoint, in any
-	 * subset of those in flight; checkpoints are refused until a primary has
-	 * completed a synchronisation ({@link #synchronised()}). A new connection
-	 * alone does not lift the refusal.
+	 * Follows the primary's connections to the replica export. One that ends without a
+	 * clean disconnect (the primary died, or gave up on this node) may leave the base
+	 * with writes of the primary after its last checkpoint, in any subset of those in
+	 * flight; checkpoints are refused until a primary has completed a synchronisation
+	 * ({@link #synchronised()}). A new connection alone does not lift the refusal.
 	 */
 	Export.ClientListener primaryConnections() {
 		return (disconnect) -> {
@@ -139,22 +141,24 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/**
-	 * Follows the primary's synchronisations, which read the hash export: from
-	 * the moment one starts until it completes ({@link #synchronised()}), the base
-	 * is partly this node's old data and partly the primary's, so checkpoints are
-	 * refused. A synchronisation that ends without completing leaves them refused.
+	 * Follows the primary's synchronisations, which read the hash export: from the moment
+	 * one starts until it completes ({@link #synchronised()}), the base is partly this
+	 * node's old data and partly the primary's, so checkpoints are refused. A
+	 * synchronisation that ends without completing leaves them refused.
 	 *
-	 * <p>A synchronisation starting also closes every connection to the replica
-	 * export but the newest, which is the synchronising primary's (it connects
-	 * there first): an older one is left over from before, such as a half-open
-	 * connection of a primary cut off by a partition, which TCP keepalive would
-	 * otherwise end hours later and so refuse the checkpoints of a healthy pair.
-	 * Closed now, it ends before the synchronisation completes. Should the newest
-	 * be another client's, the primary's connection is closed, and its start fails.
+	 * <p>
+	 * A synchronisation starting also closes every connection to the replica export but
+	 * the newest, which is the synchronising primary's (it connects there first): an
+	 * older one is left over from before, such as a half-open connection of a primary cut
+	 * off by a partition, which TCP keepalive would otherwise end hours later and so
+	 * refuse the checkpoints of a healthy pair. Closed now, it ends before the
+	 * synchronisation completes. Should the newest be another client's, the primary's
+	 * connection is closed, and its start fails.
 	 */
 	Export.ClientListener synchronisations() {
 		return (disconnect) -> {
-			// Closed first, so that their breaks come before the synchronisation that lifts them.
+			// Closed first, so that their breaks come before the synchronisation that
+			// lifts them.
 			Map.Entry<Long, Runnable> newest = this.replicaConnections.lastEntry();
 			if (newest != null) {
 				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
@@ -169,10 +173,10 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/**
-	 * The primary has completed a synchronisation: the base equals its disk, plus
-	 * the writes it forwards. Lifts the refusals that the synchronisation's start
-	 * and a broken connection before that start set; a break since then (the
-	 * primary died right after its synchronisation) still counts.
+	 * The primary has completed a synchronisation: the base equals its disk, plus the
+	 * writes it forwards. Lifts the refusals that the synchronisation's start and a
+	 * broken connection before that start set; a break since then (the primary died right
+	 * after its synchronisation) still counts.
 	 */
 	void synchronised() {
 		synchronized (this.primaryEvents) {
@@ -212,9 +216,9 @@ final class SecondaryStack implements Closeable {
 			+ "checkpoint";
 
 	/**
-	 * Empties the active and hidden overlays: the workload's view becomes the
-	 * base. Refused, with the overlays kept, once a write of the primary could not
-	 * be applied to the base since replication started.
+	 * Empties the active and hidden overlays: the workload's view becomes the base.
+	 * Refused, with the overlays kept, once a write of the primary could not be applied
+	 * to the base since replication started.
 	 */
 	void checkpoint() throws IOException {
 		this.barrier.writeLock().lock();
@@ -251,10 +255,10 @@ final class SecondaryStack implements Closeable {
 	}
 
 	/**
-	 * Failover: stops accepting the primary's writes, writes the hidden overlay
-	 * and then the active one into the base, flushes the base and empties the
-	 * overlays. If this fails the overlays are kept, the workload's view is
-	 * unchanged, and the commit can be retried.
+	 * Failover: stops accepting the primary's writes, writes the hidden overlay and then
+	 * the active one into the base, flushes the base and empties the overlays. If this
+	 * fails the overlays are kept, the workload's view is unchanged, and the commit can
+	 * be retried.
 	 */
 	void commit() throws IOException {
 		this.barrier.writeLock().lock();
@@ -346,7 +350,10 @@ final class SecondaryStack implements Closeable {
 		return this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
 	}
 
-	/** Saves the base clusters of {@code [offset, offset + length)} that hidden does not hold yet. */
+	/**
+	 * Saves the base clusters of {@code [offset, offset + length)} that hidden does not
+	 * hold yet.
+	 */
 	private Stripes.Held copyBeforeWrite(long offset, long length) throws IOException {
 		long first = offset >>> CLUSTER_SHIFT;
 		long last = (offset + length - 1) >>> CLUSTER_SHIFT;
@@ -387,10 +394,9 @@ final class SecondaryStack implements Closeable {
 		long start = first << CLUSTER_SHIFT;
 		int length = (int) Math.min((long) count << CLUSTER_SHIFT, this.base.size() - start);
 		try {
-			// A run of data in an image file is copied inside the kernel; anything
-			// else is read first, so that clusters of zeroes take no space in hidden.
-			if (this.base instanceof FileBlockDevice file && length == count * CLUSTER_SIZE
-					&& allData(start, length)) {
+			// A run of data in an image file is copied inside the kernel; anything else
+			// is read first, so that clusters of zeroes take no space in hidden.
+			if (this.base instanceof FileBlockDevice file && length == count * CLUSTER_SIZE && allData(start, length)) {
 				this.hidden.allocateRunFrom(first, count, file, start);
 			}
 			else {
@@ -428,7 +434,10 @@ final class SecondaryStack implements Closeable {
 		}
 	}
 
-	/** Whether the base's allocation map shows {@code [start, start + length)} as data throughout. */
+	/**
+	 * Whether the base's allocation map shows {@code [start, start + length)} as data
+	 * throughout.
+	 */
 	private boolean allData(long start, int length) throws IOException {
 		List<BlockDevice.Extent> extents = this.base.allocation(start, length);
 		return extents.size() == 1 && !extents.get(0).zero() && extents.get(0).length() >= length;

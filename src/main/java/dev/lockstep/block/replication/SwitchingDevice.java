@@ -9,11 +9,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import dev.lockstep.block.BlockDevice;
 
 /**
- * The device behind a replicated disk's export. It delegates to the current
- * layer stack (the plain image, the primary's forwarding device, the
- * secondary's overlays) and can switch stacks, or run an action such as a
- * checkpoint, while no request is in flight: every request holds a shared lock
- * for its whole duration, and {@link #exclusive} takes the exclusive one.
+ * The device behind a replicated disk's export. It delegates to the current layer stack
+ * (the plain image, the primary's forwarding device, the secondary's overlays) and can
+ * switch stacks, or run an action such as a checkpoint, while no request is in flight:
+ * every request holds a shared lock for its whole duration, and {@link #exclusive} takes
+ * the exclusive one.
  */
 final class SwitchingDevice implements BlockDevice {
 

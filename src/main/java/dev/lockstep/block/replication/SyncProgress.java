@@ -3,8 +3,8 @@ package dev.lockstep.block.replication;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Progress of a disk's initial synchronisation or resynchronisation. Updated by
- * the synchronising threads, read at any time.
+ * Progress of a disk's initial synchronisation or resynchronisation. Updated by the
+ * synchronising threads, read at any time.
  */
 final class SyncProgress {
 

@@ -98,7 +98,8 @@ class FileBlockDeviceTest {
 			device.write(7L * MIB, ByteBuffer.wrap(new byte[] { 7 }), false);
 			assertThat(sidecar).doesNotExist();
 		}
-		// Modified behind our back: the sidecar no longer matches and a scan finds the data.
+		// Modified behind our back: the sidecar no longer matches and a scan finds the
+		// data.
 		try (FileChannel channel = FileChannel.open(image(), StandardOpenOption.WRITE)) {
 			channel.write(ByteBuffer.wrap(new byte[] { 1 }), 9L * MIB);
 		}
@@ -135,7 +136,8 @@ class FileBlockDeviceTest {
 	@Test
 	void imageLockedByAnotherProcessIsRefused() throws Exception {
 		FileBlockDevice.open(image(), MIB, false).close();
-		// Another process holding a POSIX (fcntl) lock on the image, as a second Lockstep would.
+		// Another process holding a POSIX (fcntl) lock on the image, as a second Lockstep
+		// would.
 		Process holder = new ProcessBuilder("python3", "-c",
 				"import fcntl,sys,time;f=open(sys.argv[1],'r+');fcntl.lockf(f,fcntl.LOCK_EX);"
 						+ "print('locked',flush=True);time.sleep(30)",
@@ -156,8 +158,7 @@ class FileBlockDeviceTest {
 
 	@Test
 	void readOnlyImageMustExistAndRejectsWrites() throws Exception {
-		assertThatExceptionOfType(NoSuchFileException.class)
-			.isThrownBy(() -> FileBlockDevice.open(image(), MIB, true));
+		assertThatExceptionOfType(NoSuchFileException.class).isThrownBy(() -> FileBlockDevice.open(image(), MIB, true));
 		FileBlockDevice.open(image(), MIB, false).close();
 		try (FileBlockDevice device = FileBlockDevice.open(image(), MIB, true)) {
 			assertThat(device.readOnly()).isTrue();

@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Requests no well-behaved client sends. Each is answered as the protocol says,
- * and afterwards the server still serves other clients correctly.
+ * Requests no well-behaved client sends. Each is answered as the protocol says, and
+ * afterwards the server still serves other clients correctly.
  */
 @Timeout(60)
 class ErrorPathsTest {
@@ -124,8 +124,8 @@ class ErrorPathsTest {
 			assertThat(reply.isError()).isTrue();
 			connection.read((int) reply.length());
 			// Meta contexts need structured replies first.
-			ByteBuffer query = ByteBuffer.allocate(
-					NbdCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
+			ByteBuffer query = ByteBuffer
+				.allocate(NbdCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
 			NbdCodec.encodeMetaContextRequest(query, "disk0", java.util.List.of("base:allocation"));
 			connection.option(Nbd.OPT_SET_META_CONTEXT, query.flip());
 			reply = connection.optionReply();
@@ -240,7 +240,8 @@ class ErrorPathsTest {
 			connection.request(0, Nbd.CMD_WRITE_ZEROES, 2, 0, 4096);
 			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(Nbd.EIO, 2));
 		}
-		// QEMU sees the cause, which is what lets it pause a guest (werror=enospc) instead of failing it.
+		// QEMU sees the cause, which is what lets it pause a guest (werror=enospc)
+		// instead of failing it.
 		Tools.Result write = Tools.run(30, "qemu-io", "-f", "raw", "-c", "write -P 0x22 0 64k", "-c",
 				"read -P 0x7e 0 64k", this.server.uri("full"));
 		assertThat(write.output()).contains("No space left on device").contains("read 65536/65536 bytes");
@@ -268,7 +269,8 @@ class ErrorPathsTest {
 		}
 		awaitEvents(events, 4);
 		assertThat(events).containsExactly("arrived 1", "left cleanly 1", "arrived 2", "broke off 2");
-		// The listener can close a client's connection; that client's departure follows, as not clean.
+		// The listener can close a client's connection; that client's departure follows,
+		// as not clean.
 		try (RawConnection connection = new RawConnection(this.server.port())) {
 			connection.go("disk0");
 			awaitEvents(events, 5);

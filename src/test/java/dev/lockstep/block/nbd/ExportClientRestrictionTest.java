@@ -13,8 +13,8 @@ import static org.assertj.core.api.Assertions.assertThatIOException;
 
 /**
  * An export restricted to one client address refuses every other client with
- * {@code NBD_REP_ERR_POLICY}, as the secondary's {@code <disk>.replica} export
- * does for anyone but the configured peer. Uses two loopback addresses.
+ * {@code NBD_REP_ERR_POLICY}, as the secondary's {@code <disk>.replica} export does for
+ * anyone but the configured peer. Uses two loopback addresses.
  */
 class ExportClientRestrictionTest {
 

@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Run in a process of its own by {@link NbdErrorsTest}: writes to
- * {@code /dev/full} and prints the NBD error that the failure maps to, a tab,
- * and the operating system's message.
+ * Run in a process of its own by {@link NbdErrorsTest}: writes to {@code /dev/full} and
+ * prints the NBD error that the failure maps to, a tab, and the operating system's
+ * message.
  */
 final class FullDeviceWriter {
 

@@ -25,9 +25,9 @@ import static dev.lockstep.block.TestBytes.fill;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * An export marked {@link Export#processInOrder()} has each connection's
- * pipelined requests processed one at a time, in the order they were sent;
- * other exports process them concurrently.
+ * An export marked {@link Export#processInOrder()} has each connection's pipelined
+ * requests processed one at a time, in the order they were sent; other exports process
+ * them concurrently.
  */
 @Timeout(60)
 class InOrderExportTest {
@@ -66,9 +66,9 @@ class InOrderExportTest {
 	}
 
 	/**
-	 * Replies that wait for the client's next request are sent once no request
-	 * is arriving: a client that sends one request at a time and waits for its
-	 * reply is answered at once, every time.
+	 * Replies that wait for the client's next request are sent once no request is
+	 * arriving: a client that sends one request at a time and waits for its reply is
+	 * answered at once, every time.
 	 */
 	@Test
 	void clientsThatWaitForEachReplyAreAnsweredAtOnce() throws Exception {
@@ -86,8 +86,8 @@ class InOrderExportTest {
 				}
 			}
 			// A real client: qemu-io sends each request after the last reply.
-			Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x22 64k 64k", "-c", "write -P 0x33 192k 4k",
-					"-c", "read -P 0x22 64k 64k", "-c", "read -P 0x33 192k 4k", "-c", "flush", server.uri("ordered"));
+			Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x22 64k 64k", "-c", "write -P 0x33 192k 4k", "-c",
+					"read -P 0x22 64k 64k", "-c", "read -P 0x33 192k 4k", "-c", "flush", server.uri("ordered"));
 		}
 	}
 
@@ -107,9 +107,9 @@ class InOrderExportTest {
 	}
 
 	/**
-	 * Records the order of writes and how many run at once. Each write lingers a
-	 * little; with {@code rendezvous} set, the first writes wait (boundedly) until
-	 * that many run together.
+	 * Records the order of writes and how many run at once. Each write lingers a little;
+	 * with {@code rendezvous} set, the first writes wait (boundedly) until that many run
+	 * together.
 	 */
 	private static final class RecordingDevice extends ForwardingDevice {
 

@@ -10,8 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Every NBD message the codec knows, encoded and decoded, with wire bytes checked
- * against the protocol document where they are fixed.
+ * Every NBD message the codec knows, encoded and decoded, with wire bytes checked against
+ * the protocol document where they are fixed.
  */
 class NbdCodecTest {
 

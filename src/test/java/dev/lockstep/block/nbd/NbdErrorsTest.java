@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * How failed I/O maps to NBD errors ({@link Nbd#errorFor(IOException)}), in
- * English and in the process's own language.
+ * How failed I/O maps to NBD errors ({@link Nbd#errorFor(IOException)}), in English and
+ * in the process's own language.
  */
 class NbdErrorsTest {
 
@@ -38,17 +38,17 @@ class NbdErrorsTest {
 	}
 
 	/**
-	 * A process whose messages are German (as with {@code LANG=de_DE.UTF-8}) gets
-	 * the kernel's ENOSPC from {@code /dev/full} as a German message, and still
-	 * answers ENOSPC. Needs glibc's translations (Debian's {@code libc-l10n},
-	 * which {@code .ci/run} installs).
+	 * A process whose messages are German (as with {@code LANG=de_DE.UTF-8}) gets the
+	 * kernel's ENOSPC from {@code /dev/full} as a German message, and still answers
+	 * ENOSPC. Needs glibc's translations (Debian's {@code libc-l10n}, which
+	 * {@code .ci/run} installs).
 	 */
 	@Test
 	void aFullDiskIsEnospcInAnyLanguage() throws Exception {
 		Path java = Path.of(System.getProperty("java.home"), "bin", "java");
 		String classpath = location(Nbd.class) + ":" + location(FullDeviceWriter.class);
-		ProcessBuilder builder = new ProcessBuilder(List.of(java.toString(), "-cp", classpath,
-				FullDeviceWriter.class.getName()));
+		ProcessBuilder builder = new ProcessBuilder(
+				List.of(java.toString(), "-cp", classpath, FullDeviceWriter.class.getName()));
 		builder.environment().keySet().removeIf((name) -> name.startsWith("LC_") || name.equals("LANG"));
 		builder.environment().put("LANG", "C.UTF-8");
 		builder.environment().put("LANGUAGE", "de");

@@ -1,6 +1,5 @@
 package dev.lockstep.block.nbd;
 
-
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -8,8 +7,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * nbdinfo against the server: export details, the export list and the
- * allocation map.
+ * nbdinfo against the server: export details, the export list and the allocation map.
  */
 @Timeout(120)
 class NbdInfoTest {

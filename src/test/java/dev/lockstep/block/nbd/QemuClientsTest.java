@@ -29,7 +29,8 @@ class QemuClientsTest {
 	@Test
 	void patternWritesAndReadsAtManyOffsetsAndSizes() throws Exception {
 		long size = 256 * MIB;
-		// Disjoint ranges: aligned and unaligned, tiny to the 32 MiB maximum, up to the last byte.
+		// Disjoint ranges: aligned and unaligned, tiny to the 32 MiB maximum, up to the
+		// last byte.
 		long[][] ranges = { { 0, 512 }, { 513, 1 }, { 1025, 4096 }, { 5123, 3 }, { 65535, 70001 }, { MIB + 7, 33 },
 				{ 3 * MIB - 100, 300 }, { 8 * MIB, 32 * MIB }, { 40 * MIB + 1, 32 * MIB - 1 }, { 100 * MIB, 131072 },
 				{ 200 * MIB + 4096, 1000000 }, { size - 4097, 4096 }, { size - 1, 1 } };

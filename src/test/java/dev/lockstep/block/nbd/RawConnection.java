@@ -9,8 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * A hand-driven NBD connection for tests that send what no well-behaved client
- * would.
+ * A hand-driven NBD connection for tests that send what no well-behaved client would.
  */
 final class RawConnection implements AutoCloseable {
 

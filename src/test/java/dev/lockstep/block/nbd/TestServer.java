@@ -15,8 +15,8 @@ import dev.lockstep.block.ExportRegistry;
 import dev.lockstep.block.file.FileBlockDevice;
 
 /**
- * An NBD server on an ephemeral loopback port serving sparse image files from a
- * temporary directory, for tests.
+ * An NBD server on an ephemeral loopback port serving sparse image files from a temporary
+ * directory, for tests.
  */
 public final class TestServer implements AutoCloseable {
 
@@ -77,8 +77,8 @@ public final class TestServer implements AutoCloseable {
 
 	/**
 	 * Returns a server for a test class to declare with {@code @RegisterExtension}:
-	 * before each test it starts in a new temporary directory with the disks
-	 * added here, and after the test it is closed and the directory deleted.
+	 * before each test it starts in a new temporary directory with the disks added here,
+	 * and after the test it is closed and the directory deleted.
 	 */
 	public static PerTest perTest() {
 		return new PerTest();

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the real NBD clients (qemu-img, qemu-io, nbdinfo, nbdcopy, fio) with a
- * time limit and captures their output.
+ * Runs the real NBD clients (qemu-img, qemu-io, nbdinfo, nbdcopy, fio) with a time limit
+ * and captures their output.
  */
 public final class Tools {
 
@@ -37,8 +37,8 @@ public final class Tools {
 			}
 			if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
 				process.destroyForcibly().waitFor();
-				throw new IllegalStateException(String.join(" ", command) + " did not finish within "
-						+ timeoutSeconds + " s; output:\n" + Files.readString(output, StandardCharsets.UTF_8));
+				throw new IllegalStateException(String.join(" ", command) + " did not finish within " + timeoutSeconds
+						+ " s; output:\n" + Files.readString(output, StandardCharsets.UTF_8));
 			}
 			return new Result(process.exitValue(), Files.readString(output, StandardCharsets.UTF_8));
 		}
@@ -51,8 +51,8 @@ public final class Tools {
 	public static String ok(int timeoutSeconds, String... command) throws IOException, InterruptedException {
 		Result result = run(timeoutSeconds, command);
 		if (result.exitCode() != 0) {
-			throw new AssertionError(String.join(" ", command) + " exited with " + result.exitCode() + ":\n"
-					+ result.output());
+			throw new AssertionError(
+					String.join(" ", command) + " exited with " + result.exitCode() + ":\n" + result.output());
 		}
 		return result.output();
 	}

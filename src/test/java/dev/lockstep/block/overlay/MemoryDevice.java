@@ -26,7 +26,10 @@ public final class MemoryDevice implements BlockDevice {
 		this.data = data.clone();
 	}
 
-	/** Makes every later call fail with an I/O error with this message, or stops failing with {@code null}. */
+	/**
+	 * Makes every later call fail with an I/O error with this message, or stops failing
+	 * with {@code null}.
+	 */
 	public void failWith(String message) {
 		this.failure = message;
 	}

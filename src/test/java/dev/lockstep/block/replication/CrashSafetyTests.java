@@ -27,10 +27,10 @@ import dev.lockstep.block.nbd.client.NbdClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The primary runs as its own process and is killed with SIGKILL in the middle
- * of a stream of writes; then the secondary fails over. In {@code colo} mode the
- * secondary must hold exactly the state of the last completed checkpoint; in
- * {@code mirror} mode every write the primary acknowledged before it died.
+ * The primary runs as its own process and is killed with SIGKILL in the middle of a
+ * stream of writes; then the secondary fails over. In {@code colo} mode the secondary
+ * must hold exactly the state of the last completed checkpoint; in {@code mirror} mode
+ * every write the primary acknowledged before it died.
  */
 class CrashSafetyTests {
 
@@ -63,7 +63,8 @@ class CrashSafetyTests {
 		int[] ports = LockstepNode.freePorts(4);
 		LockstepNode a = startPair(ports, replication);
 
-		// The workload: a stream of 64 KiB writes, each region filled with the pattern of its latest write.
+		// The workload: a stream of 64 KiB writes, each region filled with the pattern of
+		// its latest write.
 		AtomicIntegerArray acknowledged = new AtomicIntegerArray(REGIONS);
 		AtomicInteger inFlight = new AtomicInteger(-1);
 		AtomicBoolean paused = new AtomicBoolean();
@@ -134,10 +135,10 @@ class CrashSafetyTests {
 	}
 
 	/**
-	 * A graceful stop (SIGTERM, as in a rolling restart) in the middle of a stream
-	 * of writes: the primary finishes the writes it runs, drains them to the
-	 * secondary and disconnects cleanly before it exits. The secondary then
-	 * accepts a checkpoint, and its view equals the primary's image byte for byte.
+	 * A graceful stop (SIGTERM, as in a rolling restart) in the middle of a stream of
+	 * writes: the primary finishes the writes it runs, drains them to the secondary and
+	 * disconnects cleanly before it exits. The secondary then accepts a checkpoint, and
+	 * its view equals the primary's image byte for byte.
 	 */
 	@ParameterizedTest
 	@ValueSource(strings = { "colo", "mirror" })
@@ -176,7 +177,10 @@ class CrashSafetyTests {
 		assertThat(written.get()).as("writes made before the stop").isGreaterThanOrEqualTo(500);
 	}
 
-	/** Starts the secondary in this JVM and the primary as its own process; returns a client of the primary. */
+	/**
+	 * Starts the secondary in this JVM and the primary as its own process; returns a
+	 * client of the primary.
+	 */
 	private LockstepNode startPair(int[] ports, String replication) throws Exception {
 		this.secondary = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], "8MiB", replication)
 			.start();
@@ -201,16 +205,15 @@ class CrashSafetyTests {
 			throws IOException, InterruptedException {
 		Path home = this.dir.resolve("a");
 		Files.createDirectories(home);
-		List<String> command = new ArrayList<>(List.of(
-				Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-				"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-				LockstepApplication.class.getName(), "--server.port=" + httpPort,
-				"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",
-				"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"), "--lockstep.block.disks[0].size=8MiB",
-				"--lockstep.block.disks[0].replication=" + replication,
-				"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
-				"--lockstep.security.api-token=" + LockstepNode.TOKEN,
-				"--logging.level.root=WARN"));
+		List<String> command = new ArrayList<>(
+				List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+						"-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+						LockstepApplication.class.getName(), "--server.port=" + httpPort,
+						"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",
+						"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"),
+						"--lockstep.block.disks[0].size=8MiB", "--lockstep.block.disks[0].replication=" + replication,
+						"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
+						"--lockstep.security.api-token=" + LockstepNode.TOKEN, "--logging.level.root=WARN"));
 		Process process = new ProcessBuilder(command).redirectErrorStream(true)
 			.redirectOutput(home.resolve("primary.log").toFile())
 			.start();

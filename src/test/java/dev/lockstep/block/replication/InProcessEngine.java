@@ -13,8 +13,8 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
 
 /**
- * A disk engine for tests that keeps its exports in a map and connects to
- * other in-process engines by URL, with links that a test can sever.
+ * A disk engine for tests that keeps its exports in a map and connects to other
+ * in-process engines by URL, with links that a test can sever.
  */
 final class InProcessEngine implements BlockEngineAccess {
 
@@ -102,8 +102,8 @@ final class InProcessEngine implements BlockEngineAccess {
 	}
 
 	/**
-	 * A connection: runs each request at once on the caller's thread, and fails
-	 * once severed or once the export it was opened on is gone.
+	 * A connection: runs each request at once on the caller's thread, and fails once
+	 * severed or once the export it was opened on is gone.
 	 */
 	private final class Connection implements RemoteDisk {
 

@@ -20,9 +20,9 @@ import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.Tools;
 
 /**
- * One Lockstep node for two-node tests: a full application context on fixed
- * loopback ports, with one disk {@code disk0} in its own directory, driven
- * through the REST API and read and written with qemu-io.
+ * One Lockstep node for two-node tests: a full application context on fixed loopback
+ * ports, with one disk {@code disk0} in its own directory, driven through the REST API
+ * and read and written with qemu-io.
  */
 final class LockstepNode implements AutoCloseable {
 
@@ -53,9 +53,8 @@ final class LockstepNode implements AutoCloseable {
 				"lockstep.block.disks[0].size=" + size, "lockstep.block.disks[0].replication=" + replication,
 				"lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "lockstep.block.replication.forward-timeout=3s",
 				"lockstep.block.replication.progress-interval=1s", "lockstep.block.replication.probe-interval=300ms",
-				"spring.main.banner-mode=off",
-				"logging.level.root=WARN", "logging.level.dev.lockstep.block.replication=INFO",
-				"lockstep.security.api-token=" + TOKEN));
+				"spring.main.banner-mode=off", "logging.level.root=WARN",
+				"logging.level.dev.lockstep.block.replication=INFO", "lockstep.security.api-token=" + TOKEN));
 	}
 
 	static int[] freePorts(int count) throws IOException {
@@ -143,8 +142,8 @@ final class LockstepNode implements AutoCloseable {
 	}
 
 	/**
-	 * Runs one qemu-io command against an export of this node and returns its
-	 * result. Reads open the export read-only, so they work on read-only exports.
+	 * Runs one qemu-io command against an export of this node and returns its result.
+	 * Reads open the export read-only, so they work on read-only exports.
 	 */
 	Tools.Result qemuIo(String export, String command) throws IOException, InterruptedException {
 		if (command.startsWith("read ")) {
@@ -153,7 +152,10 @@ final class LockstepNode implements AutoCloseable {
 		return Tools.run(60, "qemu-io", "-f", "raw", uri(export), "-c", command);
 	}
 
-	/** Runs qemu-io and fails unless the command succeeded (a pattern mismatch is a failure). */
+	/**
+	 * Runs qemu-io and fails unless the command succeeded (a pattern mismatch is a
+	 * failure).
+	 */
 	void io(String export, String command) throws IOException, InterruptedException {
 		Tools.Result result = qemuIo(export, command);
 		if (result.exitCode() != 0 || result.output().contains("Pattern verification failed")

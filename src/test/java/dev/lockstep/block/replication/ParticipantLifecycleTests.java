@@ -45,9 +45,9 @@ class ParticipantLifecycleTests {
 	}
 
 	/**
-	 * The coordinator interrupts a start that overran its deadline. The
-	 * synchronisation must stop, leave the disk idle, and never let the interrupt
-	 * reach the image's file channel (which an interrupt would close).
+	 * The coordinator interrupts a start that overran its deadline. The synchronisation
+	 * must stop, leave the disk idle, and never let the interrupt reach the image's file
+	 * channel (which an interrupt would close).
 	 */
 	@Test
 	void interruptedStartGivesUpAndLeavesTheImageUsable() throws Exception {

@@ -23,9 +23,9 @@ class PrimaryDeviceTests {
 	private static final int SIZE = 1024 * 1024;
 
 	/**
-	 * Concurrent writes to the same blocks, with a secondary that completes them
-	 * after random delays: both sides must still end up identical, because
-	 * overlapping writes are applied in the same order on both.
+	 * Concurrent writes to the same blocks, with a secondary that completes them after
+	 * random delays: both sides must still end up identical, because overlapping writes
+	 * are applied in the same order on both.
 	 */
 	@Test
 	void concurrentOverlappingWritesLeaveBothSidesIdentical() throws Exception {
@@ -63,7 +63,10 @@ class PrimaryDeviceTests {
 		}
 	}
 
-	/** Completes each request on another thread after a random pause, so that replies can overtake each other. */
+	/**
+	 * Completes each request on another thread after a random pause, so that replies can
+	 * overtake each other.
+	 */
 	private static final class DelayingRemote implements RemoteDisk {
 
 		private final MemoryDevice device;

@@ -11,10 +11,10 @@ import java.util.Random;
 import dev.lockstep.block.file.FileBlockDevice;
 
 /**
- * In-process part of {@code bench/replication.sh}: secondary checkpoint time
- * with 1,000 dirty 64 KiB regions on a 1 GiB and an 8 GiB sparse disk, and
- * failover commit time for 100 MiB of dirty data against a plain write and
- * fsync of the same 100 MiB. Not a test; run with a directory argument.
+ * In-process part of {@code bench/replication.sh}: secondary checkpoint time with 1,000
+ * dirty 64 KiB regions on a 1 GiB and an 8 GiB sparse disk, and failover commit time for
+ * 100 MiB of dirty data against a plain write and fsync of the same 100 MiB. Not a test;
+ * run with a directory argument.
  */
 public final class ReplicationBenchmark {
 
@@ -41,11 +41,10 @@ public final class ReplicationBenchmark {
 	}
 
 	/**
-	 * Dirties 500 regions through the replica (hidden) and 500 through the
-	 * workload (active), then checkpoints; the disks take turns, each going
-	 * first in every other round, after three rounds of warm-up, so that both
-	 * see the same machine.
-	 * Returns the median checkpoint time of each disk.
+	 * Dirties 500 regions through the replica (hidden) and 500 through the workload
+	 * (active), then checkpoints; the disks take turns, each going first in every other
+	 * round, after three rounds of warm-up, so that both see the same machine. Returns
+	 * the median checkpoint time of each disk.
 	 */
 	private static double[] checkpointMillis(Path dir, long[] sizes, int rounds) throws Exception {
 		int warmup = 3;

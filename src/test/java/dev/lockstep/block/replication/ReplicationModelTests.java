@@ -22,9 +22,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * Random writes on both nodes, checkpoints, failovers, broken links and rejoins,
- * over many seeds, with every byte of every export compared after each step to
- * an in-memory model of what COLO (or mirror) semantics require.
+ * Random writes on both nodes, checkpoints, failovers, broken links and rejoins, over
+ * many seeds, with every byte of every export compared after each step to an in-memory
+ * model of what COLO (or mirror) semantics require.
  */
 class ReplicationModelTests {
 
@@ -92,11 +92,12 @@ class ReplicationModelTests {
 		}
 
 		void peer(Node other) throws Exception {
-			this.participant = new BlockReplicationParticipant(this.engine, new BlockReplicationProperties(
-					other.address, List.of(new BlockReplicationProperties.Disk("disk0", this.kind)),
-					new BlockReplicationProperties.Replication("block", 0, java.time.Duration.ofMinutes(1),
-							java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
-							java.time.Duration.ofSeconds(5), 64, java.time.Duration.ZERO)));
+			this.participant = new BlockReplicationParticipant(this.engine,
+					new BlockReplicationProperties(other.address,
+							List.of(new BlockReplicationProperties.Disk("disk0", this.kind)),
+							new BlockReplicationProperties.Replication("block", 0, java.time.Duration.ofMinutes(1),
+									java.time.Duration.ofSeconds(5), java.time.Duration.ofSeconds(5),
+									java.time.Duration.ofSeconds(5), 64, java.time.Duration.ZERO)));
 		}
 
 		BlockDevice export() {
@@ -253,7 +254,10 @@ class ReplicationModelTests {
 			return "checkpoint";
 		}
 
-		/** The primary dies; the secondary takes over; the old primary rejoins as secondary. */
+		/**
+		 * The primary dies; the secondary takes over; the old primary rejoins as
+		 * secondary.
+		 */
 		String secondaryFailoverAndRejoin() throws Exception {
 			if (!this.replicating) {
 				return "none";
@@ -277,7 +281,10 @@ class ReplicationModelTests {
 			return "secondary failover and rejoin";
 		}
 
-		/** The link breaks; the primary carries on alone, tracks dirty chunks, then both resynchronise. */
+		/**
+		 * The link breaks; the primary carries on alone, tracks dirty chunks, then both
+		 * resynchronise.
+		 */
 		String brokenLinkPrimaryFailoverAndRejoin() throws Exception {
 			if (!this.replicating) {
 				return "none";
@@ -285,8 +292,9 @@ class ReplicationModelTests {
 			this.primary.engine.severed = true;
 			this.linkUp = false;
 			primaryWrite();
-			assertThat(this.primary.participant.error()).as(this.label).hasValueSatisfying(
-					(message) -> assertThat(message).contains("secondary").contains("unreachable since"));
+			assertThat(this.primary.participant.error()).as(this.label)
+				.hasValueSatisfying(
+						(message) -> assertThat(message).contains("secondary").contains("unreachable since"));
 			verify(this.label + ": after the link broke");
 			this.primary.participant.stop(true);
 			this.replicating = false;
@@ -305,7 +313,8 @@ class ReplicationModelTests {
 			this.primary.participant.stop(false);
 			this.secondary.participant.stop(false);
 			this.replicating = false;
-			// Without overlays the secondary shows its base, which has every forwarded write.
+			// Without overlays the secondary shows its base, which has every forwarded
+			// write.
 			this.v = this.s;
 			verify(this.label + ": stopped");
 			startBoth();
@@ -317,7 +326,8 @@ class ReplicationModelTests {
 			if (this.replicating) {
 				assertThat(same(this.secondary.content(), this.v)).as(step + ": secondary workload view").isTrue();
 				assertThat(same(readAll(this.secondary.engine.export("disk0.replica")), this.s))
-					.as(step + ": secondary base").isTrue();
+					.as(step + ": secondary base")
+					.isTrue();
 			}
 			else {
 				assertThat(same(this.secondary.content(), this.v)).as(step + ": secondary alone").isTrue();

@@ -145,7 +145,8 @@ class SecondaryStackTests {
 				.withMessageContaining("Cannot checkpoint disk 'disk0': a write of the primary did not reach its base")
 				.withMessageContaining("No space left on device")
 				.withMessageContaining("failover still returns to the last checkpoint");
-			// Nothing was dropped: the view is still the last checkpoint, and so is the base after a failover.
+			// Nothing was dropped: the view is still the last checkpoint, and so is the
+			// base after a failover.
 			assertThat(stack.hiddenOverlay().sortedClusters()).containsExactly(0, 8);
 			assertThat(readAll(stack.workload())).isEqualTo(original);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint);
@@ -162,7 +163,8 @@ class SecondaryStackTests {
 			ChunkHashes hashes = new ChunkHashes(base, stack::synchronised);
 			Export.ClientListener primary = stack.primaryConnections();
 			Export.ClientListener synchronisations = stack.synchronisations();
-			// A primary connects, then synchronises: meanwhile the base is partly old and partly copied.
+			// A primary connects, then synchronises: meanwhile the base is partly old and
+			// partly copied.
 			Export.ClientListener.Departure first = primary.arrived(NO_DISCONNECT);
 			synchronisations.arrived(NO_DISCONNECT);
 			stack.replica().write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
@@ -170,7 +172,8 @@ class SecondaryStackTests {
 				.withMessageContaining("Cannot checkpoint disk 'disk0': the primary started synchronising the disks at")
 				.withMessageContaining("has not completed");
 			assertThat(readAll(stack.workload())).isEqualTo(original);
-			// The synchronisation ends with a FLUSH of the hash export, which flushes the base first.
+			// The synchronisation ends with a FLUSH of the hash export, which flushes the
+			// base first.
 			int flushes = base.flushes.get();
 			hashes.flush();
 			assertThat(base.flushes.get()).isEqualTo(flushes + 1);
@@ -187,7 +190,8 @@ class SecondaryStackTests {
 				.withMessageContaining("without a clean disconnect");
 			assertThat(readAll(stack.workload())).isEqualTo(checkpointed);
 
-			// A new connection lifts nothing, nor does a synchronisation that ends without completing.
+			// A new connection lifts nothing, nor does a synchronisation that ends
+			// without completing.
 			primary.arrived(NO_DISCONNECT);
 			stack.replica().write(3 * CLUSTER, ByteBuffer.wrap(fill(CLUSTER, 0x33)), false);
 			assertThatExceptionOfType(IOException.class).isThrownBy(stack::checkpoint)
@@ -201,7 +205,8 @@ class SecondaryStackTests {
 			stack.checkpoint();
 			assertThat(readAll(stack.workload())).isEqualTo(base.snapshot());
 
-			// A break after the synchronisation started (the primary died right after it) still counts.
+			// A break after the synchronisation started (the primary died right after it)
+			// still counts.
 			Export.ClientListener.Departure last = primary.arrived(NO_DISCONNECT);
 			synchronisations.arrived(NO_DISCONNECT);
 			last.left(false);
@@ -218,7 +223,8 @@ class SecondaryStackTests {
 			ChunkHashes hashes = new ChunkHashes(base, stack::synchronised);
 			Export.ClientListener primary = stack.primaryConnections();
 			List<String> closed = new ArrayList<>();
-			// A connection left half-open by a partition, another client's, and the new primary's.
+			// A connection left half-open by a partition, another client's, and the new
+			// primary's.
 			Export.ClientListener.Departure[] departures = new Export.ClientListener.Departure[3];
 			for (int i = 0; i < 3; i++) {
 				int connection = i;
@@ -273,9 +279,9 @@ class SecondaryStackTests {
 	}
 
 	/**
-	 * Workload readers race with the primary's writes to the same clusters: they
-	 * must always see the contents as of the last checkpoint (one value across the
-	 * whole range), never a half-updated base.
+	 * Workload readers race with the primary's writes to the same clusters: they must
+	 * always see the contents as of the last checkpoint (one value across the whole
+	 * range), never a half-updated base.
 	 */
 	@Test
 	void workloadReadsNeverSeeHalfUpdatedBase() throws Exception {
@@ -314,9 +320,9 @@ class SecondaryStackTests {
 	}
 
 	/**
-	 * The same random writes, checkpoints and a final failover on a stack over a
-	 * real image file (copy-before-write then copies inside the kernel) and on
-	 * one over memory (through a buffer): both views must stay identical.
+	 * The same random writes, checkpoints and a final failover on a stack over a real
+	 * image file (copy-before-write then copies inside the kernel) and on one over memory
+	 * (through a buffer): both views must stay identical.
 	 */
 	@Test
 	void imageFileAndMemoryBasesGiveTheSameViews() throws Exception {
@@ -327,8 +333,7 @@ class SecondaryStackTests {
 		Random random = new Random(11);
 		try (FileBlockDevice file = FileBlockDevice.open(image, -1, false);
 				SecondaryStack onFile = new SecondaryStack("disk0", file, this.dir.resolve("fh"),
-						this.dir.resolve("fa"),
-						new Faults("disk0"));
+						this.dir.resolve("fa"), new Faults("disk0"));
 				SecondaryStack onMemory = stack(new MemoryDevice(original))) {
 			for (int step = 0; step < 300; step++) {
 				int length = 1 + random.nextInt(3 * CLUSTER);
@@ -366,7 +371,10 @@ class SecondaryStackTests {
 				new Faults("disk0"));
 	}
 
-	/** Reads and writes in 4 KiB slices, so that a racing reader could observe a torn region. */
+	/**
+	 * Reads and writes in 4 KiB slices, so that a racing reader could observe a torn
+	 * region.
+	 */
 	private static final class SlowMemoryDevice extends ForwardingDevice {
 
 		SlowMemoryDevice(byte[] data) {

@@ -18,8 +18,8 @@ import dev.lockstep.block.nbd.client.NbdClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Two Lockstep nodes in one JVM on loopback ports, driven through the REST API,
- * with data written and verified by qemu-io patterns and qemu-img compare.
+ * Two Lockstep nodes in one JVM on loopback ports, driven through the REST API, with data
+ * written and verified by qemu-io patterns and qemu-img compare.
  */
 class TwoNodeReplicationTests {
 
@@ -122,7 +122,8 @@ class TwoNodeReplicationTests {
 		nodes("colo");
 		LockstepNode.Response response = this.a.start("primary");
 		assertThat(response.status()).isEqualTo(502);
-		assertThat(response.body()).contains("nbd://127.0.0.1:" + this.b.nbdPort).contains("disk0.replica")
+		assertThat(response.body()).contains("nbd://127.0.0.1:" + this.b.nbdPort)
+			.contains("disk0.replica")
 			.contains("start replication on the secondary first");
 		// The failed start left nothing behind: a later start in the right order works.
 		assertThat(this.a.get("/api/v1/replication").body()).contains("\"state\":\"IDLE\"");
@@ -202,7 +203,8 @@ class TwoNodeReplicationTests {
 			Thread.sleep(100);
 			errors = this.a.get("/api/v1/replication/errors").body();
 		}
-		assertThat(errors).contains("\"healthy\":false").contains("secondary unreachable since")
+		assertThat(errors).contains("\"healthy\":false")
+			.contains("secondary unreachable since")
 			.contains("nbd://127.0.0.1:" + this.b.nbdPort);
 		assertThat(this.a.get("/actuator/health/readiness").status()).isEqualTo(503);
 		// Writes from then on are tracked for the resync and served locally.
@@ -222,10 +224,9 @@ class TwoNodeReplicationTests {
 			assertThat(this.a.start("primary").status()).isEqualTo(200);
 
 			// The link stays open but nothing moves: far more data than the socket
-			// buffers hold is written, with many writes in flight, so forwarding
-			// blocks until the forwarding timeout (3 s here) gives up on the
-			// secondary. Every write in flight fails with that reason, whichever
-			// of them reports it first.
+			// buffers hold is written, with many writes in flight, so forwarding blocks
+			// until the forwarding timeout (3 s here) gives up on the secondary. Every
+			// write in flight fails with that reason, whichever of them reports it first.
 			link.freeze();
 			Path source = this.dir.resolve("source.img");
 			Files.write(source, TestBytes.fill(64 * 1024 * 1024, 0x21));
@@ -254,8 +255,9 @@ class TwoNodeReplicationTests {
 			LockstepNode.Response checkpoint = this.a.checkpoint();
 			assertThat(checkpoint.status()).isEqualTo(502);
 			assertThat(checkpoint.body()).contains("unreachable");
-			// The secondary, cut off, still shows the last checkpoint, and will not take a checkpoint that
-			// would make the primary's writes since then (0x21) part of it.
+			// The secondary, cut off, still shows the last checkpoint, and will not take
+			// a checkpoint that would make the primary's writes since then (0x21) part of
+			// it.
 			this.b.io("disk0", "read -P 0x11 0 1M");
 			this.b.io("disk0", "read -P 0 2M 64k");
 			LockstepNode.Response refused = this.b.checkpoint();
@@ -266,7 +268,8 @@ class TwoNodeReplicationTests {
 			this.a.io("disk0", "write -P 0x23 5M 4k");
 			assertThat(this.a.participant().status().disks().get(0).dirtyBytes()).isEqualTo(2 * 1024 * 1024);
 
-			// Rejoin: the secondary restarts its role, the link comes back, the primary resyncs.
+			// Rejoin: the secondary restarts its role, the link comes back, the primary
+			// resyncs.
 			assertThat(this.b.stop(false).status()).isEqualTo(200);
 			assertThat(this.b.start("secondary").status()).isEqualTo(200);
 			link.restore();
@@ -305,9 +308,10 @@ class TwoNodeReplicationTests {
 			this.b.io("disk0", "read -P 0x11 0 1M");
 			this.b.io("disk0", "read -P 0 1M 64k");
 
-			// The primary alone starts again; the secondary keeps its role and its overlays. A connection
-			// left over from before (here one that stays open, as a half-open one would after a partition)
-			// is closed when the synchronisation starts, so that it cannot end later and refuse checkpoints.
+			// The primary alone starts again; the secondary keeps its role and its
+			// overlays. A connection left over from before (here one that stays open, as
+			// a half-open one would after a partition) is closed when the synchronisation
+			// starts, so that it cannot end later and refuse checkpoints.
 			NbdClient leftOver = NbdClient.connect(new InetSocketAddress("127.0.0.1", ports[3]),
 					"disk0" + DiskReplication.REPLICA_SUFFIX);
 			try {
@@ -330,9 +334,9 @@ class TwoNodeReplicationTests {
 	}
 
 	/**
-	 * Starts B as secondary and A as primary ({@code colo}), A reaching B only
-	 * through the proxy on {@code ports[4]}, and checkpoints both after a write
-	 * of 0x11 to the first MiB.
+	 * Starts B as secondary and A as primary ({@code colo}), A reaching B only through
+	 * the proxy on {@code ports[4]}, and checkpoints both after a write of 0x11 to the
+	 * first MiB.
 	 */
 	private void startCheckpointedPairThroughTheProxy(int[] ports) throws Exception {
 		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[4], SIZE, "colo").start();

@@ -10,15 +10,15 @@ import dev.lockstep.block.nbd.Nbd;
  * @param transmissionFlags the NBD transmission flags
  * @param minimumBlockSize the minimum block size (1 if the server sent none)
  * @param preferredBlockSize the preferred block size (4096 if the server sent none)
- * @param maximumBlockSize the largest READ or WRITE the server accepts (32 MiB if it sent none)
+ * @param maximumBlockSize the largest READ or WRITE the server accepts (32 MiB if it sent
+ * none)
  * @param structuredReplies whether structured replies were negotiated
  * @param blockStatus whether the base:allocation meta context was negotiated
- * @param description the export's description (NBD_INFO_DESCRIPTION), or an
- * empty string if the server sent none
+ * @param description the export's description (NBD_INFO_DESCRIPTION), or an empty string
+ * if the server sent none
  */
-public record ExportInfo(String name, long size, int transmissionFlags, int minimumBlockSize,
-		int preferredBlockSize, int maximumBlockSize, boolean structuredReplies, boolean blockStatus,
-		String description) {
+public record ExportInfo(String name, long size, int transmissionFlags, int minimumBlockSize, int preferredBlockSize,
+		int maximumBlockSize, boolean structuredReplies, boolean blockStatus, String description) {
 
 	public boolean readOnly() {
 		return has(Nbd.FLAG_READ_ONLY);

@@ -10,10 +10,10 @@ import java.util.concurrent.ExecutionException;
 import dev.lockstep.block.BlockDevice;
 
 /**
- * A {@link BlockDevice} view of a remote export through an {@link NbdClient}:
- * each call sends one request (split at the server's maximum block size) and
- * waits for its reply. Calls from many threads are pipelined on the one
- * connection. Closing the device closes the client.
+ * A {@link BlockDevice} view of a remote export through an {@link NbdClient}: each call
+ * sends one request (split at the server's maximum block size) and waits for its reply.
+ * Calls from many threads are pipelined on the one connection. Closing the device closes
+ * the client.
  */
 public final class NbdBlockDevice implements BlockDevice {
 

@@ -33,16 +33,16 @@ import dev.lockstep.block.nbd.NbdProtocolException;
 import dev.lockstep.block.nbd.NbdThreads;
 
 /**
- * An NBD client for one export: fixed newstyle handshake with
- * {@code NBD_OPT_GO}, structured replies and base:allocation when the server
- * offers them, and pipelined requests. Every command returns a
- * {@link CompletableFuture} at once; up to {@link Options#maxInFlight()}
- * requests are in flight, replies are matched by handle and may arrive in any
- * order. Submitting blocks while the limit is reached.
+ * An NBD client for one export: fixed newstyle handshake with {@code NBD_OPT_GO},
+ * structured replies and base:allocation when the server offers them, and pipelined
+ * requests. Every command returns a {@link CompletableFuture} at once; up to
+ * {@link Options#maxInFlight()} requests are in flight, replies are matched by handle and
+ * may arrive in any order. Submitting blocks while the limit is reached.
  *
- * <p>Futures complete on the client's receive thread: callbacks attached to them
- * must not block. A failed connection fails every pending and later request with
- * an {@link IOException}; a command the server refuses fails with an
+ * <p>
+ * Futures complete on the client's receive thread: callbacks attached to them must not
+ * block. A failed connection fails every pending and later request with an
+ * {@link IOException}; a command the server refuses fails with an
  * {@link NbdCommandException} and the connection stays usable.
  */
 public final class NbdClient implements AutoCloseable {
@@ -72,16 +72,18 @@ public final class NbdClient implements AutoCloseable {
 	private final ReentrantLock sendLock = new ReentrantLock();
 
 	/**
-	 * Held by the receiving thread while it reads one reply, and with it a READ's
-	 * data into the request's buffer; a request leaves {@link #pending} only under
-	 * it, so once a request has failed nothing writes into its buffer.
+	 * Held by the receiving thread while it reads one reply, and with it a READ's data
+	 * into the request's buffer; a request leaves {@link #pending} only under it, so once
+	 * a request has failed nothing writes into its buffer.
 	 */
 	private final ReentrantLock receiveLock = new ReentrantLock();
 
 	/** Requests waiting to be sent, in the order they were submitted. */
 	private final Queue<Outgoing> outgoing = new ConcurrentLinkedQueue<>();
 
-	/** Guarded by {@link #sendLock}: request headers and the gathering array of one batch. */
+	/**
+	 * Guarded by {@link #sendLock}: request headers and the gathering array of one batch.
+	 */
 	private final ByteBuffer requestHeaders = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE * MAX_BATCH);
 
 	private final ByteBuffer[] iov = new ByteBuffer[2 * MAX_BATCH];
@@ -92,7 +94,10 @@ public final class NbdClient implements AutoCloseable {
 
 	private final AtomicLong handles = new AtomicLong();
 
-	/** The first failure of the connection, which every request failed by it reports; set once. */
+	/**
+	 * The first failure of the connection, which every request failed by it reports; set
+	 * once.
+	 */
 	private final AtomicReference<IOException> failure = new AtomicReference<>();
 
 	private volatile boolean closing;
@@ -133,8 +138,7 @@ public final class NbdClient implements AutoCloseable {
 
 	/**
 	 * Connects to {@code export} on the server at {@code address}.
-	 * @throws NbdException if the handshake fails, e.g. because the export does not
-	 * exist
+	 * @throws NbdException if the handshake fails, e.g. because the export does not exist
 	 */
 	public static NbdClient connect(InetSocketAddress address, String export, Options options) throws IOException {
 		String target = "nbd://" + address.getHostString() + ":" + address.getPort() + "/" + export;
@@ -193,8 +197,8 @@ public final class NbdClient implements AutoCloseable {
 		}
 		catch (IOException ex) {
 			channel.close();
-			throw new NbdException("Cannot connect to NBD server " + address.getHostString() + ":"
-					+ address.getPort() + ": " + ex.getMessage(), ex);
+			throw new NbdException("Cannot connect to NBD server " + address.getHostString() + ":" + address.getPort()
+					+ ": " + ex.getMessage(), ex);
 		}
 	}
 
@@ -235,8 +239,8 @@ public final class NbdClient implements AutoCloseable {
 
 	/**
 	 * Reads {@code dst.remaining()} bytes at {@code offset} into {@code dst}. Its
-	 * position reaches its limit when the future completes; do not touch the
-	 * buffer before then.
+	 * position reaches its limit when the future completes; do not touch the buffer
+	 * before then.
 	 */
 	public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
 		int length = dst.remaining();
@@ -245,10 +249,10 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Writes {@code src.remaining()} bytes at {@code offset}. The buffer's position
-	 * is not changed; do not modify it before the future completes. The request
-	 * may be sent after this returns, by another thread: call {@link #abort()}
-	 * before reusing the buffer of a request whose reply you stopped waiting for.
+	 * Writes {@code src.remaining()} bytes at {@code offset}. The buffer's position is
+	 * not changed; do not modify it before the future completes. The request may be sent
+	 * after this returns, by another thread: call {@link #abort()} before reusing the
+	 * buffer of a request whose reply you stopped waiting for.
 	 */
 	public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
 		int length = src.remaining();
@@ -315,11 +319,11 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Sends the queued requests. Whichever thread gets the send lock sends every
-	 * request queued so far, its own and other threads', with one gathering
-	 * write per batch; the others return at once and wait for their replies. A
-	 * thread that finds the lock taken leaves its request to the holder, which
-	 * looks at the queue again after unlocking.
+	 * Sends the queued requests. Whichever thread gets the send lock sends every request
+	 * queued so far, its own and other threads', with one gathering write per batch; the
+	 * others return at once and wait for their replies. A thread that finds the lock
+	 * taken leaves its request to the holder, which looks at the queue again after
+	 * unlocking.
 	 */
 	private void sendQueued() {
 		while (!this.outgoing.isEmpty() && this.sendLock.tryLock()) {
@@ -418,7 +422,10 @@ public final class NbdClient implements AutoCloseable {
 		return claim(reply.handle(), request);
 	}
 
-	/** Reads a structured reply chunk; returns its request once the last chunk has come, else null. */
+	/**
+	 * Reads a structured reply chunk; returns its request once the last chunk has come,
+	 * else null.
+	 */
 	private Pending receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
 		Pending request = this.pending.get(chunk.handle());
 		if (request == null) {
@@ -477,9 +484,8 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Takes a replied request out of {@link #pending}, called with the receive
-	 * lock held. Returns null if the request has failed meanwhile, which then
-	 * owns its completion.
+	 * Takes a replied request out of {@link #pending}, called with the receive lock held.
+	 * Returns null if the request has failed meanwhile, which then owns its completion.
 	 */
 	private Pending claim(long handle, Pending request) {
 		if (!this.pending.remove(handle, request)) {
@@ -491,9 +497,8 @@ public final class NbdClient implements AutoCloseable {
 
 	private void complete(Pending request) {
 		if (request.error != 0) {
-			request.future.completeExceptionally(
-					new NbdCommandException(Nbd.commandName(request.type) + " at " + request.offset + "+"
-							+ request.length + " on " + this.target, request.error, request.message));
+			request.future.completeExceptionally(new NbdCommandException(Nbd.commandName(request.type) + " at "
+					+ request.offset + "+" + request.length + " on " + this.target, request.error, request.message));
 			return;
 		}
 		if (request.dst != null) {
@@ -511,13 +516,12 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Fails the connection: closes the socket and fails every pending request.
-	 * The futures fail only once no thread sends or receives any more (the send
-	 * and receive locks are taken after the socket is closed, which ends a
-	 * blocked write or read), so a caller that sees its request fail may reuse
-	 * the request's buffer at once. Every request fails with the first failure:
-	 * closing the socket makes the sending and receiving threads fail as well,
-	 * and their errors only echo it.
+	 * Fails the connection: closes the socket and fails every pending request. The
+	 * futures fail only once no thread sends or receives any more (the send and receive
+	 * locks are taken after the socket is closed, which ends a blocked write or read), so
+	 * a caller that sees its request fail may reuse the request's buffer at once. Every
+	 * request fails with the first failure: closing the socket makes the sending and
+	 * receiving threads fail as well, and their errors only echo it.
 	 */
 	private void failAll(IOException ex) {
 		this.failure.compareAndSet(null, ex);
@@ -542,10 +546,10 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Closes the connection at once, without waiting for the requests in flight,
-	 * which fail. When this returns no thread sends any request's data or
-	 * receives into a request's buffer any more, so their buffers may be reused;
-	 * use it when a request took too long and its caller must return.
+	 * Closes the connection at once, without waiting for the requests in flight, which
+	 * fail. When this returns no thread sends any request's data or receives into a
+	 * request's buffer any more, so their buffers may be reused; use it when a request
+	 * took too long and its caller must return.
 	 * @param reason why, which the failed requests report
 	 */
 	public void abort(String reason) {
@@ -560,8 +564,8 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/**
-	 * Waits (boundedly) for requests in flight, sends {@code NBD_CMD_DISC} and
-	 * closes the connection. Requests still pending then fail.
+	 * Waits (boundedly) for requests in flight, sends {@code NBD_CMD_DISC} and closes the
+	 * connection. Requests still pending then fail.
 	 */
 	@Override
 	public void close() {
@@ -607,6 +611,7 @@ public final class NbdClient implements AutoCloseable {
 
 	/**
 	 * Client options.
+	 *
 	 * @param maxInFlight the most requests in flight at once
 	 * @param structuredReplies whether to ask for structured replies
 	 * @param blockStatus whether to ask for base:allocation (needs structured replies)

@@ -3,8 +3,8 @@ package dev.lockstep.block.nbd.client;
 import java.io.IOException;
 
 /**
- * Thrown when the NBD handshake fails: the server is not reachable or not an NBD
- * server, refuses an option, or does not have the requested export.
+ * Thrown when the NBD handshake fails: the server is not reachable or not an NBD server,
+ * refuses an option, or does not have the requested export.
  */
 public class NbdException extends IOException {
 

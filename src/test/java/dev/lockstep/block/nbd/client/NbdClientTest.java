@@ -101,8 +101,7 @@ class NbdClientTest {
 			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk0")))) {
 				ExecutionException failure = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
 						() -> client.write(MIB - 2, ByteBuffer.allocate(4), false).get());
-				assertThat(failure.getCause()).isInstanceOf(NbdCommandException.class)
-					.hasMessageContaining("ENOSPC");
+				assertThat(failure.getCause()).isInstanceOf(NbdCommandException.class).hasMessageContaining("ENOSPC");
 				assertThat(((NbdCommandException) failure.getCause()).error()).isEqualTo(Nbd.ENOSPC);
 				ByteBuffer data = ByteBuffer.allocate(4);
 				client.read(0, data).get();
@@ -162,7 +161,10 @@ class NbdClientTest {
 		}
 	}
 
-	/** A WRITE of no bytes is still sent and answered, alone or ending a batch of queued requests. */
+	/**
+	 * A WRITE of no bytes is still sent and answered, alone or ending a batch of queued
+	 * requests.
+	 */
 	@Test
 	void emptyWritesAreSentLikeAnyOther() throws Exception {
 		try (TestServer server = new TestServer(this.directory)) {
@@ -184,7 +186,10 @@ class NbdClientTest {
 		}
 	}
 
-	/** Pipelined writes, reads, zeroes, trim, flush and block status, checked by reading back. */
+	/**
+	 * Pipelined writes, reads, zeroes, trim, flush and block status, checked by reading
+	 * back.
+	 */
 	private static void exercise(NbdClient client, long size) throws Exception {
 		exerciseReadWrite(client);
 		client.writeZeroes(65536, 65536, true, false).get();
@@ -238,7 +243,8 @@ class NbdClientTest {
 			server.addDisk("disk0", MIB);
 			NbdClient client = NbdClient.connect(new InetSocketAddress("127.0.0.1", proxy.port()), "disk0");
 			client.write(0, ByteBuffer.wrap(fill(65536, 0x5a)), false).get(10, TimeUnit.SECONDS);
-			// The reply's chunk header (20 bytes), its offset (8) and 1,000 bytes of data, then nothing.
+			// The reply's chunk header (20 bytes), its offset (8) and 1,000 bytes of
+			// data, then nothing.
 			proxy.limitToClients(20 + 8 + 1000);
 			ByteBuffer dst = ByteBuffer.wrap(fill(65536, 0x11));
 			CompletableFuture<Void> read = client.read(0, dst);
