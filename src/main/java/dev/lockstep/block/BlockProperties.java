@@ -23,7 +23,7 @@ import org.springframework.validation.annotation.Validated;
  * @param enabled whether the disk engine (and its NBD server) runs at all
  * @param dataDir where the default disk lives when no disks are configured
  * @param nbd the NBD server
- * @param disks the disks to serve; when empty, one sparse 1 GiB disk {@code disk0} in
+ * @param disks the disks to serve; when empty, one sparse 1 GiB disk named disk0 in
  * {@code dataDir}
  */
 @Validated
