@@ -11,8 +11,6 @@ import java.util.concurrent.locks.ReentrantLock;
 import dev.lockstep.replication.OperationPlan.Call;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.util.Assert;
-
 /**
  * Drives one {@link OperationPlan} to its end under per-call deadlines.
  * <p>
@@ -103,18 +101,20 @@ final class OperationRun {
 			while (!this.done) {
 				long now = System.nanoTime();
 				long remaining = this.currentDeadline - now;
+				Call call = this.current;
 				try {
-					if (remaining > 0) {
+					if (remaining > 0 || call == null) {
 						this.finished.awaitNanos(Math.min(remaining, POLL_NANOS));
 					}
 					else {
-						abandonCurrent(now, null);
+						abandon(call, now, null);
 					}
 				}
 				catch (InterruptedException ex) {
 					interrupted = true;
-					if (this.current != null) {
-						abandonCurrent(System.nanoTime(), INTERRUPTED);
+					call = this.current;
+					if (call != null) {
+						abandon(call, System.nanoTime(), INTERRUPTED);
 					}
 					else {
 						this.interruptPending = true;
@@ -133,16 +133,17 @@ final class OperationRun {
 
 	/**
 	 * Gives up the current call, counts it as timed out, and hands the rest of the plan
-	 * to a new worker; called with the lock held and a call in progress.
+	 * to a new worker; called with the lock held.
+	 * @param call the call in progress
+	 * @param now when it is given up
 	 * @param reason why the call is given up, or {@code null} when it overran its
 	 * deadline
 	 */
-	private void abandonCurrent(long now, @Nullable String reason) {
-		Call call = this.current;
-		Assert.state(call != null, "No call in progress");
+	private void abandon(Call call, long now, @Nullable String reason) {
 		this.generation++;
-		if (this.currentThread != null) {
-			this.currentThread.interrupt();
+		Thread thread = this.currentThread;
+		if (thread != null) {
+			thread.interrupt();
 		}
 		long elapsed = now - this.currentStart;
 		String error = (reason != null) ? reason + " after " + TimeUnit.NANOSECONDS.toMillis(elapsed) + "ms"
