@@ -2,6 +2,8 @@ package dev.lockstep.replication;
 
 import java.time.Duration;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.Assert;
@@ -22,7 +24,7 @@ import org.springframework.util.Assert;
 @ConfigurationProperties("lockstep.coordinator")
 public record CoordinatorProperties(@DefaultValue("30s") Duration callTimeout,
 		@DefaultValue("500ms") Duration errorTimeout, @DefaultValue("1s") Duration errorCacheTtl,
-		@DefaultValue("100") int history, Duration hardDeadline) {
+		@DefaultValue("100") int history, @Nullable Duration hardDeadline) {
 
 	public CoordinatorProperties {
 		requirePositive(callTimeout, "lockstep.coordinator.call-timeout");

@@ -14,17 +14,24 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Calls {@link ReplicationParticipant#error()} on every participant, in parallel and
  * under a deadline, and collects every error.
  * <p>
  * Unlike QEMU, which stops at the first error, the sweep asks every participant. Callers
  * that arrive while a sweep runs share it, and a finished sweep may be reused for a
- * caller-chosen time, so that frequent probes stay cheap. A participant whose
- * {@code error()} is still running from an earlier sweep is not called again: the sweep
- * waits for that call instead.
+ * caller-chosen time, counted from when it started, so that frequent probes stay cheap. A
+ * participant whose {@code error()} is still running from an earlier sweep is not called
+ * again: the sweep waits for that call instead.
+ * <p>
+ * {@link #invalidate()} starts a new epoch: no caller after it is answered from a sweep,
+ * or an {@code error()} call, that started before it.
  */
 public final class ErrorSweep {
+
+	private static final long NOT_ASKED = -1;
 
 	private final ParticipantRegistry registry;
 
@@ -36,15 +43,22 @@ public final class ErrorSweep {
 
 	private final Clock clock;
 
-	private final Map<RegisteredParticipant, CompletableFuture<Optional<String>>> calls = new IdentityHashMap<>();
+	/** Guarded by itself: the latest {@code error()} call on each participant. */
+	private final Map<RegisteredParticipant, ErrorCall> calls = new IdentityHashMap<>();
 
 	private final Object monitor = new Object();
 
-	private CompletableFuture<SweepResult> inFlight;
+	/** Written under monitor: how many times the cache has been invalidated. */
+	private volatile long epoch;
 
-	private volatile SweepResult last;
+	/** Guarded by monitor. */
+	private @Nullable Sweep inFlight;
 
-	private long lastAt;
+	/** Guarded by monitor: the newest result of the current epoch. */
+	private @Nullable SweepResult cached;
+
+	/** Guarded by monitor: when the sweep of the cached result started. */
+	private long cachedStartedAt;
 
 	public ErrorSweep(ParticipantRegistry registry, Executor executor, Duration errorTimeout, Duration cacheTtl,
 			Clock clock) {
@@ -56,7 +70,8 @@ public final class ErrorSweep {
 	}
 
 	/**
-	 * Returns a sweep no older than the configured cache time, running one if needed.
+	 * Returns a sweep that started no longer than the configured cache time ago, running
+	 * one if needed.
 	 */
 	public SweepResult sweep() {
 		return sweep(this.cacheTtl);
@@ -70,26 +85,29 @@ public final class ErrorSweep {
 	}
 
 	/**
-	 * Returns a sweep that started no longer than {@code maxAge} ago, running one if
-	 * needed. Never blocks much longer than the error deadline.
+	 * Returns a sweep that started no longer than {@code maxAge} ago, and after the last
+	 * {@link #invalidate()}, running one if needed. Never blocks much longer than the
+	 * error deadline.
 	 * @param maxAge how old a reused result may be; zero for a fresh sweep
 	 */
 	public SweepResult sweep(Duration maxAge) {
-		CompletableFuture<SweepResult> sweep;
+		Sweep sweep;
 		synchronized (this.monitor) {
-			SweepResult cached = this.last;
-			if (cached != null && System.nanoTime() - this.lastAt < maxAge.toNanos()) {
-				return cached;
-			}
-			if (this.inFlight == null) {
-				CompletableFuture<SweepResult> started = new CompletableFuture<>();
-				this.inFlight = started;
-				this.executor.execute(() -> complete(started));
+			SweepResult reusable = this.cached;
+			if (reusable != null && System.nanoTime() - this.cachedStartedAt < maxAge.toNanos()) {
+				return reusable;
 			}
 			sweep = this.inFlight;
+			if (sweep == null || sweep.epoch != this.epoch) {
+				Sweep started = new Sweep(this.epoch, System.nanoTime());
+				this.inFlight = started;
+				this.executor.execute(() -> complete(started));
+				sweep = started;
+			}
 		}
 		try {
-			return sweep.get(this.errorTimeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(250), TimeUnit.NANOSECONDS);
+			return sweep.result.get(this.errorTimeout.toNanos() + TimeUnit.MILLISECONDS.toNanos(250),
+					TimeUnit.NANOSECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
@@ -101,19 +119,24 @@ public final class ErrorSweep {
 	}
 
 	/**
-	 * Returns the most recent finished sweep, if any, without running one.
+	 * Returns the most recent finished sweep that started after the last
+	 * {@link #invalidate()}, if any, without running one.
 	 */
 	public Optional<SweepResult> last() {
-		return Optional.ofNullable(this.last);
+		synchronized (this.monitor) {
+			return Optional.ofNullable(this.cached);
+		}
 	}
 
 	/**
-	 * Forgets the cached result, so that the next caller sees a fresh sweep. The
-	 * coordinator calls this after every operation.
+	 * Forgets the cached result, and any sweep in flight, so that the next caller sees a
+	 * sweep that starts after this call. The coordinator calls this after every
+	 * operation.
 	 */
 	public void invalidate() {
 		synchronized (this.monitor) {
-			this.lastAt = System.nanoTime() - Long.MAX_VALUE / 2;
+			this.epoch++;
+			this.cached = null;
 		}
 	}
 
@@ -122,7 +145,7 @@ public final class ErrorSweep {
 				false);
 	}
 
-	private void complete(CompletableFuture<SweepResult> sweep) {
+	private void complete(Sweep sweep) {
 		SweepResult result;
 		try {
 			result = run();
@@ -131,11 +154,16 @@ public final class ErrorSweep {
 			result = stalled("the error sweep failed: " + OperationRun.message(ex));
 		}
 		synchronized (this.monitor) {
-			this.last = result;
-			this.lastAt = System.nanoTime();
-			this.inFlight = null;
+			// A sweep that started before an invalidation must not be reused after it
+			if (sweep.epoch == this.epoch && (this.cached == null || sweep.startedAt - this.cachedStartedAt > 0)) {
+				this.cached = result;
+				this.cachedStartedAt = sweep.startedAt;
+			}
+			if (this.inFlight == sweep) {
+				this.inFlight = null;
+			}
 		}
-		sweep.complete(result);
+		sweep.result.complete(result);
 	}
 
 	private SweepResult run() {
@@ -145,9 +173,23 @@ public final class ErrorSweep {
 		List<CompletableFuture<Optional<String>>> answers = new ArrayList<>(participants.size());
 		synchronized (this.calls) {
 			this.calls.keySet().retainAll(participants);
+			long current = this.epoch;
 			for (RegisteredParticipant participant : participants) {
-				answers.add(this.calls.compute(participant,
-						(key, running) -> (running != null && !running.isDone()) ? running : ask(key)));
+				ErrorCall running = this.calls.get(participant);
+				ErrorCall call;
+				if (running == null || running.answer.isDone()) {
+					call = ask(participant, null);
+				}
+				else if (running.askedIn == NOT_ASKED || running.askedIn == current) {
+					call = running;
+				}
+				else {
+					// Still running from before an invalidation: ask again once it
+					// returns
+					call = ask(participant, running);
+				}
+				this.calls.put(participant, call);
+				answers.add(call.answer);
 			}
 		}
 		List<ParticipantError> errors = new ArrayList<>();
@@ -177,11 +219,67 @@ public final class ErrorSweep {
 		return new SweepResult(errors.isEmpty(), errors, checkedAt, complete);
 	}
 
-	private CompletableFuture<Optional<String>> ask(RegisteredParticipant participant) {
-		return CompletableFuture.supplyAsync(() -> {
-			Optional<String> error = participant.participant().error();
-			return (error != null) ? error.filter((message) -> !message.isBlank()) : Optional.empty();
-		}, this.executor);
+	/**
+	 * Calls the participant's {@code error()} on the executor, at once or, so that it is
+	 * never called twice at a time, after an earlier call has returned.
+	 */
+	private ErrorCall ask(RegisteredParticipant participant, @Nullable ErrorCall after) {
+		ErrorCall call = new ErrorCall();
+		Runnable task = () -> {
+			call.askedIn = this.epoch;
+			try {
+				Optional<String> error = participant.participant().error();
+				call.answer
+					.complete((error != null) ? error.filter((message) -> !message.isBlank()) : Optional.empty());
+			}
+			catch (Throwable ex) {
+				call.answer.completeExceptionally(ex);
+			}
+		};
+		if (after == null) {
+			this.executor.execute(task);
+		}
+		else {
+			after.answer.whenComplete((answer, failure) -> {
+				try {
+					this.executor.execute(task);
+				}
+				catch (RuntimeException ex) {
+					call.answer.completeExceptionally(ex);
+				}
+			});
+		}
+		return call;
+	}
+
+	/**
+	 * One sweep, from the epoch in which it started.
+	 */
+	private static final class Sweep {
+
+		private final long epoch;
+
+		private final long startedAt;
+
+		private final CompletableFuture<SweepResult> result = new CompletableFuture<>();
+
+		Sweep(long epoch, long startedAt) {
+			this.epoch = epoch;
+			this.startedAt = startedAt;
+		}
+
+	}
+
+	/**
+	 * One {@code error()} call on one participant.
+	 */
+	private static final class ErrorCall {
+
+		private final CompletableFuture<Optional<String>> answer = new CompletableFuture<>();
+
+		/** The epoch in which {@code error()} was entered, or {@link #NOT_ASKED}. */
+		private volatile long askedIn = NOT_ASKED;
+
 	}
 
 }

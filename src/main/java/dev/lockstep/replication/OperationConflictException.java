@@ -1,5 +1,7 @@
 package dev.lockstep.replication;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Thrown when an operation is not allowed in the coordinator's current state, or while
  * another operation runs. Nothing was changed.
@@ -8,9 +10,9 @@ public final class OperationConflictException extends RuntimeException {
 
 	private final CoordinatorState state;
 
-	private final Operation runningOperation;
+	private final @Nullable Operation runningOperation;
 
-	public OperationConflictException(String message, CoordinatorState state, Operation runningOperation) {
+	public OperationConflictException(String message, CoordinatorState state, @Nullable Operation runningOperation) {
 		super(message);
 		this.state = state;
 		this.runningOperation = runningOperation;
@@ -26,7 +28,7 @@ public final class OperationConflictException extends RuntimeException {
 	/**
 	 * Returns the operation that was running, or {@code null} if none was.
 	 */
-	public Operation runningOperation() {
+	public @Nullable Operation runningOperation() {
 		return this.runningOperation;
 	}
 

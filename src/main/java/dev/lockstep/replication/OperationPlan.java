@@ -7,6 +7,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Decides which participant call an operation makes next, given how the previous one
  * ended. A plan holds no threads; {@link OperationRun} drives it.
@@ -27,7 +29,7 @@ abstract class OperationPlan {
 	 * @param previous the outcome of the previous call, or {@code null} before the first
 	 * call
 	 */
-	abstract Call next(StepReport previous);
+	abstract @Nullable Call next(@Nullable StepReport previous);
 
 	/**
 	 * Returns every call this plan could make in the worst case, used to bound how long
@@ -62,7 +64,7 @@ abstract class OperationPlan {
 
 		private int next;
 
-		private List<RegisteredParticipant> compensation;
+		private @Nullable List<RegisteredParticipant> compensation;
 
 		Start(List<RegisteredParticipant> participants) {
 			super(List.of());
@@ -70,7 +72,7 @@ abstract class OperationPlan {
 		}
 
 		@Override
-		Call next(StepReport previous) {
+		@Nullable Call next(@Nullable StepReport previous) {
 			if (previous != null) {
 				RegisteredParticipant last = (this.compensation != null) ? this.compensation.get(this.next - 1)
 						: this.participants.get(this.next - 1);
@@ -130,7 +132,7 @@ abstract class OperationPlan {
 		}
 
 		@Override
-		Call next(StepReport previous) {
+		@Nullable Call next(@Nullable StepReport previous) {
 			if (previous != null && previous.outcome().isFailure()) {
 				this.failed = true;
 				return null;
@@ -170,7 +172,7 @@ abstract class OperationPlan {
 		}
 
 		@Override
-		Call next(StepReport previous) {
+		@Nullable Call next(@Nullable StepReport previous) {
 			if (previous != null && !previous.outcome().isFailure()) {
 				this.started.remove(this.participants.get(this.next - 1));
 			}

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What one lifecycle operation did.
@@ -21,9 +22,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param steps one entry per participant call, in call order
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record OperationReport(String id, Operation operation, ReplicationMode mode, Boolean failover,
-		OperationOutcome outcome, CoordinatorState state, String caller, Instant startedAt, long durationMillis,
-		List<StepReport> steps) {
+public record OperationReport(String id, Operation operation, @Nullable ReplicationMode mode,
+		@Nullable Boolean failover, OperationOutcome outcome, CoordinatorState state, @Nullable String caller,
+		Instant startedAt, long durationMillis, List<StepReport> steps) {
 
 	public OperationReport {
 		steps = List.copyOf(steps);

@@ -9,6 +9,7 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 import dev.lockstep.replication.OperationPlan.Call;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Drives one {@link OperationPlan} to its end under per-call deadlines.
@@ -17,9 +18,14 @@ import dev.lockstep.replication.OperationPlan.Call;
  * call costs little more than the call itself. The thread that asked for the operation
  * supervises: when a call overruns its deadline it records the call as {@code timed_out},
  * interrupts and abandons the worker, and lets a fresh worker carry on with the rest of
- * the plan. The abandoned worker's late result is dropped. A participant is never called
- * concurrently: each call first enters the participant's lane, which a hung call still
- * holds.
+ * the plan. The abandoned worker's late result is dropped, and is not counted again. A
+ * participant is never called concurrently: each call first enters the participant's
+ * lane, which a hung call still holds.
+ * <p>
+ * An interrupt of the supervising thread gives up the current call the same way, as
+ * {@code timed_out} because it may still take effect, and the plan goes on from there: a
+ * start compensates, a checkpoint stops. The run then returns with the thread's interrupt
+ * status set again.
  */
 final class OperationRun {
 
@@ -27,6 +33,8 @@ final class OperationRun {
 	 * The longest the supervisor sleeps before it looks at the current deadline again.
 	 */
 	private static final long POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+
+	private static final String INTERRUPTED = "the operation was interrupted";
 
 	private final OperationPlan plan;
 
@@ -47,14 +55,25 @@ final class OperationRun {
 	/** Guarded by lock: which worker owns the plan. */
 	private int generation;
 
-	private Call current;
+	/** Guarded by lock: the call in progress, {@code null} between two calls. */
+	private @Nullable Call current;
 
-	private Thread currentThread;
+	/** Guarded by lock: the worker making the current call. */
+	private @Nullable Thread currentThread;
 
+	/** Guarded by lock. */
 	private long currentStart;
 
+	/** Guarded by lock. */
 	private long currentDeadline = Long.MAX_VALUE;
 
+	/**
+	 * Guarded by lock: set when the supervisor was interrupted and no call was in
+	 * progress; the next call is then not made.
+	 */
+	private boolean interruptPending;
+
+	/** Guarded by lock. */
 	private boolean done;
 
 	/** Set while the worker waits for a participant whose earlier call still runs. */
@@ -70,52 +89,74 @@ final class OperationRun {
 	}
 
 	/**
-	 * Runs the plan and returns the steps it took. Returns early only if the calling
-	 * thread is interrupted, with the steps taken so far.
+	 * Runs the plan and returns the steps it took. If the calling thread is interrupted,
+	 * the call in progress is given up and the plan goes on as after a failed call; the
+	 * thread's interrupt status is set again on return.
 	 */
 	List<StepReport> run() {
+		boolean interrupted = false;
 		this.lock.lock();
 		try {
 			launch(null);
 			while (!this.done) {
 				long now = System.nanoTime();
 				long remaining = this.currentDeadline - now;
-				if (remaining > 0) {
-					this.finished.awaitNanos(Math.min(remaining, POLL_NANOS));
+				Call call = this.current;
+				try {
+					if (remaining > 0 || call == null) {
+						this.finished.awaitNanos(Math.min(remaining, POLL_NANOS));
+					}
+					else {
+						abandon(call, now, null);
+					}
 				}
-				else {
-					abandonCurrent(now);
+				catch (InterruptedException ex) {
+					interrupted = true;
+					call = this.current;
+					if (call != null) {
+						abandon(call, System.nanoTime(), INTERRUPTED);
+					}
+					else {
+						this.interruptPending = true;
+					}
 				}
 			}
 			return List.copyOf(this.steps);
 		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-			this.generation++;
-			return List.copyOf(this.steps);
-		}
 		finally {
 			this.lock.unlock();
+			if (interrupted) {
+				Thread.currentThread().interrupt();
+			}
 		}
 	}
 
-	private void abandonCurrent(long now) {
-		Call call = this.current;
+	/**
+	 * Gives up the current call, counts it as timed out, and hands the rest of the plan
+	 * to a new worker; called with the lock held.
+	 * @param call the call in progress
+	 * @param now when it is given up
+	 * @param reason why the call is given up, or {@code null} when it overran its
+	 * deadline
+	 */
+	private void abandon(Call call, long now, @Nullable String reason) {
 		this.generation++;
-		if (this.currentThread != null) {
-			this.currentThread.interrupt();
+		Thread thread = this.currentThread;
+		if (thread != null) {
+			thread.interrupt();
 		}
 		long elapsed = now - this.currentStart;
+		String error = (reason != null) ? reason + " after " + TimeUnit.NANOSECONDS.toMillis(elapsed) + "ms"
+				: "did not return within " + describe(call.participant().timeout(this.defaultTimeout));
 		StepReport timedOut = new StepReport(call.participant().name(), call.action(), StepOutcome.TIMED_OUT,
 				TimeUnit.NANOSECONDS.toMillis(elapsed),
-				"did not return within " + describe(call.participant().timeout(this.defaultTimeout))
-						+ (this.waitingForLane ? ": its previous call is still running" : ""));
+				error + (this.waitingForLane ? ": its previous call is still running" : ""));
 		this.listener.called(call.participant(), call.action(), StepOutcome.TIMED_OUT, elapsed);
 		launch(timedOut);
 	}
 
 	/** Hands the plan to a new worker; called with the lock held. */
-	private void launch(StepReport previous) {
+	private void launch(@Nullable StepReport previous) {
 		int owner = this.generation;
 		this.current = null;
 		this.currentThread = null;
@@ -123,15 +164,30 @@ final class OperationRun {
 		this.executor.execute(() -> work(owner, previous));
 	}
 
-	private void work(int owner, StepReport previous) {
-		StepReport last = previous;
+	/**
+	 * Makes the plan's calls until it is complete or this worker is abandoned.
+	 * @param owner the generation this worker belongs to
+	 * @param abandoned the report of the call abandoned before this worker took over,
+	 * already counted
+	 */
+	private void work(int owner, @Nullable StepReport abandoned) {
+		StepReport last = abandoned;
+		Ended ended = null;
 		while (true) {
 			Call call;
+			long start;
 			long deadline;
 			this.lock.lock();
 			try {
 				if (owner != this.generation) {
+					// Given up: the supervisor counted and reported this call already
 					return;
+				}
+				if (ended != null) {
+					this.listener.called(ended.call().participant(), ended.call().action(), ended.report().outcome(),
+							ended.nanos());
+					last = ended.report();
+					ended = null;
 				}
 				if (last != null) {
 					this.steps.add(last);
@@ -142,21 +198,28 @@ final class OperationRun {
 					this.finished.signalAll();
 					return;
 				}
+				if (this.interruptPending) {
+					this.interruptPending = false;
+					ended = new Ended(call, new StepReport(call.participant().name(), call.action(), StepOutcome.FAILED,
+							0, "not called: " + INTERRUPTED), 0);
+					continue;
+				}
 				this.current = call;
 				this.waitingForLane = false;
 				this.currentThread = Thread.currentThread();
-				this.currentStart = System.nanoTime();
-				deadline = this.currentStart + call.participant().timeout(this.defaultTimeout).toNanos();
+				start = System.nanoTime();
+				this.currentStart = start;
+				deadline = start + call.participant().timeout(this.defaultTimeout).toNanos();
 				this.currentDeadline = deadline;
 			}
 			finally {
 				this.lock.unlock();
 			}
-			last = call(call, this.currentStart, deadline);
+			ended = call(call, start, deadline);
 		}
 	}
 
-	private StepReport call(Call call, long start, long deadline) {
+	private Ended call(Call call, long start, long deadline) {
 		RegisteredParticipant participant = call.participant();
 		StepOutcome outcome;
 		String error = null;
@@ -200,9 +263,8 @@ final class OperationRun {
 			}
 		}
 		long elapsed = System.nanoTime() - start;
-		this.listener.called(participant, call.action(), outcome, elapsed);
-		return new StepReport(participant.name(), call.action(), outcome, TimeUnit.NANOSECONDS.toMillis(elapsed),
-				error);
+		return new Ended(call, new StepReport(participant.name(), call.action(), outcome,
+				TimeUnit.NANOSECONDS.toMillis(elapsed), error), elapsed);
 	}
 
 	static String message(Throwable ex) {
@@ -228,13 +290,20 @@ final class OperationRun {
 	}
 
 	/**
-	 * Receives every participant call's outcome, for metrics.
+	 * Receives every participant call's outcome, for metrics: once per call, however it
+	 * ends.
 	 */
 	@FunctionalInterface
 	interface CallListener {
 
 		void called(RegisteredParticipant participant, StepAction action, StepOutcome outcome, long nanos);
 
+	}
+
+	/**
+	 * A call that returned, before its worker accepts it as a step.
+	 */
+	private record Ended(Call call, StepReport report, long nanos) {
 	}
 
 }

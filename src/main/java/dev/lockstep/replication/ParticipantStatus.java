@@ -1,6 +1,7 @@
 package dev.lockstep.replication;
 
 import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One participant as status queries show it.
@@ -12,6 +13,6 @@ import java.util.Map;
  * @param lastError the error it reported in the most recent error sweep, or {@code null}
  * @param details the participant's own progress facts, possibly empty
  */
-public record ParticipantStatus(String name, int order, ParticipantKind kind, boolean started, String lastError,
-		Map<String, Object> details) {
+public record ParticipantStatus(String name, int order, ParticipantKind kind, boolean started,
+		@Nullable String lastError, Map<String, Object> details) {
 }

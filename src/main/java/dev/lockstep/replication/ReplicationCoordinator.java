@@ -21,6 +21,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Runs each lifecycle operation across every registered participant, one operation at a
@@ -69,9 +70,9 @@ public final class ReplicationCoordinator {
 
 	private volatile CoordinatorState state = CoordinatorState.IDLE;
 
-	private volatile ReplicationMode mode;
+	private volatile @Nullable ReplicationMode mode;
 
-	private volatile RunningOperation running;
+	private volatile @Nullable RunningOperation running;
 
 	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep, CoordinatorProperties properties,
 			Executor executor, MeterRegistry meterRegistry, Clock clock) {
@@ -97,7 +98,7 @@ public final class ReplicationCoordinator {
 	 * @throws OperationConflictException if running in the other mode, failed, or busy
 	 * with another operation
 	 */
-	public OperationReport start(ReplicationMode mode, String caller) {
+	public OperationReport start(ReplicationMode mode, @Nullable String caller) {
 		OperationPlan.Start plan;
 		RunningOperation operation;
 		synchronized (this.monitor) {
@@ -135,7 +136,7 @@ public final class ReplicationCoordinator {
 	 * @return the report
 	 * @throws OperationConflictException if not running, or busy with another operation
 	 */
-	public OperationReport checkpoint(String caller) {
+	public OperationReport checkpoint(@Nullable String caller) {
 		OperationPlan.Checkpoint plan;
 		RunningOperation operation;
 		synchronized (this.monitor) {
@@ -157,7 +158,7 @@ public final class ReplicationCoordinator {
 	 * @return the report; its outcome is {@code noop} if already idle
 	 * @throws OperationConflictException if busy with another operation
 	 */
-	public OperationReport stop(boolean failover, String caller) {
+	public OperationReport stop(boolean failover, @Nullable String caller) {
 		OperationPlan.Stop plan;
 		RunningOperation operation;
 		synchronized (this.monitor) {
@@ -298,8 +299,9 @@ public final class ReplicationCoordinator {
 		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall).run();
 	}
 
-	private OperationReport finish(RunningOperation operation, ReplicationMode mode, Boolean failover, String caller,
-			List<StepReport> steps, boolean failed, CoordinatorState next, OperationPlan plan) {
+	private OperationReport finish(RunningOperation operation, @Nullable ReplicationMode mode,
+			@Nullable Boolean failover, @Nullable String caller, List<StepReport> steps, boolean failed,
+			CoordinatorState next, OperationPlan plan) {
 		long nanos = Duration.between(operation.startedAt(), this.clock.instant()).toNanos();
 		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
 		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, failover, outcome,
@@ -322,7 +324,8 @@ public final class ReplicationCoordinator {
 		return report;
 	}
 
-	private OperationReport noop(Operation operation, ReplicationMode mode, Boolean failover, String caller) {
+	private OperationReport noop(Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
+			@Nullable String caller) {
 		OperationReport report = new OperationReport(newId(), operation, mode, failover, OperationOutcome.NOOP,
 				this.state, caller, this.clock.instant(), 0, List.of());
 		record(report);

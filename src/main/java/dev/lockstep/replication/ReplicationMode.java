@@ -4,6 +4,7 @@ import java.util.Locale;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The role a node plays in replication. Written {@code primary} and {@code secondary} in
@@ -34,7 +35,7 @@ public enum ReplicationMode {
 	 * @throws IllegalArgumentException for any other value
 	 */
 	@JsonCreator
-	public static ReplicationMode of(String value) {
+	public static ReplicationMode of(@Nullable String value) {
 		if (value != null) {
 			for (ReplicationMode mode : values()) {
 				if (mode.name().equalsIgnoreCase(value.trim())) {

@@ -1,6 +1,7 @@
 package dev.lockstep.replication;
 
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A snapshot of the coordinator.
@@ -11,6 +12,7 @@ import java.util.List;
  * @param lastOperation the most recent operation's report, or {@code null}
  * @param runningOperation the operation in progress, or {@code null}
  */
-public record ReplicationStatus(CoordinatorState state, ReplicationMode mode, List<ParticipantStatus> participants,
-		OperationReport lastOperation, RunningOperation runningOperation) {
+public record ReplicationStatus(CoordinatorState state, @Nullable ReplicationMode mode,
+		List<ParticipantStatus> participants, @Nullable OperationReport lastOperation,
+		@Nullable RunningOperation runningOperation) {
 }

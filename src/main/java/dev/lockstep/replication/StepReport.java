@@ -1,5 +1,7 @@
 package dev.lockstep.replication;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * One participant call within an operation.
  *
@@ -10,5 +12,5 @@ package dev.lockstep.replication;
  * @param error the failure message, or {@code null} on success
  */
 public record StepReport(String participant, StepAction action, StepOutcome outcome, long durationMillis,
-		String error) {
+		@Nullable String error) {
 }

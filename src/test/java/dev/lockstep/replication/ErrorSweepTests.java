@@ -2,7 +2,12 @@ package dev.lockstep.replication;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -84,6 +89,58 @@ class ErrorSweepTests {
 			}
 		}, 0, ParticipantKind.BEAN);
 		assertThat(this.sweep.sweep(Duration.ZERO).errorOf("thrower")).get().asString().contains("state unreadable");
+	}
+
+	@Test
+	void sweepInFlightAcrossAnInvalidationIsNotServedAfterIt() throws Exception {
+		AtomicReference<String> error = new AtomicReference<>("peer unreachable");
+		CountDownLatch asked = new CountDownLatch(1);
+		this.registry.register(new TestParticipant("disk") {
+			@Override
+			public Optional<String> error() {
+				// answers with the state it found when asked
+				Optional<String> answer = Optional.ofNullable(error.get());
+				asked.countDown();
+				awaitIgnoringInterrupts(ErrorSweepTests.this.release, Duration.ofSeconds(10));
+				return answer;
+			}
+		}, 0, ParticipantKind.BEAN);
+		ErrorSweep sweep = new ErrorSweep(this.registry, this.executor, Duration.ofSeconds(5), Duration.ofSeconds(10),
+				Clock.systemUTC());
+		CompletableFuture<SweepResult> before = CompletableFuture.supplyAsync(() -> sweep.sweep(Duration.ZERO));
+		assertThat(asked.await(5, TimeUnit.SECONDS)).isTrue();
+		// an operation mends the participant and ends
+		error.set(null);
+		sweep.invalidate();
+		CompletableFuture<SweepResult> after = CompletableFuture.supplyAsync(sweep::sweep);
+		this.release.countDown();
+		assertThat(before.get(10, TimeUnit.SECONDS).errorOf("disk")).contains("peer unreachable");
+		assertThat(after.get(10, TimeUnit.SECONDS).errors()).isEmpty();
+		assertThat(sweep.sweep().errors()).isEmpty();
+		assertThat(sweep.last()).get().satisfies((last) -> assertThat(last.healthy()).isTrue());
+	}
+
+	@Test
+	void cachedResultAgesFromWhenItsSweepStarted() {
+		AtomicInteger asks = new AtomicInteger();
+		this.registry.register(new TestParticipant("slow") {
+			@Override
+			public Optional<String> error() {
+				asks.incrementAndGet();
+				awaitIgnoringInterrupts(new CountDownLatch(1), Duration.ofMillis(300));
+				return Optional.empty();
+			}
+		}, 0, ParticipantKind.BEAN);
+		ErrorSweep sweep = new ErrorSweep(this.registry, this.executor, Duration.ofSeconds(5), Duration.ofSeconds(10),
+				Clock.systemUTC());
+		SweepResult first = sweep.sweep(Duration.ZERO);
+		assertThat(asks).hasValue(1);
+		// finished just now, but started 300ms ago
+		SweepResult second = sweep.sweep(Duration.ofMillis(250));
+		assertThat(second).isNotSameAs(first);
+		assertThat(asks).hasValue(2);
+		assertThat(sweep.sweep(Duration.ofSeconds(10))).isSameAs(second);
+		assertThat(asks).hasValue(2);
 	}
 
 }

@@ -6,7 +6,12 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterEach;
@@ -15,6 +20,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.tuple;
 
 /**
  * Tests for {@link ReplicationCoordinator}.
@@ -40,12 +46,15 @@ class ReplicationCoordinatorTests {
 	}
 
 	private ReplicationCoordinator coordinator(Duration callTimeout) {
+		return coordinator(callTimeout, this.executor);
+	}
+
+	private ReplicationCoordinator coordinator(Duration callTimeout, Executor executor) {
 		CoordinatorProperties properties = new CoordinatorProperties(callTimeout, Duration.ofMillis(200), Duration.ZERO,
 				100, null);
-		ErrorSweep sweep = new ErrorSweep(this.registry, this.executor, properties.errorTimeout(),
+		ErrorSweep sweep = new ErrorSweep(this.registry, executor, properties.errorTimeout(),
 				properties.errorCacheTtl(), Clock.systemUTC());
-		return new ReplicationCoordinator(this.registry, sweep, properties, this.executor, this.meters,
-				Clock.systemUTC());
+		return new ReplicationCoordinator(this.registry, sweep, properties, executor, this.meters, Clock.systemUTC());
 	}
 
 	private TestParticipant participant(String name, int order) {
@@ -298,6 +307,187 @@ class ReplicationCoordinatorTests {
 			.timer()
 			.count()).isEqualTo(120);
 		assertThat(this.meters.get("lockstep.state").tags("state", "RUNNING").gauge().value()).isEqualTo(1.0);
+	}
+
+	@Test
+	void timedOutCallIsCountedOnceWhenItReturnsOrThrowsLate() throws Exception {
+		AtomicInteger busy = new AtomicInteger();
+		Executor tracking = (task) -> {
+			busy.incrementAndGet();
+			this.executor.execute(() -> {
+				try {
+					task.run();
+				}
+				finally {
+					busy.decrementAndGet();
+				}
+			});
+		};
+		this.coordinator = coordinator(Duration.ofMillis(200), tracking);
+		participant("returns", 1).blockOn(StepAction.STOP, this.release);
+		TestParticipant throwing = new TestParticipant("throws", this.log) {
+			@Override
+			public void stop(boolean failover) throws Exception {
+				super.stop(failover);
+				throw new IllegalStateException("late failure");
+			}
+		}.blockOn(StepAction.STOP, this.release);
+		this.registry.register(throwing, 2, ParticipantKind.BEAN);
+		this.coordinator.start(ReplicationMode.PRIMARY, null);
+		OperationReport stop = this.coordinator.stop(false, null);
+		assertThat(stop.steps()).extracting(StepReport::outcome)
+			.containsExactly(StepOutcome.TIMED_OUT, StepOutcome.TIMED_OUT);
+		this.release.countDown();
+		awaitIdle(busy);
+		assertThat(this.log).contains("returns.stop(false)", "throws.stop(false)");
+		for (String participant : List.of("returns", "throws")) {
+			assertThat(this.meters.find("lockstep.participant.calls")
+				.tags("participant", participant, "action", "stop")
+				.timers()).as(participant).singleElement().satisfies((timer) -> {
+					assertThat(timer.getId().getTag("outcome")).isEqualTo("timed_out");
+					assertThat(timer.count()).isEqualTo(1);
+				});
+		}
+	}
+
+	@Test
+	void interruptedStartFailsAtTheParticipantItStoppedAtAndIsCompensated() throws Exception {
+		participant("a", 1);
+		CountDownLatch entered = new CountDownLatch(1);
+		this.registry.register(enteringOn(StepAction.START, "b", entered), 2, ParticipantKind.BEAN);
+		participant("c", 3);
+		Interrupted<OperationReport> start = Interrupted
+			.whileBlocked(() -> this.coordinator.start(ReplicationMode.PRIMARY, "test"), entered);
+		// let the given-up call return, so that its compensation can run
+		awaitCount("b", "start", "timed_out");
+		this.release.countDown();
+		OperationReport report = start.result();
+		assertThat(start.stillInterrupted()).isTrue();
+		assertThat(report.outcome()).isEqualTo(OperationOutcome.FAILED);
+		assertThat(report.firstFailure()).get().satisfies((step) -> {
+			assertThat(step.participant()).isEqualTo("b");
+			assertThat(step.action()).isEqualTo(StepAction.START);
+			assertThat(step.outcome()).isEqualTo(StepOutcome.TIMED_OUT);
+			assertThat(step.error()).contains("interrupted");
+		});
+		assertThat(report.steps()).extracting(StepReport::participant, StepReport::action)
+			.containsExactly(tuple("a", StepAction.START), tuple("b", StepAction.START),
+					tuple("b", StepAction.COMPENSATE), tuple("a", StepAction.COMPENSATE));
+		assertThat(this.log).containsExactly("a.start(primary)", "b.start(primary)", "b.stop(false)", "a.stop(false)");
+		assertThat(report.state()).isEqualTo(CoordinatorState.IDLE);
+		assertThat(this.coordinator.state()).isEqualTo(CoordinatorState.IDLE);
+		assertThat(this.coordinator.mode()).isEmpty();
+		assertThat(this.coordinator.status().participants()).noneMatch(ParticipantStatus::started);
+	}
+
+	@Test
+	void interruptedCheckpointFailsAtTheParticipantItStoppedAtAndKeepsRunning() throws Exception {
+		participant("a", 1);
+		CountDownLatch entered = new CountDownLatch(1);
+		TestParticipant b = enteringOn(StepAction.CHECKPOINT, "b", entered);
+		this.registry.register(b, 2, ParticipantKind.BEAN);
+		participant("c", 3);
+		this.coordinator.start(ReplicationMode.PRIMARY, null);
+		this.log.clear();
+		Interrupted<OperationReport> checkpoint = Interrupted.whileBlocked(() -> this.coordinator.checkpoint("test"),
+				entered);
+		OperationReport report = checkpoint.result();
+		assertThat(checkpoint.stillInterrupted()).isTrue();
+		assertThat(report.outcome()).isEqualTo(OperationOutcome.FAILED);
+		assertThat(report.firstFailure()).get().satisfies((step) -> {
+			assertThat(step.participant()).isEqualTo("b");
+			assertThat(step.outcome()).isEqualTo(StepOutcome.TIMED_OUT);
+			assertThat(step.error()).contains("interrupted");
+		});
+		assertThat(report.steps()).extracting(StepReport::participant).containsExactly("a", "b");
+		assertThat(this.log).containsExactly("a.checkpoint", "b.checkpoint");
+		assertThat(report.state()).isEqualTo(CoordinatorState.RUNNING);
+		assertThat(this.coordinator.state()).isEqualTo(CoordinatorState.RUNNING);
+		assertThat(this.coordinator.mode()).contains(ReplicationMode.PRIMARY);
+		this.release.countDown();
+		b.heal(StepAction.CHECKPOINT);
+		assertThat(this.coordinator.checkpoint(null).outcome()).isEqualTo(OperationOutcome.SUCCEEDED);
+	}
+
+	/**
+	 * A participant that blocks on the given action until {@link #release}, and counts
+	 * down {@code entered} when that call begins.
+	 */
+	private TestParticipant enteringOn(StepAction blocking, String name, CountDownLatch entered) {
+		return new TestParticipant(name, this.log) {
+			@Override
+			public void start(ReplicationMode mode) throws Exception {
+				if (blocking == StepAction.START) {
+					entered.countDown();
+				}
+				super.start(mode);
+			}
+
+			@Override
+			public void checkpoint() throws Exception {
+				if (blocking == StepAction.CHECKPOINT) {
+					entered.countDown();
+				}
+				super.checkpoint();
+			}
+		}.blockOn(blocking, this.release);
+	}
+
+	private void awaitCount(String participant, String action, String outcome) throws InterruptedException {
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+		while (System.nanoTime() < deadline && this.meters.find("lockstep.participant.calls")
+			.tags("participant", participant, "action", action, "outcome", outcome)
+			.timer() == null) {
+			Thread.sleep(5);
+		}
+	}
+
+	private static void awaitIdle(AtomicInteger busy) throws InterruptedException {
+		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+		while (busy.get() > 0 && System.nanoTime() < deadline) {
+			Thread.sleep(5);
+		}
+		assertThat(busy).hasValue(0);
+	}
+
+	/**
+	 * Runs an operation on a thread of its own and interrupts that thread once a
+	 * participant call has begun.
+	 */
+	private static final class Interrupted<T> {
+
+		private final Thread thread;
+
+		private final AtomicReference<T> result = new AtomicReference<>();
+
+		private final AtomicBoolean stillInterrupted = new AtomicBoolean();
+
+		private Interrupted(Supplier<T> operation) {
+			this.thread = new Thread(() -> {
+				this.result.set(operation.get());
+				this.stillInterrupted.set(Thread.currentThread().isInterrupted());
+			}, "requester");
+		}
+
+		static <T> Interrupted<T> whileBlocked(Supplier<T> operation, CountDownLatch entered)
+				throws InterruptedException {
+			Interrupted<T> interrupted = new Interrupted<>(operation);
+			interrupted.thread.start();
+			assertThat(entered.await(5, TimeUnit.SECONDS)).isTrue();
+			interrupted.thread.interrupt();
+			return interrupted;
+		}
+
+		T result() throws InterruptedException {
+			this.thread.join(TimeUnit.SECONDS.toMillis(20));
+			assertThat(this.thread.isAlive()).isFalse();
+			return this.result.get();
+		}
+
+		boolean stillInterrupted() {
+			return this.stillInterrupted.get();
+		}
+
 	}
 
 	private void awaitRunning() throws InterruptedException {
