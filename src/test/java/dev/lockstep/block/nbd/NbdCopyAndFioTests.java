@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * nbdcopy in and out with checksums, and fio's nbd engine in a verify run.
  */
 @Timeout(120)
-class NbdCopyAndFioTest {
+class NbdCopyAndFioTests {
 
 	private static final long MIB = 1024 * 1024;
 
@@ -26,7 +26,7 @@ class NbdCopyAndFioTest {
 	@Test
 	void nbdcopyInAndOutKeepsChecksum() throws Exception {
 		Path source = this.server.directory().resolve("source.raw");
-		QemuClientsTest.writeRandomSparseImage(source, 128 * MIB, 3);
+		QemuClientsTests.writeRandomSparseImage(source, 128 * MIB, 3);
 		String uri = this.server.uri("disk0");
 		Tools.ok(120, "nbdcopy", "--flush", source.toString(), uri);
 		Path copy = this.server.directory().resolve("copy.raw");
