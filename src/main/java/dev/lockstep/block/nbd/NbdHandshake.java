@@ -116,7 +116,7 @@ final class NbdHandshake {
 				case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(header);
 				default -> {
 					this.input.skip(header.length());
-					optionError(option, Nbd.REP_ERR_UNSUP, "Option " + option + " is not supported");
+					refuse(option, Nbd.REP_ERR_UNSUP, "Option " + option + " is not supported");
 				}
 			}
 		}
@@ -170,7 +170,7 @@ final class NbdHandshake {
 			request = NbdCodec.decodeInfoRequest(data);
 		}
 		catch (NbdProtocolException ex) {
-			optionError(option, Nbd.REP_ERR_INVALID, ex.getMessage());
+			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
 			return null;
 		}
 		Optional<Export> found = this.server.registry().find(request.exportName());
@@ -231,7 +231,7 @@ final class NbdHandshake {
 			return;
 		}
 		if (!this.structured) {
-			optionError(option, Nbd.REP_ERR_INVALID, "Structured replies must be negotiated first");
+			refuse(option, Nbd.REP_ERR_INVALID, "Structured replies must be negotiated first");
 			return;
 		}
 		NbdCodec.MetaContextRequest request;
@@ -239,11 +239,11 @@ final class NbdHandshake {
 			request = NbdCodec.decodeMetaContextRequest(data);
 		}
 		catch (NbdProtocolException ex) {
-			optionError(option, Nbd.REP_ERR_INVALID, ex.getMessage());
+			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
 			return;
 		}
 		if (this.server.registry().find(request.exportName()).isEmpty()) {
-			optionError(option, Nbd.REP_ERR_UNKNOWN, "Export '" + request.exportName() + "' does not exist");
+			refuse(option, Nbd.REP_ERR_UNKNOWN, "Export '" + request.exportName() + "' does not exist");
 			return;
 		}
 		boolean list = option == Nbd.OPT_LIST_META_CONTEXT;
@@ -267,7 +267,7 @@ final class NbdHandshake {
 	private @Nullable ByteBuffer optionData(NbdCodec.OptionHeader header) throws IOException {
 		if (header.length() > MAX_OPTION_DATA) {
 			this.input.skip(header.length());
-			optionError(header.option(), Nbd.REP_ERR_TOO_BIG, "Option data too long");
+			refuse(header.option(), Nbd.REP_ERR_TOO_BIG, "Option data too long");
 			return null;
 		}
 		return this.input.readBytes((int) header.length());
@@ -276,7 +276,7 @@ final class NbdHandshake {
 	private boolean emptyOption(NbdCodec.OptionHeader header) throws IOException {
 		if (header.length() != 0) {
 			this.input.skip(header.length());
-			optionError(header.option(), Nbd.REP_ERR_INVALID, "Option takes no data");
+			refuse(header.option(), Nbd.REP_ERR_INVALID, "Option takes no data");
 			return false;
 		}
 		return true;
@@ -317,6 +317,16 @@ final class NbdHandshake {
 		else {
 			this.connection.writeAll(header);
 		}
+	}
+
+	/**
+	 * Refuses an option the handshake goes on after: logged at debug level, as the client
+	 * is told why.
+	 */
+	private void refuse(int option, int type, @Nullable String message) throws IOException {
+		logger.debug("Refused option " + option + " from NBD client " + this.remote + " with 0x"
+				+ Integer.toHexString(type) + ": " + LogText.quote(message));
+		optionError(option, type, message);
 	}
 
 	private void optionError(int option, int type, @Nullable String message) throws IOException {
