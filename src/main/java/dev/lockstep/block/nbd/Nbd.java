@@ -6,6 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Constants of the NBD protocol (fixed newstyle handshake, structured replies, metadata
  * contexts), as named in the protocol document {@code doc/proto.md}. Shared by the server
@@ -249,7 +251,7 @@ public final class Nbd {
 		return errorFor(failure, LocalNoSpace.MESSAGE);
 	}
 
-	static int errorFor(IOException failure, String localNoSpace) {
+	static int errorFor(IOException failure, @Nullable String localNoSpace) {
 		Throwable cause = failure;
 		for (int depth = 0; cause != null && depth < 8; depth++, cause = cause.getCause()) {
 			String message = cause.getMessage();
@@ -274,9 +276,9 @@ public final class Nbd {
 	 */
 	private static final class LocalNoSpace {
 
-		static final String MESSAGE = probe();
+		static final @Nullable String MESSAGE = probe();
 
-		private static String probe() {
+		private static @Nullable String probe() {
 			FileChannel full;
 			try {
 				full = FileChannel.open(Path.of("/dev/full"), StandardOpenOption.WRITE);

@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Encodes and decodes NBD messages to and from big-endian {@link ByteBuffer}s. Shared by
  * the server and the client. Encoders write at the buffer's position and advance it;
@@ -292,7 +294,7 @@ public final class NbdCodec {
 	 * Payload of NBD_REPLY_TYPE_ERROR (or of NBD_REPLY_TYPE_ERROR_OFFSET when
 	 * {@code offset} is not negative).
 	 */
-	public static void encodeError(ByteBuffer buffer, int error, String message, long offset) {
+	public static void encodeError(ByteBuffer buffer, int error, @Nullable String message, long offset) {
 		byte[] text = truncatedUtf8(message);
 		buffer.putInt(error).putShort((short) text.length).put(text);
 		if (offset >= 0) {
@@ -301,7 +303,7 @@ public final class NbdCodec {
 	}
 
 	/** Size of an error payload as written by {@link #encodeError}. */
-	public static int errorLength(String message, boolean withOffset) {
+	public static int errorLength(@Nullable String message, boolean withOffset) {
 		return 6 + truncatedUtf8(message).length + (withOffset ? 8 : 0);
 	}
 
@@ -347,7 +349,7 @@ public final class NbdCodec {
 		return value.getBytes(StandardCharsets.UTF_8);
 	}
 
-	private static byte[] truncatedUtf8(String message) {
+	private static byte[] truncatedUtf8(@Nullable String message) {
 		byte[] text = utf8((message != null) ? message : "");
 		if (text.length > Nbd.MAX_STRING_LENGTH) {
 			byte[] shorter = new byte[Nbd.MAX_STRING_LENGTH];

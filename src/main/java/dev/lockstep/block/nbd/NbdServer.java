@@ -17,6 +17,8 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
+import org.jspecify.annotations.Nullable;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -54,13 +56,13 @@ public final class NbdServer implements AutoCloseable {
 
 	private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
 
-	private volatile ServerSocketChannel serverChannel;
+	private volatile @Nullable ServerSocketChannel serverChannel;
 
-	private volatile ThreadPoolExecutor workers;
+	private volatile @Nullable ThreadPoolExecutor workers;
 
-	private volatile ScheduledExecutorService timer;
+	private volatile @Nullable ScheduledExecutorService timer;
 
-	private volatile Thread acceptor;
+	private volatile @Nullable Thread acceptor;
 
 	private volatile boolean running;
 
@@ -258,7 +260,7 @@ public final class NbdServer implements AutoCloseable {
 		logger.info("NBD server stopped");
 	}
 
-	private static void closeQuietly(java.io.Closeable closeable) {
+	private static void closeQuietly(java.io.@Nullable Closeable closeable) {
 		try {
 			if (closeable != null) {
 				closeable.close();

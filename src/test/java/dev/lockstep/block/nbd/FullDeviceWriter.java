@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * Run in a process of its own by {@link NbdErrorsTest}: writes to {@code /dev/full} and
+ * Run in a process of its own by {@link NbdErrorsTests}: writes to {@code /dev/full} and
  * prints the NBD error that the failure maps to, a tab, and the operating system's
  * message.
  */

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A hand-driven NBD connection for tests that send what no well-behaved client would.
@@ -79,6 +80,22 @@ final class RawConnection implements AutoCloseable {
 			throw new IOException("expected a simple reply");
 		}
 		return NbdCodec.decodeSimpleReplyRest(buffer);
+	}
+
+	/**
+	 * Reads a structured reply chunk that must be an error, and returns its payload by
+	 * the handle it answers.
+	 */
+	Map.Entry<Long, NbdCodec.ErrorPayload> structuredError() throws IOException {
+		ByteBuffer buffer = read(Nbd.STRUCTURED_REPLY_HEADER_SIZE);
+		if (NbdCodec.decodeReplyMagic(buffer) != Nbd.STRUCTURED_REPLY_MAGIC) {
+			throw new IOException("expected a structured reply");
+		}
+		NbdCodec.ChunkHeader chunk = NbdCodec.decodeChunkHeaderRest(buffer);
+		if (chunk.type() != Nbd.REPLY_TYPE_ERROR) {
+			throw new IOException("expected an error chunk, got " + chunk);
+		}
+		return Map.entry(chunk.handle(), NbdCodec.decodeError(read((int) chunk.length()), false));
 	}
 
 	ByteBuffer read(int length) throws IOException {

@@ -1,6 +1,5 @@
 package dev.lockstep.block.nbd.client;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -25,6 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.BlockDevice.Extent;
 import dev.lockstep.block.nbd.ChannelInput;
 import dev.lockstep.block.nbd.Nbd;
@@ -46,8 +47,6 @@ import dev.lockstep.block.nbd.NbdThreads;
  * {@link NbdCommandException} and the connection stays usable.
  */
 public final class NbdClient implements AutoCloseable {
-
-	private static final int MAX_OPTION_REPLY = 64 * 1024;
 
 	private static final int MAX_CHUNK_PAYLOAD = 1024 * 1024;
 
@@ -146,7 +145,7 @@ public final class NbdClient implements AutoCloseable {
 		ScheduledFuture<?> watchdog = watchdog(channel, options);
 		try {
 			ChannelInput input = new ChannelInput(channel, 64 * 1024);
-			Handshake handshake = new Handshake(channel, input, target);
+			ClientHandshake handshake = new ClientHandshake(channel, input, target);
 			handshake.start();
 			boolean structured = options.structuredReplies() && handshake.structuredReplies();
 			int contextId = -1;
@@ -176,7 +175,7 @@ public final class NbdClient implements AutoCloseable {
 		try (SocketChannel channel = open(address, options)) {
 			ScheduledFuture<?> watchdog = watchdog(channel, options);
 			try {
-				Handshake handshake = new Handshake(channel, new ChannelInput(channel, 64 * 1024), target);
+				ClientHandshake handshake = new ClientHandshake(channel, new ChannelInput(channel, 64 * 1024), target);
 				handshake.start();
 				List<String> names = handshake.list();
 				handshake.abort();
@@ -292,7 +291,7 @@ public final class NbdClient implements AutoCloseable {
 		return submit(request, 0, length, null).thenApply((ignored) -> List.copyOf(request.extents));
 	}
 
-	private CompletableFuture<Pending> submit(Pending request, int flags, long length, ByteBuffer payload) {
+	private CompletableFuture<Pending> submit(Pending request, int flags, long length, @Nullable ByteBuffer payload) {
 		if (length < 0 || length > 0xFFFF_FFFFL) {
 			return CompletableFuture.failedFuture(new IllegalArgumentException("length out of range: " + length));
 		}
@@ -405,7 +404,7 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/** Reads a simple reply; returns its request, no longer pending. */
-	private Pending receiveSimple(NbdCodec.SimpleReply reply) throws IOException {
+	private @Nullable Pending receiveSimple(NbdCodec.SimpleReply reply) throws IOException {
 		Pending request = this.pending.get(reply.handle());
 		if (request == null) {
 			throw new NbdProtocolException("Reply for unknown handle " + reply.handle());
@@ -426,7 +425,7 @@ public final class NbdClient implements AutoCloseable {
 	 * Reads a structured reply chunk; returns its request once the last chunk has come,
 	 * else null.
 	 */
-	private Pending receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
+	private @Nullable Pending receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
 		Pending request = this.pending.get(chunk.handle());
 		if (request == null) {
 			throw new NbdProtocolException("Reply chunk for unknown handle " + chunk.handle());
@@ -487,7 +486,7 @@ public final class NbdClient implements AutoCloseable {
 	 * Takes a replied request out of {@link #pending}, called with the receive lock held.
 	 * Returns null if the request has failed meanwhile, which then owns its completion.
 	 */
-	private Pending claim(long handle, Pending request) {
+	private @Nullable Pending claim(long handle, Pending request) {
 		if (!this.pending.remove(handle, request)) {
 			return null;
 		}
@@ -644,7 +643,7 @@ public final class NbdClient implements AutoCloseable {
 	}
 
 	/** A request queued for sending; the payload of a WRITE is the caller's buffer. */
-	private record Outgoing(int flags, int type, long handle, long offset, int length, ByteBuffer payload) {
+	private record Outgoing(int flags, int type, long handle, long offset, int length, @Nullable ByteBuffer payload) {
 	}
 
 	/** A request awaiting its reply. */
@@ -656,7 +655,7 @@ public final class NbdClient implements AutoCloseable {
 
 		final long length;
 
-		final ByteBuffer dst;
+		final @Nullable ByteBuffer dst;
 
 		final List<Extent> extents = new ArrayList<>();
 
@@ -664,16 +663,16 @@ public final class NbdClient implements AutoCloseable {
 
 		int error;
 
-		String message;
+		@Nullable String message;
 
-		Pending(int type, long offset, long length, ByteBuffer dst) {
+		Pending(int type, long offset, long length, @Nullable ByteBuffer dst) {
 			this.type = type;
 			this.offset = offset;
 			this.length = length;
 			this.dst = dst;
 		}
 
-		void error(int error, String message) {
+		void error(int error, @Nullable String message) {
 			if (this.error == 0) {
 				this.error = (error != 0) ? error : Nbd.EIO;
 				this.message = message;
@@ -687,219 +686,6 @@ public final class NbdClient implements AutoCloseable {
 				throw new NbdProtocolException("Reply chunk outside the requested range");
 			}
 			return this.dst.slice(this.dst.position() + (int) relative, (int) size);
-		}
-
-	}
-
-	/** The option haggling of the fixed newstyle handshake. */
-	private static final class Handshake {
-
-		private final SocketChannel channel;
-
-		private final ChannelInput input;
-
-		private final String target;
-
-		private boolean noZeroes;
-
-		Handshake(SocketChannel channel, ChannelInput input, String target) {
-			this.channel = channel;
-			this.input = input;
-			this.target = target;
-		}
-
-		void start() throws IOException {
-			int flags = NbdCodec.decodeGreeting(this.input.require(18));
-			if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
-				throw new NbdException(this.target + " does not support the fixed newstyle handshake");
-			}
-			this.noZeroes = (flags & Nbd.FLAG_NO_ZEROES) != 0;
-			ByteBuffer reply = ByteBuffer.allocate(4);
-			reply.putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | (this.noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0));
-			write(reply.flip());
-		}
-
-		boolean structuredReplies() throws IOException {
-			sendOption(Nbd.OPT_STRUCTURED_REPLY, null);
-			NbdCodec.OptionReply reply = readReply(Nbd.OPT_STRUCTURED_REPLY);
-			skipData(reply);
-			return reply.type() == Nbd.REP_ACK;
-		}
-
-		/** Returns the base:allocation context id, or -1 if the server has none. */
-		int setMetaContext(String export) throws IOException {
-			List<String> queries = List.of(Nbd.META_CONTEXT_BASE_ALLOCATION);
-			ByteBuffer data = ByteBuffer.allocate(NbdCodec.metaContextRequestLength(export, queries));
-			NbdCodec.encodeMetaContextRequest(data, export, queries);
-			sendOption(Nbd.OPT_SET_META_CONTEXT, data.flip());
-			int id = -1;
-			while (true) {
-				NbdCodec.OptionReply reply = readReply(Nbd.OPT_SET_META_CONTEXT);
-				if (reply.type() == Nbd.REP_META_CONTEXT) {
-					NbdCodec.MetaContext context = NbdCodec.decodeMetaContextReply(readData(reply));
-					if (Nbd.META_CONTEXT_BASE_ALLOCATION.equals(context.name())) {
-						id = context.id();
-					}
-				}
-				else if (reply.type() == Nbd.REP_ACK) {
-					skipData(reply);
-					return id;
-				}
-				else if (reply.type() == Nbd.REP_ERR_UNKNOWN) {
-					throw unknownExport(export, readMessage(reply));
-				}
-				else {
-					// The server cannot report allocation; the client works without it.
-					skipData(reply);
-					return -1;
-				}
-			}
-		}
-
-		ExportInfo go(String export, boolean structured, boolean blockStatus) throws IOException {
-			List<Integer> infos = List.of(Nbd.INFO_BLOCK_SIZE, Nbd.INFO_DESCRIPTION);
-			ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength(export, infos.size()));
-			NbdCodec.encodeInfoRequest(data, export, infos);
-			sendOption(Nbd.OPT_GO, data.flip());
-			long size = -1;
-			int flags = 0;
-			int minimum = 1;
-			int preferred = 4096;
-			int maximum = 32 * 1024 * 1024;
-			String description = "";
-			while (true) {
-				NbdCodec.OptionReply reply = readReply(Nbd.OPT_GO);
-				if (reply.type() == Nbd.REP_INFO) {
-					NbdCodec.Info info = NbdCodec.decodeInfo(readData(reply));
-					if (info instanceof NbdCodec.Info.Export exportInfo) {
-						size = exportInfo.size();
-						flags = exportInfo.transmissionFlags();
-					}
-					else if (info instanceof NbdCodec.Info.BlockSize blockSize) {
-						minimum = blockSize.minimum();
-						preferred = blockSize.preferred();
-						maximum = blockSize.maximum();
-					}
-					else if (info instanceof NbdCodec.Info.Text text && text.type() == Nbd.INFO_DESCRIPTION) {
-						description = text.value();
-					}
-				}
-				else if (reply.type() == Nbd.REP_ACK) {
-					skipData(reply);
-					if (size < 0) {
-						throw new NbdException(this.target + " did not send the export size");
-					}
-					return new ExportInfo(export, size, flags, minimum, preferred, maximum, structured, blockStatus,
-							description);
-				}
-				else if (reply.type() == Nbd.REP_ERR_UNSUP) {
-					skipData(reply);
-					return exportName(export, structured);
-				}
-				else if (reply.type() == Nbd.REP_ERR_UNKNOWN) {
-					throw unknownExport(export, readMessage(reply));
-				}
-				else if (reply.isError()) {
-					throw new NbdException(this.target + " refused the export (reply type 0x"
-							+ Integer.toHexString(reply.type()) + "): " + readMessage(reply));
-				}
-				else {
-					skipData(reply);
-				}
-			}
-		}
-
-		/** The old way to select an export, for servers without NBD_OPT_GO. */
-		private ExportInfo exportName(String export, boolean structured) throws IOException {
-			sendOption(Nbd.OPT_EXPORT_NAME, ByteBuffer.wrap(export.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-			ByteBuffer reply;
-			try {
-				reply = this.input.require(10);
-			}
-			catch (EOFException ex) {
-				throw unknownExport(export, "the server closed the connection");
-			}
-			long size = reply.getLong();
-			int flags = Short.toUnsignedInt(reply.getShort());
-			if (!this.noZeroes) {
-				this.input.skip(124);
-			}
-			return new ExportInfo(export, size, flags, 1, 4096, 32 * 1024 * 1024, structured, false, "");
-		}
-
-		List<String> list() throws IOException {
-			sendOption(Nbd.OPT_LIST, null);
-			List<String> names = new ArrayList<>();
-			while (true) {
-				NbdCodec.OptionReply reply = readReply(Nbd.OPT_LIST);
-				if (reply.type() == Nbd.REP_SERVER) {
-					names.add(NbdCodec.decodeServerReply(readData(reply)));
-				}
-				else if (reply.type() == Nbd.REP_ACK) {
-					skipData(reply);
-					return names;
-				}
-				else {
-					throw new NbdException(this.target + " refused to list exports: " + readMessage(reply));
-				}
-			}
-		}
-
-		void abort() {
-			try {
-				sendOption(Nbd.OPT_ABORT, null);
-				readReply(Nbd.OPT_ABORT);
-			}
-			catch (IOException ex) {
-				// The server may close without replying.
-			}
-		}
-
-		private NbdException unknownExport(String export, String message) {
-			return new NbdException("Export '" + export + "' does not exist on " + this.target
-					+ ((message != null && !message.isEmpty()) ? " (" + message + ")" : ""));
-		}
-
-		private void sendOption(int option, ByteBuffer data) throws IOException {
-			ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_HEADER_SIZE);
-			NbdCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
-			write(header.flip());
-			if (data != null) {
-				write(data);
-			}
-		}
-
-		private NbdCodec.OptionReply readReply(int option) throws IOException {
-			NbdCodec.OptionReply reply = NbdCodec
-				.decodeOptionReplyHeader(this.input.require(Nbd.OPTION_REPLY_HEADER_SIZE));
-			if (reply.option() != option) {
-				throw new NbdProtocolException("Reply for option " + reply.option() + ", expected " + option);
-			}
-			if (reply.length() > MAX_OPTION_REPLY) {
-				throw new NbdProtocolException("Option reply of " + reply.length() + " bytes is too long");
-			}
-			return reply;
-		}
-
-		private ByteBuffer readData(NbdCodec.OptionReply reply) throws IOException {
-			return this.input.readBytes((int) reply.length());
-		}
-
-		private String readMessage(NbdCodec.OptionReply reply) throws IOException {
-			ByteBuffer data = readData(reply);
-			byte[] bytes = new byte[data.remaining()];
-			data.get(bytes);
-			return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
-		}
-
-		private void skipData(NbdCodec.OptionReply reply) throws IOException {
-			this.input.skip(reply.length());
-		}
-
-		private void write(ByteBuffer buffer) throws IOException {
-			while (buffer.hasRemaining()) {
-				this.channel.write(buffer);
-			}
 		}
 
 	}

@@ -2,6 +2,8 @@ package dev.lockstep.block.nbd.client;
 
 import java.io.IOException;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.nbd.Nbd;
 
 /**
@@ -13,7 +15,7 @@ public class NbdCommandException extends IOException {
 
 	private final int error;
 
-	public NbdCommandException(String command, int error, String serverMessage) {
+	public NbdCommandException(String command, int error, @Nullable String serverMessage) {
 		super(command + " failed with " + Nbd.errorName(error)
 				+ ((serverMessage != null && !serverMessage.isEmpty()) ? ": " + serverMessage : ""));
 		this.error = error;

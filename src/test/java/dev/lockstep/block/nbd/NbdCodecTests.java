@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * Every NBD message the codec knows, encoded and decoded, with wire bytes checked against
  * the protocol document where they are fixed.
  */
-class NbdCodecTest {
+class NbdCodecTests {
 
 	private static ByteBuffer buffer() {
 		return ByteBuffer.allocate(8192);

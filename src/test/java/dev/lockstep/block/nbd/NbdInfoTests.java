@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * nbdinfo against the server: export details, the export list and the allocation map.
  */
 @Timeout(120)
-class NbdInfoTest {
+class NbdInfoTests {
 
 	private static final long MIB = 1024 * 1024;
 

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * afterwards the server still serves other clients correctly.
  */
 @Timeout(60)
-class ErrorPathsTest {
+class ErrorPathsTests {
 
 	private static final long MIB = 1024 * 1024;
 

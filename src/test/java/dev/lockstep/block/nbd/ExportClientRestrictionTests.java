@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatIOException;
  * {@code NBD_REP_ERR_POLICY}, as the secondary's {@code <disk>.replica} export does for
  * anyone but the configured peer. Uses two loopback addresses.
  */
-class ExportClientRestrictionTest {
+class ExportClientRestrictionTests {
 
 	@TempDir
 	Path dir;

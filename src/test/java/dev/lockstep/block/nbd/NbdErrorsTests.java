@@ -14,7 +14,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * How failed I/O maps to NBD errors ({@link Nbd#errorFor(IOException)}), in English and
  * in the process's own language.
  */
-class NbdErrorsTest {
+class NbdErrorsTests {
 
 	private static final String ENGLISH_NO_SPACE = "No space left on device";
 

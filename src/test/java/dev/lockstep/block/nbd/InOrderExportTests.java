@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * them concurrently.
  */
 @Timeout(60)
-class InOrderExportTest {
+class InOrderExportTests {
 
 	private static final int WRITES = 32;
 

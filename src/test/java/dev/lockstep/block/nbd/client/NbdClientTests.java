@@ -33,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * The client against this server and against qemu-nbd.
  */
 @Timeout(60)
-class NbdClientTest {
+class NbdClientTests {
 
 	private static final long MIB = 1024 * 1024;
 

@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * qemu-io and qemu-img against the server.
  */
 @Timeout(120)
-class QemuClientsTest {
+class QemuClientsTests {
 
 	private static final long MIB = 1024 * 1024;
 

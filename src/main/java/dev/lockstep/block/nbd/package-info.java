@@ -1,0 +1,10 @@
+/**
+ * The NBD protocol and server: constants ({@code Nbd}) and the message codec shared with
+ * the client, and the server with one connection's handshake and transmission phase.
+ * Depends on the block layer's devices and exports ({@code dev.lockstep.block}) and on
+ * {@code dev.lockstep.logging}, never on what uses the server.
+ */
+@NullMarked
+package dev.lockstep.block.nbd;
+
+import org.jspecify.annotations.NullMarked;
