@@ -30,17 +30,9 @@ class RejectedRequestLogTests {
 
 	@Test
 	void oversizedHeaderIsOneLogLineWithItsReason(CapturedOutput output) throws IOException {
-		String request = "GET /api/v1/replication HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "a".repeat(20 * 1024)
-				+ "\r\nConnection: close\r\n\r\n";
-		String answer;
-		try (Socket socket = new Socket("127.0.0.1", this.port)) {
-			socket.setSoTimeout(10_000);
-			OutputStream out = socket.getOutputStream();
-			out.write(request.getBytes(StandardCharsets.US_ASCII));
-			out.flush();
-			InputStream in = socket.getInputStream();
-			answer = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-		}
+		String answer = exchange(("GET /api/v1/replication HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+				+ "a".repeat(20 * 1024) + "\r\nConnection: close\r\n\r\n")
+			.getBytes(StandardCharsets.US_ASCII));
 		assertThat(answer).startsWith("HTTP/1.1 400")
 			.contains("Content-Type: application/problem+json")
 			.contains("\"type\":\"urn:lockstep:problem:invalid-request\"");
@@ -48,6 +40,27 @@ class RejectedRequestLogTests {
 			.contains("Rejected a request from 127.0.0.1 with 400: \"Request header is too large\"")
 			.doesNotContain("\tat org.apache")
 			.doesNotContain("java.lang.IllegalArgumentException");
+	}
+
+	@Test
+	void refusedPathIsLoggedEscaped(CapturedOutput output) throws IOException {
+		byte[] request = "GET /api/v1/\u00e9t\u00e9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+			.getBytes(StandardCharsets.UTF_8);
+		String answer = exchange(request);
+		assertThat(answer).startsWith("HTTP/1.1 401");
+		assertThat(output.getAll())
+			.contains("Refused \"GET\" \"/api/v1/\\u00c3\\u00a9t\\u00c3\\u00a9\" from 127.0.0.1");
+	}
+
+	private String exchange(byte[] request) throws IOException {
+		try (Socket socket = new Socket("127.0.0.1", this.port)) {
+			socket.setSoTimeout(10_000);
+			OutputStream out = socket.getOutputStream();
+			out.write(request);
+			out.flush();
+			InputStream in = socket.getInputStream();
+			return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+		}
 	}
 
 }
