@@ -43,13 +43,11 @@ class RejectedRequestLogTests {
 	}
 
 	@Test
-	void refusedPathIsLoggedEscaped(CapturedOutput output) throws IOException {
-		byte[] request = "GET /api/v1/\u00e9t\u00e9 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-			.getBytes(StandardCharsets.UTF_8);
-		String answer = exchange(request);
+	void refusedCallIsLoggedWithItsMethodAndPathQuoted(CapturedOutput output) throws IOException {
+		String answer = exchange("GET /api/v1/it's HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+			.getBytes(StandardCharsets.US_ASCII));
 		assertThat(answer).startsWith("HTTP/1.1 401");
-		assertThat(output.getAll())
-			.contains("Refused \"GET\" \"/api/v1/\\u00c3\\u00a9t\\u00c3\\u00a9\" from 127.0.0.1");
+		assertThat(output.getAll()).contains("Refused \"GET\" \"/api/v1/it's\" from 127.0.0.1: no bearer token");
 	}
 
 	private String exchange(byte[] request) throws IOException {
