@@ -3,16 +3,21 @@ package dev.lockstep.api;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.List;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
+import dev.lockstep.logging.LogText;
 import dev.lockstep.replication.OperationConflictException;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.StepOutcome;
 import dev.lockstep.replication.StepReport;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.apache.tomcat.util.http.InvalidParameterException;
+import org.jspecify.annotations.Nullable;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.TokenStreamLocation;
 import tools.jackson.core.exc.StreamReadException;
@@ -51,6 +56,8 @@ import org.springframework.web.servlet.resource.NoResourceFoundException;
 class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
 	private static final Log logger = LogFactory.getLog(ApiExceptionHandler.class);
+
+	private static final Pattern WHOLE_NUMBER = Pattern.compile("[+-]?[0-9]+");
 
 	@ExceptionHandler
 	ResponseEntity<Object> conflict(OperationConflictException ex, HttpServletRequest request) {
@@ -105,15 +112,44 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 
 	@ExceptionHandler
 	ResponseEntity<Object> unexpected(Exception ex, HttpServletRequest request) {
-		logger.error("Unexpected error handling " + request.getMethod() + " " + request.getRequestURI(), ex);
+		logger.error("Unexpected error handling " + LogText.quote(request.getMethod()) + " "
+				+ LogText.quote(request.getRequestURI()), ex);
 		return respond(problem(ProblemType.INTERNAL,
 				"The request could not be completed because of an internal " + "error; it has been logged", request),
 				ProblemType.INTERNAL);
 	}
 
+	/**
+	 * A body that passed the size limit while it was read is {@code 413}, not a malformed
+	 * body, whatever the reader made of the cut-off stream.
+	 */
 	@Override
-	protected ResponseEntity<Object> handleExceptionInternal(Exception ex, Object body, HttpHeaders headers,
-			HttpStatusCode statusCode, WebRequest request) {
+	protected @Nullable ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex,
+			HttpHeaders headers, HttpStatusCode status, WebRequest request) {
+		RequestBodyTooLargeException tooLarge = tooLarge(ex);
+		if (tooLarge == null) {
+			return super.handleHttpMessageNotReadable(ex, headers, status, request);
+		}
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(ProblemType.PAYLOAD_TOO_LARGE.status(),
+				RequestBodyTooLargeException.detail(tooLarge.limit()));
+		HttpHeaders closing = new HttpHeaders();
+		closing.putAll(headers);
+		closing.setConnection("close");
+		return handleExceptionInternal(ex, problem, closing, ProblemType.PAYLOAD_TOO_LARGE.status(), request);
+	}
+
+	private static @Nullable RequestBodyTooLargeException tooLarge(Throwable ex) {
+		for (Throwable cause = ex; cause != null; cause = (cause.getCause() != cause) ? cause.getCause() : null) {
+			if (cause instanceof RequestBodyTooLargeException tooLarge) {
+				return tooLarge;
+			}
+		}
+		return null;
+	}
+
+	@Override
+	protected @Nullable ResponseEntity<Object> handleExceptionInternal(Exception ex, @Nullable Object body,
+			HttpHeaders headers, HttpStatusCode statusCode, WebRequest request) {
 		ProblemType type = typeOf(ex, statusCode);
 		ProblemDetail problem = (body instanceof ProblemDetail detail) ? detail : ProblemDetail.forStatus(statusCode);
 		problem.setType(type.type());
@@ -129,6 +165,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	private static ProblemType typeOf(Exception ex, HttpStatusCode status) {
+		if (status.value() == ProblemType.PAYLOAD_TOO_LARGE.status().value()) {
+			return ProblemType.PAYLOAD_TOO_LARGE;
+		}
 		if (ex instanceof HttpMessageNotReadableException) {
 			return ProblemType.MALFORMED_REQUEST;
 		}
@@ -147,7 +186,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		return ProblemType.forStatus(status.value());
 	}
 
-	private static String detail(Exception ex, String fallback) {
+	private static @Nullable String detail(Exception ex, @Nullable String fallback) {
+		if (ex instanceof HttpMessageNotReadableException && tooLarge(ex) != null) {
+			return fallback;
+		}
 		if (ex instanceof HttpMessageNotReadableException unreadable) {
 			return unreadable(unreadable);
 		}
@@ -168,6 +210,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 							.map((error) -> error.getDefaultMessage())
 							.collect(Collectors.joining(", ")))
 				.collect(Collectors.joining("; "));
+		}
+		if (ex instanceof MethodArgumentTypeMismatchException mismatch && outOfRange(mismatch)) {
+			return "'" + mismatch.getName() + "' is out of range: " + mismatch.getValue() + range(mismatch);
 		}
 		if (ex instanceof MethodArgumentTypeMismatchException mismatch) {
 			return "'" + mismatch.getName() + "' has an invalid value '" + mismatch.getValue() + "'"
@@ -190,6 +235,25 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 			return "This endpoint answers with application/json; accept it";
 		}
 		return fallback;
+	}
+
+	/**
+	 * Whether a value that did not convert is a whole number, too large for its type.
+	 */
+	private static boolean outOfRange(MethodArgumentTypeMismatchException mismatch) {
+		Class<?> type = mismatch.getRequiredType();
+		boolean integral = type == int.class || type == Integer.class || type == long.class || type == Long.class;
+		return integral && mismatch.getValue() instanceof String value && WHOLE_NUMBER.matcher(value).matches();
+	}
+
+	/** The allowed range from the parameter's constraints, as the end of a sentence. */
+	private static String range(MethodArgumentTypeMismatchException mismatch) {
+		Min min = mismatch.getParameter().getParameterAnnotation(Min.class);
+		Max max = mismatch.getParameter().getParameterAnnotation(Max.class);
+		if (min != null && max != null) {
+			return "; expected " + min.value() + " to " + max.value();
+		}
+		return "; expected a smaller number";
 	}
 
 	private static String describe(FieldError error) {
@@ -237,7 +301,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		return path.isEmpty() ? "the request body" : "'" + path + "'";
 	}
 
-	private static String typeName(Class<?> type) {
+	private static String typeName(@Nullable Class<?> type) {
 		if (type == null) {
 			return "another type";
 		}
@@ -259,7 +323,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	/** Keeps parser messages readable and free of class names and source excerpts. */
-	private static String safe(String message) {
+	private static String safe(@Nullable String message) {
 		if (message == null) {
 			return "invalid input";
 		}
@@ -276,11 +340,11 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	/** The request path as the problem's instance, or none if it is not a valid URI. */
-	static URI instance(HttpServletRequest request) {
+	static @Nullable URI instance(HttpServletRequest request) {
 		return instance(request.getRequestURI());
 	}
 
-	static URI instance(String path) {
+	static @Nullable URI instance(String path) {
 		try {
 			return new URI(null, null, path, null);
 		}

@@ -6,7 +6,7 @@ import java.util.Locale;
 import org.springframework.http.HttpStatus;
 
 /**
- * The problem types the API answers with; each is documented in {@code docs/problems.md}.
+ * The problem types the API answers with; each is documented in {@code docs/errors.md}.
  */
 enum ProblemType {
 

@@ -1,5 +1,7 @@
 package dev.lockstep.remote;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.time.Clock;
@@ -87,7 +89,7 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	private final AtomicBoolean polling = new AtomicBoolean();
 
 	/** The failure of the most recent lifecycle call, or null. */
-	private volatile String lifecycleFailure;
+	private volatile @Nullable String lifecycleFailure;
 
 	/** Written only by the single poll in flight. */
 	private volatile PollState pollState = PollState.UNKNOWN;
@@ -103,8 +105,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	 * @param client the shared HTTP client
 	 * @param clock the clock for the times shown in errors
 	 */
-	RemoteParticipant(String name, URI url, int order, Duration timeout, Duration defaultTimeout, Duration pollTimeout,
-			RemoteParticipantClient client, Clock clock) {
+	RemoteParticipant(String name, URI url, int order, @Nullable Duration timeout, Duration defaultTimeout,
+			Duration pollTimeout, RemoteParticipantClient client, Clock clock) {
 		this.name = name;
 		this.url = url;
 		this.order = order;
@@ -285,7 +287,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	 * @param unreachableSince when the polls began to get no answer, or null
 	 * @param failures polls in a row that got no answer
 	 */
-	private record PollState(String error, Instant polledAt, Instant unreachableSince, int failures) {
+	private record PollState(@Nullable String error, @Nullable Instant polledAt, @Nullable Instant unreachableSince,
+			int failures) {
 
 		static final PollState UNKNOWN = new PollState(null, null, null, 0);
 

@@ -19,6 +19,8 @@ import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.http.HttpStatus;
 
 /**
@@ -109,7 +111,7 @@ final class RemoteParticipantClient {
 	 * Reads a JSON object from a response body.
 	 * @return the object, or empty if the body is not a JSON object
 	 */
-	Optional<JsonNode> readObject(byte[] body) {
+	Optional<JsonNode> readObject(byte @Nullable [] body) {
 		if (body == null || body.length == 0) {
 			return Optional.empty();
 		}

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.StringUtils;
@@ -66,7 +68,8 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 	 * @param timeout the deadline of each lifecycle call; the coordinator's
 	 * {@code lockstep.coordinator.call-timeout} if not set
 	 */
-	public record Remote(String name, URI url, @DefaultValue("0") int order, Duration timeout) {
+	public record Remote(@Nullable String name, @Nullable URI url, @DefaultValue("0") int order,
+			@Nullable Duration timeout) {
 
 		public Remote {
 			name = (name != null) ? name.trim() : null;

@@ -14,6 +14,8 @@ import java.util.Base64;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.util.StringUtils;
 
 /**
@@ -34,8 +36,9 @@ final class ApiToken {
 	 * file, generating and writing it first if the file does not exist.
 	 */
 	static ApiToken resolve(SecurityProperties properties) {
-		if (StringUtils.hasText(properties.apiToken())) {
-			return new ApiToken(properties.apiToken().strip());
+		String configured = properties.apiToken();
+		if (configured != null && StringUtils.hasText(configured)) {
+			return new ApiToken(configured.strip());
 		}
 		Path file = properties.tokenFile().toAbsolutePath().normalize();
 		try {
@@ -64,7 +67,7 @@ final class ApiToken {
 	 * Compares a presented token with this one in time that does not depend on where they
 	 * differ.
 	 */
-	boolean matches(String presented) {
+	boolean matches(@Nullable String presented) {
 		return presented != null && MessageDigest.isEqual(this.digest, sha256(presented));
 	}
 

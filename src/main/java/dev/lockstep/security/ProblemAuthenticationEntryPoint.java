@@ -8,6 +8,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 import dev.lockstep.api.ProblemDetailWriter;
+import dev.lockstep.logging.LogText;
 
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -27,8 +28,8 @@ final class ProblemAuthenticationEntryPoint implements AuthenticationEntryPoint 
 			AuthenticationException authException) throws IOException {
 		boolean rejected = request.getAttribute(BearerTokenFilter.REJECTED_TOKEN) != null;
 		String reason = rejected ? "a wrong bearer token" : "no bearer token";
-		logger.warn("Refused " + request.getMethod() + " " + request.getRequestURI() + " from "
-				+ request.getRemoteAddr() + ": " + reason);
+		logger.warn("Refused " + LogText.quote(request.getMethod()) + " " + LogText.quote(request.getRequestURI())
+				+ " from " + request.getRemoteAddr() + ": " + reason);
 		response.setHeader(HttpHeaders.WWW_AUTHENTICATE,
 				rejected ? "Bearer realm=\"lockstep\", error=\"invalid_token\"" : "Bearer realm=\"lockstep\"");
 		String detail = rejected ? "The bearer token is wrong. Send the API token as 'Authorization: Bearer <token>'."

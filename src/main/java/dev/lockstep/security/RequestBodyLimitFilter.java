@@ -9,8 +9,10 @@ import jakarta.servlet.ServletInputStream;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
+import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.api.ProblemDetailWriter;
+import dev.lockstep.api.RequestBodyTooLargeException;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -18,7 +20,9 @@ import org.springframework.web.filter.OncePerRequestFilter;
 /**
  * Refuses request bodies larger than a limit with {@code 413}: at once when the declared
  * {@code Content-Length} is too large, and as soon as a chunked body passes the limit
- * while it is read.
+ * while it is read. A chunked body that passes the limit throws
+ * {@link RequestBodyTooLargeException} to its reader, which the API answers with
+ * {@code 413} too.
  */
 final class RequestBodyLimitFilter extends OncePerRequestFilter {
 
@@ -56,7 +60,7 @@ final class RequestBodyLimitFilter extends OncePerRequestFilter {
 	private void reject(HttpServletResponse response) throws IOException {
 		response.setHeader("Connection", "close");
 		ProblemDetailWriter.write(response, HttpStatus.CONTENT_TOO_LARGE,
-				"Request bodies are limited to " + this.limit + " bytes");
+				RequestBodyTooLargeException.detail(this.limit));
 	}
 
 	private static final class LimitedRequest extends HttpServletRequestWrapper {
@@ -65,7 +69,7 @@ final class RequestBodyLimitFilter extends OncePerRequestFilter {
 
 		private boolean exceeded;
 
-		private ServletInputStream stream;
+		private @Nullable ServletInputStream stream;
 
 		LimitedRequest(HttpServletRequest request, long limit) {
 			super(request);
@@ -112,7 +116,7 @@ final class RequestBodyLimitFilter extends OncePerRequestFilter {
 				this.read += n;
 				if (this.read > LimitedRequest.this.limit) {
 					LimitedRequest.this.exceeded = true;
-					throw new IOException("request body larger than " + LimitedRequest.this.limit + " bytes");
+					throw new RequestBodyTooLargeException(LimitedRequest.this.limit);
 				}
 			}
 

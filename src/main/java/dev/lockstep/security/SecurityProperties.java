@@ -2,6 +2,8 @@ package dev.lockstep.security;
 
 import java.nio.file.Path;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -22,7 +24,7 @@ import org.springframework.util.unit.DataSize;
  * @param maxRequestBody the largest request body accepted; larger ones get {@code 413}
  */
 @ConfigurationProperties("lockstep.security")
-public record SecurityProperties(String apiToken, @DefaultValue("./data/api-token") Path tokenFile,
+public record SecurityProperties(@Nullable String apiToken, @DefaultValue("./data/api-token") Path tokenFile,
 		@DefaultValue("api-token") String tokenName, @DefaultValue("false") boolean openReads,
 		@DefaultValue("false") boolean prometheusRequiresToken, @DefaultValue("64KB") DataSize maxRequestBody) {
 }

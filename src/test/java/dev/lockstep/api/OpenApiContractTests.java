@@ -4,8 +4,13 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -47,6 +52,43 @@ class OpenApiContractTests {
 				The served /v3/api-docs.yaml differs from %s. If the change is intended, run
 				  ./mvnw test -Dtest=OpenApiContractTests -Dopenapi.update=true
 				and commit the updated contract.""".formatted(CONTRACT)).isEqualTo(committed);
+	}
+
+	@Test
+	void everyAnswerOfEveryOperationHasAnExampleAndTheFiltersAnswersAreListed() {
+		RestTestClient client = RestTestClient.bindToServer().baseUrl("http://127.0.0.1:" + this.port).build();
+		JsonNode document = JsonMapper.builder()
+			.build()
+			.readTree(client.get()
+				.uri("/v3/api-docs")
+				.exchange()
+				.expectStatus()
+				.isOk()
+				.returnResult(String.class)
+				.getResponseBody());
+		List<String> missing = new ArrayList<>();
+		List<String> operations = new ArrayList<>();
+		for (Map.Entry<String, JsonNode> path : document.get("paths").properties()) {
+			for (Map.Entry<String, JsonNode> operation : path.getValue().properties()) {
+				String name = operation.getKey() + " " + path.getKey();
+				operations.add(name);
+				JsonNode responses = operation.getValue().get("responses");
+				for (String status : List.of("200", "401", "406", "413", "415")) {
+					if (!responses.has(status)) {
+						missing.add(name + " " + status);
+					}
+				}
+				for (Map.Entry<String, JsonNode> response : responses.properties()) {
+					for (Map.Entry<String, JsonNode> media : response.getValue().get("content").properties()) {
+						if (!media.getValue().has("example")) {
+							missing.add(name + " " + response.getKey() + " example");
+						}
+					}
+				}
+			}
+		}
+		assertThat(operations).hasSize(10);
+		assertThat(missing).isEmpty();
 	}
 
 	private static String normalize(String yaml) {

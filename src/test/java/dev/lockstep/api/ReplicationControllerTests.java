@@ -281,6 +281,39 @@ class ReplicationControllerTests {
 			.contains("limit");
 	}
 
+	@ParameterizedTest
+	@ValueSource(strings = { "99999999999", "-99999999999" })
+	void limitTooLargeForANumberIsOutOfRangeWithTheRange(String limit) {
+		assertThat(this.mvc.get().uri("/api/v1/replication/operations?limit=" + limit))
+			.hasStatus(HttpStatus.BAD_REQUEST)
+			.bodyJson()
+			.satisfies((json) -> {
+				assertThat(json).extractingPath("$.type").isEqualTo("urn:lockstep:problem:invalid-request");
+				assertThat(json).extractingPath("$.detail")
+					.isEqualTo("'limit' is out of range: " + limit + "; expected 1 to 100");
+			});
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "{}", "{\"mode\":null}" })
+	void missingModeIsAnInvalidRequest(String body) {
+		assertThat(post("/api/v1/replication/start", body)).hasStatus(HttpStatus.BAD_REQUEST)
+			.bodyJson()
+			.satisfies((json) -> {
+				assertThat(json).extractingPath("$.type").isEqualTo("urn:lockstep:problem:invalid-request");
+				assertThat(json).extractingPath("$.detail").isEqualTo("'mode' must not be null");
+			});
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "not json", "{\"mode\":\"tertiary\"}", "{\"mode\":42}", "[]" })
+	void unreadableStartIsAMalformedRequest(String body) {
+		assertThat(post("/api/v1/replication/start", body)).hasStatus(HttpStatus.BAD_REQUEST)
+			.bodyJson()
+			.extractingPath("$.type")
+			.isEqualTo("urn:lockstep:problem:malformed-request");
+	}
+
 	@Test
 	void unknownOperationIsNotFound() {
 		given(this.coordinator.operation("nope")).willReturn(Optional.empty());

@@ -1,5 +1,12 @@
 package dev.lockstep.security;
 
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+
 import dev.lockstep.TestClients;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -170,6 +177,25 @@ class SecurityTests {
 			.expectBody()
 			.jsonPath("$.state")
 			.isEqualTo("IDLE");
+	}
+
+	@Test
+	void oversizedChunkedBodyIsRefusedAsTooLarge() throws Exception {
+		byte[] huge = ("{\"mode\":\"primary\",\"pad\":\"" + "x".repeat(70 * 1024) + "\"}")
+			.getBytes(StandardCharsets.UTF_8);
+		HttpRequest request = HttpRequest
+			.newBuilder(URI.create("http://127.0.0.1:" + this.port + "/api/v1/replication/start"))
+			.header(HttpHeaders.AUTHORIZATION, "Bearer " + TestClients.TOKEN)
+			.header(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_JSON_VALUE)
+			.POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(huge)))
+			.build();
+		HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+		HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+		assertThat(response.statusCode()).isEqualTo(413);
+		assertThat(response.headers().firstValue(HttpHeaders.CONTENT_TYPE))
+			.hasValue(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+		assertThat(response.body()).contains("\"type\":\"urn:lockstep:problem:payload-too-large\"")
+			.contains("Request bodies are limited to 65536 bytes");
 	}
 
 }
