@@ -7,6 +7,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import dev.lockstep.logging.LogText;
+import dev.lockstep.replication.Operation;
 import dev.lockstep.replication.OperationConflictException;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.StepOutcome;
@@ -63,8 +64,9 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	ResponseEntity<Object> conflict(OperationConflictException ex, HttpServletRequest request) {
 		ProblemDetail problem = problem(ProblemType.OPERATION_CONFLICT, ex.getMessage(), request);
 		problem.setProperty("state", ex.state());
-		if (ex.runningOperation() != null) {
-			problem.setProperty("runningOperation", ex.runningOperation());
+		Operation running = ex.runningOperation();
+		if (running != null) {
+			problem.setProperty("runningOperation", running);
 		}
 		return respond(problem, ProblemType.OPERATION_CONFLICT);
 	}
@@ -331,7 +333,7 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		return firstLine.replaceAll("`[^`]*`", "value").replaceAll("\\(class [^)]*\\)", "").trim();
 	}
 
-	static ProblemDetail problem(ProblemType type, String detail, HttpServletRequest request) {
+	static ProblemDetail problem(ProblemType type, @Nullable String detail, HttpServletRequest request) {
 		ProblemDetail problem = ProblemDetail.forStatusAndDetail(type.status(), detail);
 		problem.setType(type.type());
 		problem.setTitle(type.title());

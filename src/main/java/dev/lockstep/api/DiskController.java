@@ -48,8 +48,10 @@ class DiskController {
 	DiskView disk(@PathVariable String name) {
 		DiskEngine diskEngine = this.engine.getIfAvailable();
 		Optional<Disk> disk = (diskEngine != null) ? diskEngine.disk(name) : Optional.empty();
-		return disk.map((found) -> DiskView.of(found, diskEngine.exportUrl(found.name())))
-			.orElseThrow(() -> new NotFoundException("No disk named '" + name + "'; see GET /api/v1/disks"));
+		if (diskEngine == null || disk.isEmpty()) {
+			throw new NotFoundException("No disk named '" + name + "'; see GET /api/v1/disks");
+		}
+		return DiskView.of(disk.get(), diskEngine.exportUrl(disk.get().name()));
 	}
 
 }

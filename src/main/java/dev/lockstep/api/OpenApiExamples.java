@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
+import java.util.Objects;
 
 import io.swagger.v3.oas.models.OpenAPI;
 import io.swagger.v3.oas.models.Operation;
@@ -40,8 +41,10 @@ final class OpenApiExamples implements OpenApiCustomizer {
 	@SuppressWarnings("unchecked")
 	OpenApiExamples() {
 		Map<String, Object> examples = read();
-		this.problems = (Map<String, Object>) examples.get("problems");
-		this.operations = (Map<String, Map<String, Object>>) examples.get("operations");
+		this.problems = (Map<String, Object>) Objects.requireNonNull(examples.get("problems"),
+				EXAMPLES + " has no \"problems\"");
+		this.operations = (Map<String, Map<String, Object>>) Objects.requireNonNull(examples.get("operations"),
+				EXAMPLES + " has no \"operations\"");
 	}
 
 	@SuppressWarnings("unchecked")

@@ -23,8 +23,8 @@ class ProblemErrorController implements ErrorController {
 	ResponseEntity<Object> error(HttpServletRequest request) {
 		Object code = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE);
 		// Without a status the path was requested directly: there is nothing there.
-		ProblemType type = ProblemType.forStatus((code instanceof Integer status) ? status : 404);
-		String detail = (type.status().is4xxClientError())
+		ProblemType type = ProblemType.forStatus(code instanceof Integer status ? status : 404);
+		String detail = type.status().is4xxClientError()
 				? "The request was rejected: " + type.status().getReasonPhrase()
 				: "The request could not be completed because of an internal error";
 		ProblemDetail problem = ApiExceptionHandler.problem(type, detail, request);

@@ -40,7 +40,8 @@ final class RemoteErrorPoller implements AutoCloseable {
 	AutoCloseable watch(RemoteParticipant participant) {
 		ScheduledFuture<?> polls = this.scheduler.scheduleWithFixedDelay(() -> {
 			try {
-				participant.poll();
+				// poll() records its own outcome; its future only tells when it is done
+				var unused = participant.poll();
 			}
 			catch (RuntimeException ex) {
 				logger.warn("Could not poll " + participant, ex);

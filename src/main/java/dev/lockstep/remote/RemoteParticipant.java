@@ -68,7 +68,7 @@ public final class RemoteParticipant implements ReplicationParticipant {
 
 	private final int order;
 
-	private final Duration timeout;
+	private final @Nullable Duration timeout;
 
 	private final Duration requestTimeout;
 

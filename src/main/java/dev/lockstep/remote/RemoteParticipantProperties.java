@@ -84,7 +84,7 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 						+ "', such as http://127.0.0.1:9100/replication");
 			}
 			String scheme = (this.url.getScheme() != null) ? this.url.getScheme().toLowerCase(Locale.ROOT) : null;
-			if (!"http".equals(scheme) && !"https".equals(scheme) || this.url.isOpaque()) {
+			if ((!"http".equals(scheme) && !"https".equals(scheme)) || this.url.isOpaque()) {
 				throw new IllegalArgumentException(
 						entry + ".url must be an http:// or https:// URL, but was '" + this.url + "'");
 			}

@@ -1,5 +1,6 @@
 package dev.lockstep.remote;
 
+import java.net.URI;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,6 +10,7 @@ import org.apache.commons.logging.LogFactory;
 
 import org.springframework.beans.factory.DisposableBean;
 import org.springframework.beans.factory.InitializingBean;
+import org.springframework.util.Assert;
 
 import dev.lockstep.replication.CoordinatorProperties;
 import dev.lockstep.replication.ParticipantKind;
@@ -57,9 +59,12 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 		List<RemoteParticipantProperties.Remote> remotes = this.properties.remote();
 		for (int i = 0; i < remotes.size(); i++) {
 			RemoteParticipantProperties.Remote remote = remotes.get(i);
-			RemoteParticipant participant = new RemoteParticipant(remote.name(), remote.url(), remote.order(),
-					remote.timeout(), this.coordinatorProperties.callTimeout(), this.properties.errorPollTimeout(),
-					this.client, this.clock);
+			String name = remote.name();
+			URI url = remote.url();
+			Assert.state(name != null && url != null, "RemoteParticipantProperties refuses a remote without both");
+			RemoteParticipant participant = new RemoteParticipant(name, url, remote.order(), remote.timeout(),
+					this.coordinatorProperties.callTimeout(), this.properties.errorPollTimeout(), this.client,
+					this.clock);
 			ParticipantRegistry.Registration registration;
 			try {
 				registration = this.registry.register(participant, remote.order(), ParticipantKind.REMOTE);

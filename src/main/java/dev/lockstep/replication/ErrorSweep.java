@@ -44,7 +44,7 @@ public final class ErrorSweep {
 	private final Clock clock;
 
 	/** Guarded by itself: the latest {@code error()} call on each participant. */
-	private final Map<RegisteredParticipant, ErrorCall> calls = new IdentityHashMap<>();
+	private final IdentityHashMap<RegisteredParticipant, ErrorCall> calls = new IdentityHashMap<>();
 
 	private final Object monitor = new Object();
 
@@ -208,7 +208,8 @@ public final class ErrorSweep {
 						"error() did not answer within " + OperationRun.describe(this.errorTimeout)));
 			}
 			catch (ExecutionException ex) {
-				errors.add(new ParticipantError(name, "error() threw: " + OperationRun.message(ex.getCause())));
+				errors.add(new ParticipantError(name,
+						"error() threw: " + OperationRun.message((ex.getCause() != null) ? ex.getCause() : ex)));
 			}
 			catch (InterruptedException ex) {
 				Thread.currentThread().interrupt();
@@ -240,7 +241,9 @@ public final class ErrorSweep {
 			this.executor.execute(task);
 		}
 		else {
-			after.answer.whenComplete((answer, failure) -> {
+			// The hand-off below catches its own failure: the future it returns carries
+			// nothing
+			var unused = after.answer.whenComplete((answer, failure) -> {
 				try {
 					this.executor.execute(task);
 				}

@@ -263,7 +263,7 @@ public final class ReplicationCoordinator {
 	private static String newId() {
 		ThreadLocalRandom random = ThreadLocalRandom.current();
 		long most = (random.nextLong() & ~0xF000L) | 0x4000L;
-		long least = (random.nextLong() & ~(0xC000000000000000L)) | 0x8000000000000000L;
+		long least = (random.nextLong() & ~0xC000000000000000L) | 0x8000000000000000L;
 		return new UUID(most, least).toString();
 	}
 

@@ -46,7 +46,7 @@ final class BearerTokenFilter extends OncePerRequestFilter {
 							List.of(new SimpleGrantedAuthority("ROLE_OPERATOR"))));
 			}
 			else {
-				request.setAttribute(REJECTED_TOKEN, Boolean.TRUE);
+				request.setAttribute(REJECTED_TOKEN, true);
 			}
 		}
 		chain.doFilter(request, response);

@@ -34,8 +34,6 @@ final class NbdReplies {
 
 	private final NbdConnection connection;
 
-	private final SocketChannel channel;
-
 	private final boolean structured;
 
 	private final ReentrantLock writeLock = new ReentrantLock();
@@ -51,7 +49,6 @@ final class NbdReplies {
 	NbdReplies(NbdConnection connection, SocketChannel channel, boolean structured, boolean inOrder)
 			throws IOException {
 		this.connection = connection;
-		this.channel = channel;
 		this.structured = structured;
 		this.deferred = inOrder ? ByteBuffer.allocateDirect(DEFERRED_REPLIES) : null;
 		this.socketInput = inOrder ? channel.socket().getInputStream() : null;

@@ -19,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -146,6 +148,7 @@ public final class NbdServer implements AutoCloseable {
 
 	private void acceptLoop() {
 		ServerSocketChannel channel = this.serverChannel;
+		Assert.state(channel != null, "The acceptor runs once the server socket is open");
 		while (this.running) {
 			SocketChannel client;
 			try {
@@ -205,9 +208,13 @@ public final class NbdServer implements AutoCloseable {
 	/** Closes {@code connection} unless its handshake completes within the timeout. */
 	void scheduleHandshakeTimeout(NbdConnection connection) {
 		Duration timeout = this.settings.handshakeTimeout();
+		ScheduledExecutorService timer = this.timer;
+		if (timer == null) {
+			return;
+		}
 		try {
 			connection.handshakeTimeout(
-					this.timer.schedule(connection::handshakeTimedOut, timeout.toMillis(), TimeUnit.MILLISECONDS));
+					timer.schedule(connection::handshakeTimedOut, timeout.toMillis(), TimeUnit.MILLISECONDS));
 		}
 		catch (RejectedExecutionException ex) {
 			connection.close();
@@ -248,11 +255,15 @@ public final class NbdServer implements AutoCloseable {
 		for (NbdConnection connection : this.connections) {
 			connection.close();
 		}
-		this.workers.shutdown();
-		this.timer.shutdown();
+		ThreadPoolExecutor workers = this.workers;
+		ScheduledExecutorService timer = this.timer;
+		Thread acceptor = this.acceptor;
+		Assert.state(workers != null && timer != null && acceptor != null, "A running server has its threads");
+		workers.shutdown();
+		timer.shutdown();
 		try {
-			this.acceptor.join(1000);
-			this.workers.awaitTermination(5, TimeUnit.SECONDS);
+			acceptor.join(1000);
+			workers.awaitTermination(5, TimeUnit.SECONDS);
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();

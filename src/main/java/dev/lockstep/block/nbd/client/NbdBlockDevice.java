@@ -106,7 +106,7 @@ public final class NbdBlockDevice implements BlockDevice {
 			throw new InterruptedIOException("Interrupted while waiting for the NBD server");
 		}
 		catch (ExecutionException ex) {
-			Throwable cause = ex.getCause();
+			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
 			if (cause instanceof IOException io) {
 				throw io;
 			}

@@ -26,6 +26,8 @@ import java.util.concurrent.locks.ReentrantLock;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 import dev.lockstep.block.BlockDevice.Extent;
 import dev.lockstep.block.nbd.ChannelInput;
 import dev.lockstep.block.nbd.Nbd;
@@ -250,8 +252,8 @@ public final class NbdClient implements AutoCloseable {
 	/**
 	 * Writes {@code src.remaining()} bytes at {@code offset}. The buffer's position is
 	 * not changed; do not modify it before the future completes. The request may be sent
-	 * after this returns, by another thread: call {@link #abort()} before reusing the
-	 * buffer of a request whose reply you stopped waiting for.
+	 * after this returns, by another thread: call {@link #abort(String)} before reusing
+	 * the buffer of a request whose reply you stopped waiting for.
 	 */
 	public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
 		int length = src.remaining();
@@ -416,7 +418,7 @@ public final class NbdClient implements AutoCloseable {
 			request.error(reply.error(), null);
 		}
 		else if (request.type == Nbd.CMD_READ) {
-			this.input.readFully(request.dst.duplicate());
+			this.input.readFully(request.destination().duplicate());
 		}
 		return claim(reply.handle(), request);
 	}
@@ -685,7 +687,15 @@ public final class NbdClient implements AutoCloseable {
 			if (relative < 0 || size < 0 || relative + size > this.length) {
 				throw new NbdProtocolException("Reply chunk outside the requested range");
 			}
-			return this.dst.slice(this.dst.position() + (int) relative, (int) size);
+			ByteBuffer destination = destination();
+			return destination.slice(destination.position() + (int) relative, (int) size);
+		}
+
+		/** The buffer a READ fills; only a READ has one. */
+		ByteBuffer destination() {
+			ByteBuffer destination = this.dst;
+			Assert.state(destination != null, "Only a READ has a destination buffer");
+			return destination;
 		}
 
 	}
