@@ -1,0 +1,489 @@
+package dev.lockstep.block.pair;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
+import dev.lockstep.replication.ReplicationMode;
+import dev.lockstep.block.layer.Faults;
+import dev.lockstep.block.layer.ReadOnlyView;
+import dev.lockstep.block.layer.SwitchingDevice;
+import dev.lockstep.block.pair.primary.DirtyChunks;
+import dev.lockstep.block.pair.primary.PrimaryDevice;
+import dev.lockstep.block.pair.primary.RemoteDisk;
+import dev.lockstep.block.pair.primary.Resync;
+import dev.lockstep.block.pair.primary.SyncProgress;
+import dev.lockstep.block.pair.protocol.ChunkHashing;
+import dev.lockstep.block.pair.protocol.ReplicationKind;
+import dev.lockstep.block.pair.secondary.ChunkHashes;
+import dev.lockstep.block.pair.secondary.MirrorReplica;
+import dev.lockstep.block.pair.secondary.SecondaryStack;
+
+/**
+ * The replication of one disk: its role, its layer stacks and their transitions.
+ * Lifecycle calls are serialised by the caller; {@link #error()} and {@link #status()}
+ * may be called at any time.
+ */
+final class DiskReplication {
+
+	private static final Log logger = LogFactory.getLog(DiskReplication.class);
+
+	/** Suffix of the export that takes the primary's writes on a secondary. */
+	static final String REPLICA_SUFFIX = ".replica";
+
+	/** Suffix of the export of chunk hashes on a secondary. */
+	static final String HASHES_SUFFIX = ".replica.sha256";
+
+	enum Role {
+
+		/** Not replicating; serving the image alone. */
+		IDLE,
+
+		/** Forwarding writes to the secondary. */
+		PRIMARY,
+
+		/** Receiving the primary's writes. */
+		SECONDARY,
+
+		/** Failover completed; serving the image alone until a fresh start. */
+		FAILED_OVER
+
+	}
+
+	private final String name;
+
+	private final ReplicationKind kind;
+
+	private final BlockDevice base;
+
+	private final Path image;
+
+	private final SwitchingDevice device;
+
+	private final BlockEngineAccess engine;
+
+	private final long logIntervalNanos;
+
+	private final Duration forwardTimeout;
+
+	private final Faults faults;
+
+	private final DirtyChunks dirty;
+
+	private final SyncProgress progress = new SyncProgress();
+
+	private volatile Role role = Role.IDLE;
+
+	private volatile ReplicationMode failedOverFrom;
+
+	private volatile URI peer;
+
+	private volatile PrimaryDevice primary;
+
+	private volatile SecondaryStack stack;
+
+	private volatile MirrorReplica mirror;
+
+	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
+			long logIntervalNanos, Duration forwardTimeout) throws IOException {
+		this.name = disk.name();
+		this.kind = kind;
+		this.base = disk.device();
+		this.image = disk.image();
+		this.engine = engine;
+		this.logIntervalNanos = logIntervalNanos;
+		this.forwardTimeout = forwardTimeout;
+		this.faults = new Faults(this.name);
+		this.dirty = new DirtyChunks(this.base.size());
+		this.device = new SwitchingDevice(this.base);
+		engine.replaceDevice(this.name, this.device);
+	}
+
+	String name() {
+		return this.name;
+	}
+
+	ReplicationKind kind() {
+		return this.kind;
+	}
+
+	Role role() {
+		return this.role;
+	}
+
+	/** The device the disk's export serves. */
+	BlockDevice device() {
+		return this.device;
+	}
+
+	Optional<String> error() {
+		return this.faults.message();
+	}
+
+	/** The number of fault classes recorded since the last start. */
+	int faultCount() {
+		return this.faults.count();
+	}
+
+	/**
+	 * As primary, checks that the secondary still answers; see
+	 * {@link PrimaryDevice#probe()}.
+	 */
+	void probePeer() {
+		PrimaryDevice current = this.primary;
+		if (this.role == Role.PRIMARY && current != null) {
+			current.probe();
+		}
+	}
+
+	// ---- start ------------------------------------------------------------
+
+	void start(ReplicationMode mode, URI peer, BooleanSupplier cancelled) throws Exception {
+		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
+		}
+		if (this.role == Role.FAILED_OVER) {
+			logger.info("Disk '" + this.name + "': fresh start as " + mode + " after the failover of the "
+					+ this.failedOverFrom + "; replication state reset");
+		}
+		this.faults.clear();
+		if (mode == ReplicationMode.PRIMARY) {
+			startPrimary(peer, cancelled);
+		}
+		else {
+			startSecondary();
+		}
+	}
+
+	private void startPrimary(URI peer, BooleanSupplier cancelled) throws Exception {
+		if (peer == null) {
+			throw new IllegalStateException("Cannot start disk '" + this.name
+					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
+		}
+		RemoteDisk remote = connect(peer, this.name + REPLICA_SUFFIX);
+		RemoteDisk hashes = null;
+		PrimaryDevice forwarding = null;
+		try {
+			if (remote.size() != this.base.size()) {
+				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
+						+ peer + " exports '" + this.name + REPLICA_SUFFIX + "' with " + remote.size()
+						+ " bytes, but the local disk has " + this.base.size() + " bytes");
+			}
+			ReplicationKind remoteKind = kindOf(remote.description());
+			if (remoteKind != this.kind) {
+				throw new IllegalStateException(
+						"Cannot start disk '" + this.name + "' as primary: the secondary " + peer + " replicates it as "
+								+ ((remoteKind != null) ? remoteKind : "an unknown kind (" + remote.description() + ")")
+								+ ", but this node is configured for " + this.kind
+								+ "; set lockstep.block.disks[].replication to the same value on both nodes");
+			}
+			hashes = connect(peer, this.name + HASHES_SUFFIX);
+			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
+					this.forwardTimeout);
+			forwarding.syncing(true);
+			this.device.switchTo(forwarding);
+			this.peer = peer;
+			this.primary = forwarding;
+			this.role = Role.PRIMARY;
+			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
+			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos, cancelled)
+				.run();
+			forwarding.syncing(false);
+			if (!forwarding.forwarding()) {
+				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
+			}
+			// Tells the secondary that the disks are identical (see ChunkHashes#flush).
+			hashes.await(hashes.flush(), this.forwardTimeout);
+		}
+		catch (Exception ex) {
+			// A failed start leaves the disk idle, and an idle disk reports no error.
+			this.faults.clear();
+			if (forwarding != null) {
+				forwarding.stopForwarding();
+				this.device.switchTo(this.base);
+			}
+			this.primary = null;
+			this.role = Role.IDLE;
+			closeQuietly(remote);
+			if (ex instanceof InterruptedException || String.valueOf(ex.getMessage()).startsWith("Cannot start disk")) {
+				throw ex;
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
+					+ Faults.describe(ex), ex);
+		}
+		finally {
+			closeQuietly(hashes);
+		}
+	}
+
+	private RemoteDisk connect(URI peer, String export) throws IOException {
+		try {
+			return this.engine.connect(peer, export);
+		}
+		catch (BlockEngineAccess.NoSuchExportException ex) {
+			throw new IOException("Cannot start disk '" + this.name + "' as primary: the peer " + peer
+					+ " does not serve export '" + export + "', so it is not running as secondary for this disk;"
+					+ " start replication on the secondary first", ex);
+		}
+		catch (IOException ex) {
+			throw new IOException("Cannot start disk '" + this.name + "' as primary: cannot reach the secondary " + peer
+					+ " (export '" + export + "'): " + Faults.describe(ex), ex);
+		}
+	}
+
+	private void startSecondary() throws IOException {
+		String replicaName = this.name + REPLICA_SUFFIX;
+		String hashesName = this.name + HASHES_SUFFIX;
+		SecondaryStack newStack = null;
+		MirrorReplica newMirror = null;
+		try {
+			BlockDevice replica;
+			// Only colo follows the primary's connections and synchronisations (its
+			// checkpoint rules).
+			Export.ClientListener primaryConnections = null;
+			Export.ClientListener synchronisations = null;
+			Runnable synchronised = () -> {
+			};
+			if (this.kind == ReplicationKind.COLO) {
+				newStack = new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
+						this.faults);
+				this.device.switchTo(newStack.workload());
+				replica = newStack.replica();
+				primaryConnections = newStack.primaryConnections();
+				synchronisations = newStack.synchronisations();
+				synchronised = newStack::synchronised;
+			}
+			else {
+				newMirror = new MirrorReplica(this.name, this.base, this.faults);
+				this.device.switchTo(new ReadOnlyView(this.base));
+				replica = newMirror;
+			}
+			// The primary pipelines its forwarded writes on one connection; they are
+			// short, so one thread applies them in order without a hand-over each.
+			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind),
+					primaryConnections);
+			this.engine.addExport(hashesName, new ChunkHashes(this.base, synchronised), true, false,
+					"SHA-256 of each 1 MiB chunk of disk " + this.name, synchronisations);
+		}
+		catch (IOException | RuntimeException ex) {
+			this.engine.removeExport(hashesName);
+			this.engine.removeExport(replicaName);
+			this.device.switchTo(this.base);
+			if (newStack != null) {
+				newStack.close();
+			}
+			if (newMirror != null) {
+				newMirror.close();
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as secondary: " + Faults.describe(ex), ex);
+		}
+		this.stack = newStack;
+		this.mirror = newMirror;
+		this.primary = null;
+		// As a secondary this disk is overwritten by the primary's synchronisation: what
+		// it changed while it was primary no longer matters.
+		this.dirty.clearAll();
+		this.role = Role.SECONDARY;
+		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
+				+ replicaName + "'");
+	}
+
+	/**
+	 * The description of a secondary's {@code <disk>.replica} export, which tells the
+	 * primary (and {@code nbdinfo}) which kind of replication it runs.
+	 */
+	static String replicaDescription(String disk, ReplicationKind kind) {
+		return "replication target of disk " + disk + " (" + kind + ")";
+	}
+
+	/** The kind of replication a replica export's description names, or null. */
+	static ReplicationKind kindOf(String description) {
+		Matcher matcher = KIND.matcher((description != null) ? description : "");
+		return matcher.find() ? ReplicationKind.valueOf(matcher.group(1).toUpperCase(Locale.ROOT)) : null;
+	}
+
+	private static final Pattern KIND = Pattern.compile("\\((colo|mirror)\\)$");
+
+	private Path overlayPath(String layer) {
+		Path file = this.image.getFileName();
+		return this.image.resolveSibling(file + "." + layer + ".overlay");
+	}
+
+	// ---- checkpoint -------------------------------------------------------
+
+	void checkpoint() throws Exception {
+		switch (this.role) {
+			case PRIMARY -> {
+				PrimaryDevice forwarding = this.primary;
+				this.device.exclusive(() -> {
+					forwarding.checkpoint();
+					return null;
+				});
+			}
+			case SECONDARY -> {
+				if (this.stack != null) {
+					this.stack.checkpoint();
+				}
+				else {
+					this.mirror.checkpoint();
+				}
+			}
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
+			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
+		}
+	}
+
+	// ---- stop -------------------------------------------------------------
+
+	void stop(boolean failover) throws Exception {
+		switch (this.role) {
+			case PRIMARY -> stopPrimary(failover);
+			case SECONDARY -> stopSecondary(failover);
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': stop ignored after failover");
+			case IDLE -> {
+			}
+		}
+	}
+
+	private void stopPrimary(boolean failover) throws Exception {
+		PrimaryDevice forwarding = this.primary;
+		if (failover) {
+			// Keep the forwarding device, which now only marks what changes for the next
+			// resynchronisation.
+			this.device.exclusive(() -> {
+				forwarding.stopForwarding();
+				return null;
+			});
+			closeQuietly(forwarding.remote());
+			this.faults.clear();
+			this.failedOverFrom = ReplicationMode.PRIMARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.dirty.count()
+					+ " MiB marked for resynchronisation");
+			return;
+		}
+		boolean drained = this.device.exclusive(() -> {
+			boolean flushed = false;
+			if (forwarding.forwarding()) {
+				try {
+					forwarding.remote().await(forwarding.remote().flush(), this.forwardTimeout);
+					flushed = true;
+				}
+				catch (IOException ex) {
+					forwarding.fail(ex);
+				}
+			}
+			forwarding.stopForwarding();
+			this.device.switchTo(this.base);
+			return flushed;
+		});
+		if (drained) {
+			// Nothing is in flight and the secondary has just answered: disconnect
+			// cleanly (NBD_CMD_DISC) before returning, also when the process is shutting
+			// down, so that the secondary knows the primary left on purpose.
+			forwarding.remote().close();
+		}
+		else {
+			closeQuietly(forwarding.remote());
+		}
+		this.primary = null;
+		this.faults.clear();
+		this.role = Role.IDLE;
+		logger.info("Disk '" + this.name + "': replication stopped");
+	}
+
+	private void stopSecondary(boolean failover) throws Exception {
+		this.engine.removeExport(this.name + HASHES_SUFFIX);
+		this.engine.removeExport(this.name + REPLICA_SUFFIX);
+		if (this.stack != null) {
+			SecondaryStack current = this.stack;
+			current.closeReplica();
+			if (failover) {
+				this.device.exclusive(() -> {
+					current.commit();
+					this.device.switchTo(this.base);
+					return null;
+				});
+			}
+			else {
+				this.device.switchTo(this.base);
+			}
+			try {
+				current.close();
+			}
+			catch (IOException ex) {
+				logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
+			}
+			this.stack = null;
+		}
+		else {
+			MirrorReplica current = this.mirror;
+			current.close();
+			if (failover) {
+				this.device.exclusive(() -> {
+					this.base.flush();
+					this.device.switchTo(this.base);
+					return null;
+				});
+			}
+			else {
+				this.device.switchTo(this.base);
+			}
+			this.mirror = null;
+		}
+		this.faults.clear();
+		if (failover) {
+			this.failedOverFrom = ReplicationMode.SECONDARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as secondary complete; serving the base image alone");
+		}
+		else {
+			this.role = Role.IDLE;
+			logger.info("Disk '" + this.name + "': replication stopped; overlays dropped");
+		}
+	}
+
+	// ---- status -----------------------------------------------------------
+
+	DiskReplicationStatus status() {
+		PrimaryDevice forwarding = this.primary;
+		SecondaryStack current = this.stack;
+		Role currentRole = this.role;
+		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(),
+				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
+				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
+				this.dirty.count() * ChunkHashing.CHUNK_SIZE,
+				(current != null) ? (long) current.activeOverlay().allocatedClusters() << 16 : 0,
+				(current != null) ? (long) current.hiddenOverlay().allocatedClusters() << 16 : 0,
+				this.progress.snapshot(), this.faults.message().orElse(null));
+	}
+
+	void close() {
+		try {
+			if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+				stop(false);
+			}
+		}
+		catch (Exception ex) {
+			logger.warn("Disk '" + this.name + "': stopping replication on shutdown failed: " + ex.getMessage());
+		}
+	}
+
+	private static void closeQuietly(RemoteDisk remote) {
+		if (remote != null) {
+			PrimaryDevice.closeInBackground(remote);
+		}
+	}
+
+}
