@@ -176,13 +176,13 @@ final class DiskReplication {
 		PrimaryDevice forwarding = null;
 		try {
 			if (remote.size() != this.base.size()) {
-				throw new IllegalStateException("Cannot start disk '" + this.name + "' as primary: the secondary "
+				throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the secondary "
 						+ peer + " exports '" + this.name + REPLICA_SUFFIX + "' with " + remote.size()
 						+ " bytes, but the local disk has " + this.base.size() + " bytes");
 			}
 			ReplicationKind remoteKind = kindOf(remote.description());
 			if (remoteKind != this.kind) {
-				throw new IllegalStateException(
+				throw new StartRefusedException(
 						"Cannot start disk '" + this.name + "' as primary: the secondary " + peer + " replicates it as "
 								+ ((remoteKind != null) ? remoteKind : "an unknown kind (" + remote.description() + ")")
 								+ ", but this node is configured for " + this.kind
@@ -216,7 +216,7 @@ final class DiskReplication {
 			this.primary = null;
 			this.role = Role.IDLE;
 			closeQuietly(remote);
-			if (ex instanceof InterruptedException || String.valueOf(ex.getMessage()).startsWith("Cannot start disk")) {
+			if (ex instanceof InterruptedException || ex instanceof StartRefusedException) {
 				throw ex;
 			}
 			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
@@ -232,13 +232,15 @@ final class DiskReplication {
 			return this.engine.connect(peer, export);
 		}
 		catch (BlockEngineAccess.NoSuchExportException ex) {
-			throw new IOException("Cannot start disk '" + this.name + "' as primary: the peer " + peer
+			throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the peer " + peer
 					+ " does not serve export '" + export + "', so it is not running as secondary for this disk;"
 					+ " start replication on the secondary first", ex);
 		}
 		catch (IOException ex) {
-			throw new IOException("Cannot start disk '" + this.name + "' as primary: cannot reach the secondary " + peer
-					+ " (export '" + export + "'): " + Faults.describe(ex), ex);
+			throw new StartRefusedException(
+					"Cannot start disk '" + this.name + "' as primary: cannot reach the secondary " + peer
+							+ " (export '" + export + "'): " + Faults.describe(ex),
+					ex);
 		}
 	}
 
@@ -460,7 +462,7 @@ final class DiskReplication {
 		PrimaryDevice forwarding = this.primary;
 		SecondaryStack current = this.stack;
 		Role currentRole = this.role;
-		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(),
+		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
 				this.dirty.count() * ChunkHashing.CHUNK_SIZE,
