@@ -7,8 +7,6 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -24,7 +22,7 @@ import dev.lockstep.block.pair.primary.PrimaryDevice;
 import dev.lockstep.block.pair.primary.RemoteDisk;
 import dev.lockstep.block.pair.primary.Resync;
 import dev.lockstep.block.pair.primary.SyncProgress;
-import dev.lockstep.block.pair.protocol.ChunkHashing;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 import dev.lockstep.block.pair.protocol.ReplicationKind;
 import dev.lockstep.block.pair.secondary.ChunkHashes;
 import dev.lockstep.block.pair.secondary.MirrorReplica;
@@ -38,12 +36,6 @@ import dev.lockstep.block.pair.secondary.SecondaryStack;
 final class DiskReplication {
 
 	private static final Log logger = LogFactory.getLog(DiskReplication.class);
-
-	/** Suffix of the export that takes the primary's writes on a secondary. */
-	static final String REPLICA_SUFFIX = ".replica";
-
-	/** Suffix of the export of chunk hashes on a secondary. */
-	static final String HASHES_SUFFIX = ".replica.sha256";
 
 	enum Role {
 
@@ -171,16 +163,16 @@ final class DiskReplication {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
-		RemoteDisk remote = connect(peer, this.name + REPLICA_SUFFIX);
+		RemoteDisk remote = connect(peer, PeerProtocol.replicaExport(this.name));
 		RemoteDisk hashes = null;
 		PrimaryDevice forwarding = null;
 		try {
 			if (remote.size() != this.base.size()) {
 				throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the secondary "
-						+ peer + " exports '" + this.name + REPLICA_SUFFIX + "' with " + remote.size()
+						+ peer + " exports '" + PeerProtocol.replicaExport(this.name) + "' with " + remote.size()
 						+ " bytes, but the local disk has " + this.base.size() + " bytes");
 			}
-			ReplicationKind remoteKind = kindOf(remote.description());
+			ReplicationKind remoteKind = PeerProtocol.kindOf(remote.description());
 			if (remoteKind != this.kind) {
 				throw new StartRefusedException(
 						"Cannot start disk '" + this.name + "' as primary: the secondary " + peer + " replicates it as "
@@ -188,7 +180,7 @@ final class DiskReplication {
 								+ ", but this node is configured for " + this.kind
 								+ "; set lockstep.block.disks[].replication to the same value on both nodes");
 			}
-			hashes = connect(peer, this.name + HASHES_SUFFIX);
+			hashes = connect(peer, PeerProtocol.hashesExport(this.name));
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
 					this.forwardTimeout);
 			forwarding.syncing(true);
@@ -203,7 +195,7 @@ final class DiskReplication {
 			if (!forwarding.forwarding()) {
 				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
 			}
-			// Tells the secondary that the disks are identical (see ChunkHashes#flush).
+			// Completes the synchronisation (see PeerProtocol).
 			hashes.await(hashes.flush(), this.forwardTimeout);
 		}
 		catch (Exception ex) {
@@ -245,8 +237,8 @@ final class DiskReplication {
 	}
 
 	private void startSecondary() throws IOException {
-		String replicaName = this.name + REPLICA_SUFFIX;
-		String hashesName = this.name + HASHES_SUFFIX;
+		String replicaName = PeerProtocol.replicaExport(this.name);
+		String hashesName = PeerProtocol.hashesExport(this.name);
 		SecondaryStack newStack = null;
 		MirrorReplica newMirror = null;
 		try {
@@ -273,10 +265,10 @@ final class DiskReplication {
 			}
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
-			this.engine.addExport(replicaName, replica, false, true, replicaDescription(this.name, this.kind),
-					primaryConnections);
+			this.engine.addExport(replicaName, replica, false, true,
+					PeerProtocol.replicaDescription(this.name, this.kind), primaryConnections);
 			this.engine.addExport(hashesName, new ChunkHashes(this.base, synchronised), true, false,
-					"SHA-256 of each 1 MiB chunk of disk " + this.name, synchronisations);
+					PeerProtocol.hashesDescription(this.name), synchronisations);
 		}
 		catch (IOException | RuntimeException ex) {
 			this.engine.removeExport(hashesName);
@@ -300,22 +292,6 @@ final class DiskReplication {
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
 				+ replicaName + "'");
 	}
-
-	/**
-	 * The description of a secondary's {@code <disk>.replica} export, which tells the
-	 * primary (and {@code nbdinfo}) which kind of replication it runs.
-	 */
-	static String replicaDescription(String disk, ReplicationKind kind) {
-		return "replication target of disk " + disk + " (" + kind + ")";
-	}
-
-	/** The kind of replication a replica export's description names, or null. */
-	static ReplicationKind kindOf(String description) {
-		Matcher matcher = KIND.matcher((description != null) ? description : "");
-		return matcher.find() ? ReplicationKind.valueOf(matcher.group(1).toUpperCase(Locale.ROOT)) : null;
-	}
-
-	private static final Pattern KIND = Pattern.compile("\\((colo|mirror)\\)$");
 
 	private Path overlayPath(String layer) {
 		Path file = this.image.getFileName();
@@ -393,7 +369,8 @@ final class DiskReplication {
 		if (drained) {
 			// Nothing is in flight and the secondary has just answered: disconnect
 			// cleanly (NBD_CMD_DISC) before returning, also when the process is shutting
-			// down, so that the secondary knows the primary left on purpose.
+			// down, so that the secondary knows the primary left on purpose (a planned
+			// stop in PeerProtocol).
 			forwarding.remote().close();
 		}
 		else {
@@ -406,8 +383,8 @@ final class DiskReplication {
 	}
 
 	private void stopSecondary(boolean failover) throws Exception {
-		this.engine.removeExport(this.name + HASHES_SUFFIX);
-		this.engine.removeExport(this.name + REPLICA_SUFFIX);
+		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
+		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
 		if (this.stack != null) {
 			SecondaryStack current = this.stack;
 			current.closeReplica();
@@ -465,7 +442,7 @@ final class DiskReplication {
 		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
-				this.dirty.count() * ChunkHashing.CHUNK_SIZE,
+				this.dirty.count() * PeerProtocol.CHUNK_SIZE,
 				(current != null) ? (long) current.activeOverlay().allocatedClusters() << 16 : 0,
 				(current != null) ? (long) current.hiddenOverlay().allocatedClusters() << 16 : 0,
 				this.progress.snapshot(), this.faults.message().orElse(null));

@@ -14,6 +14,7 @@ import dev.lockstep.block.TcpProxy;
 import dev.lockstep.block.TestBytes;
 import dev.lockstep.block.nbd.Tools;
 import dev.lockstep.block.nbd.client.NbdClient;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -298,7 +299,7 @@ class TwoNodeReplicationTests {
 
 			// A client that selects the replica export and leaves is no synchronisation.
 			try (NbdClient client = NbdClient.connect(new InetSocketAddress("127.0.0.1", ports[3]),
-					"disk0" + DiskReplication.REPLICA_SUFFIX)) {
+					"disk0" + PeerProtocol.REPLICA_SUFFIX)) {
 				assertThat(client.size()).isEqualTo(8 * 1024 * 1024);
 			}
 			LockstepNode.Response refused = this.b.checkpoint();
@@ -313,7 +314,7 @@ class TwoNodeReplicationTests {
 			// a half-open one would after a partition) is closed when the synchronisation
 			// starts, so that it cannot end later and refuse checkpoints.
 			NbdClient leftOver = NbdClient.connect(new InetSocketAddress("127.0.0.1", ports[3]),
-					"disk0" + DiskReplication.REPLICA_SUFFIX);
+					"disk0" + PeerProtocol.REPLICA_SUFFIX);
 			try {
 				assertThat(this.a.stop(false).status()).isEqualTo(200);
 				link.restore();

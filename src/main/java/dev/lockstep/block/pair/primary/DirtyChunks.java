@@ -2,13 +2,13 @@ package dev.lockstep.block.pair.primary;
 
 import java.util.concurrent.atomic.AtomicLongArray;
 
-import dev.lockstep.block.pair.protocol.ChunkHashing;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 
-import static dev.lockstep.block.pair.protocol.ChunkHashing.CHUNK_SHIFT;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.CHUNK_SHIFT;
 
 /**
  * A bitmap of the chunks of one disk that changed while they could not be forwarded to
- * the secondary. One bit per {@link ChunkHashing#CHUNK_SIZE} chunk, so even an 8 GiB disk
+ * the secondary. One bit per {@link PeerProtocol#CHUNK_SIZE} chunk, so even an 8 GiB disk
  * needs only one kilobyte. Thread-safe and lock-free.
  */
 public final class DirtyChunks {
@@ -19,11 +19,11 @@ public final class DirtyChunks {
 
 	public DirtyChunks(long size) {
 		this.size = size;
-		this.bits = new AtomicLongArray((int) ((ChunkHashing.chunkCount(size) + 63) >>> 6));
+		this.bits = new AtomicLongArray((int) ((PeerProtocol.chunkCount(size) + 63) >>> 6));
 	}
 
 	long chunks() {
-		return ChunkHashing.chunkCount(this.size);
+		return PeerProtocol.chunkCount(this.size);
 	}
 
 	/** Marks every chunk that {@code [offset, offset + length)} touches. */

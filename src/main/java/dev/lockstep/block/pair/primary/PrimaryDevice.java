@@ -11,11 +11,12 @@ import java.util.concurrent.locks.Lock;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.overlay.Stripes;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 import dev.lockstep.block.layer.FaultClass;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.IoAction;
 
-import static dev.lockstep.block.pair.protocol.ChunkHashing.CHUNK_SHIFT;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.CHUNK_SHIFT;
 
 /**
  * The primary side of block replication for one disk. Every write, write-zeroes and trim
@@ -259,7 +260,7 @@ public final class PrimaryDevice implements BlockDevice {
 			return;
 		}
 		try {
-			ByteBuffer probe = ByteBuffer.allocate((int) Math.min(PROBE_SIZE, this.remote.size()));
+			ByteBuffer probe = ByteBuffer.allocate((int) Math.min(PeerProtocol.PROBE_SIZE, this.remote.size()));
 			this.remote.await(this.remote.read(0, probe), forwardTimeout());
 		}
 		catch (IOException ex) {
@@ -268,8 +269,6 @@ public final class PrimaryDevice implements BlockDevice {
 			}
 		}
 	}
-
-	private static final int PROBE_SIZE = 512;
 
 	/**
 	 * Flushes both sides for a checkpoint. The caller has drained every write in flight.

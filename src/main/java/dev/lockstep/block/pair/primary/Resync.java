@@ -14,9 +14,10 @@ import org.apache.commons.logging.LogFactory;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.pair.protocol.ChunkHashing;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 
-import static dev.lockstep.block.pair.protocol.ChunkHashing.CHUNK_SIZE;
-import static dev.lockstep.block.pair.protocol.ChunkHashing.HASH_SIZE;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.CHUNK_SIZE;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.HASH_SIZE;
 
 /**
  * Makes the secondary's disk identical to the primary's, chunk by chunk. Chunks in the
@@ -67,7 +68,7 @@ public final class Resync {
 		BlockDevice local = this.primary.local();
 		RemoteDisk remote = this.primary.remote();
 		long size = local.size();
-		long chunks = ChunkHashing.chunkCount(size);
+		long chunks = PeerProtocol.chunkCount(size);
 		this.progress.begin(size);
 		AtomicLong nextBatch = new AtomicLong();
 		long[] lastLog = { System.nanoTime() };

@@ -7,30 +7,18 @@ import java.security.NoSuchAlgorithmException;
 
 import dev.lockstep.block.BlockDevice;
 
+import static dev.lockstep.block.pair.protocol.PeerProtocol.CHUNK_SIZE;
+
 /**
- * How both sides hash the chunks of a disk: SHA-256 over each {@link #CHUNK_SIZE} chunk,
- * {@link #HASH_SIZE} bytes per chunk. The secondary serves these hashes, the primary
+ * How both sides hash the chunks of a disk (see {@link PeerProtocol}): SHA-256 over each
+ * {@link PeerProtocol#CHUNK_SIZE} chunk. The secondary serves these hashes, the primary
  * computes the same ones over its own disk and compares.
  */
 public final class ChunkHashing {
 
-	/** The unit of comparison and copying in a synchronisation: 1 MiB. */
-	public static final int CHUNK_SIZE = 1024 * 1024;
-
-	/** {@code log2(CHUNK_SIZE)}. */
-	public static final int CHUNK_SHIFT = 20;
-
-	/** The size of one chunk's hash. */
-	public static final int HASH_SIZE = 32;
-
 	private static final byte[] ZERO_CHUNK_HASH = zeroHashOf(CHUNK_SIZE);
 
 	private ChunkHashing() {
-	}
-
-	/** Returns the number of chunks of a disk of the given size. */
-	public static long chunkCount(long size) {
-		return (size + CHUNK_SIZE - 1) >>> CHUNK_SHIFT;
 	}
 
 	/**

@@ -8,20 +8,17 @@ import java.util.List;
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.layer.ReadOnlyDevice;
 import dev.lockstep.block.pair.protocol.ChunkHashing;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
 
-import static dev.lockstep.block.pair.protocol.ChunkHashing.CHUNK_SIZE;
-import static dev.lockstep.block.pair.protocol.ChunkHashing.HASH_SIZE;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.CHUNK_SIZE;
+import static dev.lockstep.block.pair.protocol.PeerProtocol.HASH_SIZE;
 
 /**
- * A read-only device whose contents are the SHA-256 hashes of another device's 1 MiB
- * chunks: bytes {@code [32 i, 32 i + 32)} are the hash of chunk {@code i}. The secondary
- * exports it as {@code <disk>.replica.sha256} so that a resynchronising primary can
- * compare chunks over its NBD connection while moving 32 bytes per megabyte instead of
- * the megabyte itself. The size is rounded up to 4 KiB; the padding reads as zeroes.
- *
- * <p>
- * A FLUSH of this export ends a synchronisation: the primary sends it once every chunk
- * that differed has been copied, and only then (see {@link #flush()}).
+ * The device behind a secondary's {@code <disk>.replica.sha256} export: its contents are
+ * the SHA-256 hashes of the base's chunks, as {@link PeerProtocol} lays them out, so that
+ * a synchronising primary compares chunks over its NBD connection while moving 32 bytes
+ * per megabyte instead of the megabyte itself. A FLUSH of it completes a synchronisation
+ * ({@link #flush()}).
  */
 public final class ChunkHashes implements ReadOnlyDevice {
 
@@ -40,19 +37,13 @@ public final class ChunkHashes implements ReadOnlyDevice {
 	 */
 	public ChunkHashes(BlockDevice device, Runnable synchronised) {
 		this.device = device;
-		this.chunks = ChunkHashing.chunkCount(device.size());
+		this.chunks = PeerProtocol.chunkCount(device.size());
 		this.synchronised = synchronised;
-	}
-
-	/** Returns the size of the hash device of a disk of the given size. */
-	static long hashesSize(long diskSize) {
-		long bytes = ChunkHashing.chunkCount(diskSize) * HASH_SIZE;
-		return (bytes + 4095) & ~4095L;
 	}
 
 	@Override
 	public long size() {
-		return hashesSize(this.device.size());
+		return PeerProtocol.hashesSize(this.device.size());
 	}
 
 	@Override

@@ -18,6 +18,8 @@ import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.ClusterOverlay;
 import dev.lockstep.block.overlay.OverlayDevice;
 import dev.lockstep.block.overlay.Stripes;
+import dev.lockstep.block.pair.protocol.PeerProtocol;
+import dev.lockstep.block.pair.protocol.PeerProtocol.Departure;
 import dev.lockstep.block.layer.FaultClass;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.GatedDevice;
@@ -135,7 +137,7 @@ public final class SecondaryStack implements Closeable {
 			this.replicaConnections.put(arrival, disconnect);
 			return (clean) -> {
 				this.replicaConnections.remove(arrival);
-				if (!clean && !this.replicaClosed) {
+				if (PeerProtocol.departure(clean) == Departure.LOSS && !this.replicaClosed) {
 					synchronized (this.primaryEvents) {
 						this.breaks++;
 						this.primaryLost = Instant.now();
