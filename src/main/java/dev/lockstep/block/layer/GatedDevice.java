@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReadWriteLock;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.BlockDevice;
 
 /**
@@ -20,7 +22,7 @@ public abstract class GatedDevice implements BlockDevice {
 
 	private final long size;
 
-	private volatile String failedUpdate;
+	private volatile @Nullable String failedUpdate;
 
 	protected GatedDevice(ReadWriteLock barrier, long size) {
 		this.barrier = barrier;

@@ -5,6 +5,8 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.pair.primary.RemoteDisk;
@@ -31,7 +33,7 @@ public interface BlockEngineAccess {
 	 * @param clients told when clients select the export and leave it, or null
 	 */
 	void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,
-			Export.ClientListener clients) throws IOException;
+			Export.@Nullable ClientListener clients) throws IOException;
 
 	/** Removes an export if it exists and disconnects its clients. */
 	void removeExport(String name);

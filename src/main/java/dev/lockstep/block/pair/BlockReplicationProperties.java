@@ -9,6 +9,8 @@ import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 
+import org.jspecify.annotations.Nullable;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
@@ -35,7 +37,7 @@ import dev.lockstep.block.pair.protocol.ReplicationKind;
  */
 @Validated
 @ConfigurationProperties("lockstep.block")
-public record BlockReplicationProperties(URI peer, @Valid List<Disk> disks,
+public record BlockReplicationProperties(@Nullable URI peer, @Valid List<Disk> disks,
 		@Valid @DefaultValue Replication replication) {
 
 	public BlockReplicationProperties {

@@ -2,6 +2,8 @@ package dev.lockstep.block.pair;
 
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The status of block replication on this node, for {@code GET /api/v1/replication}.
  *
@@ -9,5 +11,5 @@ import java.util.List;
  * @param peer the configured peer, or {@code null}
  * @param disks one entry per replicated disk
  */
-public record BlockReplicationStatus(String participant, String peer, List<DiskReplicationStatus> disks) {
+public record BlockReplicationStatus(String participant, @Nullable String peer, List<DiskReplicationStatus> disks) {
 }

@@ -10,12 +10,11 @@ import java.util.function.BooleanSupplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.block.BlockDevice;
-import dev.lockstep.block.Export;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.block.layer.Faults;
-import dev.lockstep.block.layer.ReadOnlyView;
 import dev.lockstep.block.layer.SwitchingDevice;
 import dev.lockstep.block.pair.primary.DirtyChunks;
 import dev.lockstep.block.pair.primary.PrimaryDevice;
@@ -25,7 +24,8 @@ import dev.lockstep.block.pair.primary.SyncProgress;
 import dev.lockstep.block.pair.protocol.PeerProtocol;
 import dev.lockstep.block.pair.protocol.ReplicationKind;
 import dev.lockstep.block.pair.secondary.ChunkHashes;
-import dev.lockstep.block.pair.secondary.MirrorReplica;
+import dev.lockstep.block.pair.secondary.MirrorSecondary;
+import dev.lockstep.block.pair.secondary.Secondary;
 import dev.lockstep.block.pair.secondary.SecondaryStack;
 
 /**
@@ -77,15 +77,13 @@ final class DiskReplication {
 
 	private volatile Role role = Role.IDLE;
 
-	private volatile ReplicationMode failedOverFrom;
+	private volatile @Nullable ReplicationMode failedOverFrom;
 
-	private volatile URI peer;
+	private volatile @Nullable URI peer;
 
-	private volatile PrimaryDevice primary;
+	private volatile @Nullable PrimaryDevice primary;
 
-	private volatile SecondaryStack stack;
-
-	private volatile MirrorReplica mirror;
+	private volatile @Nullable Secondary secondary;
 
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
 			long logIntervalNanos, Duration forwardTimeout) throws IOException {
@@ -239,51 +237,30 @@ final class DiskReplication {
 	private void startSecondary() throws IOException {
 		String replicaName = PeerProtocol.replicaExport(this.name);
 		String hashesName = PeerProtocol.hashesExport(this.name);
-		SecondaryStack newStack = null;
-		MirrorReplica newMirror = null;
+		Secondary newSecondary = null;
 		try {
-			BlockDevice replica;
-			// Only colo follows the primary's connections and synchronisations (its
-			// checkpoint rules).
-			Export.ClientListener primaryConnections = null;
-			Export.ClientListener synchronisations = null;
-			Runnable synchronised = () -> {
-			};
-			if (this.kind == ReplicationKind.COLO) {
-				newStack = new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
-						this.faults);
-				this.device.switchTo(newStack.workload());
-				replica = newStack.replica();
-				primaryConnections = newStack.primaryConnections();
-				synchronisations = newStack.synchronisations();
-				synchronised = newStack::synchronised;
-			}
-			else {
-				newMirror = new MirrorReplica(this.name, this.base, this.faults);
-				this.device.switchTo(new ReadOnlyView(this.base));
-				replica = newMirror;
-			}
+			newSecondary = (this.kind == ReplicationKind.COLO) ? new SecondaryStack(this.name, this.base,
+					overlayPath("hidden"), overlayPath("active"), this.faults)
+					: new MirrorSecondary(this.name, this.base, this.faults);
+			this.device.switchTo(newSecondary.workload());
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
-			this.engine.addExport(replicaName, replica, false, true,
-					PeerProtocol.replicaDescription(this.name, this.kind), primaryConnections);
-			this.engine.addExport(hashesName, new ChunkHashes(this.base, synchronised), true, false,
-					PeerProtocol.hashesDescription(this.name), synchronisations);
+			this.engine.addExport(replicaName, newSecondary.replica(), false, true,
+					PeerProtocol.replicaDescription(this.name, this.kind), newSecondary.primaryConnections());
+			this.engine.addExport(hashesName, new ChunkHashes(this.base, newSecondary::synchronised), true, false,
+					PeerProtocol.hashesDescription(this.name), newSecondary.synchronisations());
 		}
 		catch (IOException | RuntimeException ex) {
 			this.engine.removeExport(hashesName);
 			this.engine.removeExport(replicaName);
 			this.device.switchTo(this.base);
-			if (newStack != null) {
-				newStack.close();
-			}
-			if (newMirror != null) {
-				newMirror.close();
+			if (newSecondary != null) {
+				newSecondary.closeReplica();
+				newSecondary.close();
 			}
 			throw new IOException("Cannot start disk '" + this.name + "' as secondary: " + Faults.describe(ex), ex);
 		}
-		this.stack = newStack;
-		this.mirror = newMirror;
+		this.secondary = newSecondary;
 		this.primary = null;
 		// As a secondary this disk is overwritten by the primary's synchronisation: what
 		// it changed while it was primary no longer matters.
@@ -309,14 +286,7 @@ final class DiskReplication {
 					return null;
 				});
 			}
-			case SECONDARY -> {
-				if (this.stack != null) {
-					this.stack.checkpoint();
-				}
-				else {
-					this.mirror.checkpoint();
-				}
-			}
+			case SECONDARY -> this.secondary.checkpoint();
 			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
 			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
 		}
@@ -385,42 +355,25 @@ final class DiskReplication {
 	private void stopSecondary(boolean failover) throws Exception {
 		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
 		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
-		if (this.stack != null) {
-			SecondaryStack current = this.stack;
-			current.closeReplica();
-			if (failover) {
-				this.device.exclusive(() -> {
-					current.commit();
-					this.device.switchTo(this.base);
-					return null;
-				});
-			}
-			else {
+		Secondary current = this.secondary;
+		current.closeReplica();
+		if (failover) {
+			this.device.exclusive(() -> {
+				current.commit();
 				this.device.switchTo(this.base);
-			}
-			try {
-				current.close();
-			}
-			catch (IOException ex) {
-				logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
-			}
-			this.stack = null;
+				return null;
+			});
 		}
 		else {
-			MirrorReplica current = this.mirror;
-			current.close();
-			if (failover) {
-				this.device.exclusive(() -> {
-					this.base.flush();
-					this.device.switchTo(this.base);
-					return null;
-				});
-			}
-			else {
-				this.device.switchTo(this.base);
-			}
-			this.mirror = null;
+			this.device.switchTo(this.base);
 		}
+		try {
+			current.close();
+		}
+		catch (IOException ex) {
+			logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
+		}
+		this.secondary = null;
 		this.faults.clear();
 		if (failover) {
 			this.failedOverFrom = ReplicationMode.SECONDARY;
@@ -437,15 +390,14 @@ final class DiskReplication {
 
 	DiskReplicationStatus status() {
 		PrimaryDevice forwarding = this.primary;
-		SecondaryStack current = this.stack;
+		Secondary current = this.secondary;
 		Role currentRole = this.role;
 		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
-				this.dirty.count() * PeerProtocol.CHUNK_SIZE,
-				(current != null) ? (long) current.activeOverlay().allocatedClusters() << 16 : 0,
-				(current != null) ? (long) current.hiddenOverlay().allocatedClusters() << 16 : 0,
-				this.progress.snapshot(), this.faults.message().orElse(null));
+				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
+				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(),
+				this.faults.message().orElse(null));
 	}
 
 	void close() {

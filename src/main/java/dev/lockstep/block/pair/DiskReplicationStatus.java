@@ -1,5 +1,7 @@
 package dev.lockstep.block.pair;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.pair.primary.SyncStatus;
 
 /**
@@ -16,6 +18,7 @@ import dev.lockstep.block.pair.primary.SyncStatus;
  * @param sync the last or running synchronisation, or {@code null} if none ran
  * @param error the disk's current fault, or {@code null}
  */
-public record DiskReplicationStatus(String disk, String replication, String role, String peer, boolean forwarding,
-		long dirtyBytes, long activeOverlayBytes, long hiddenOverlayBytes, SyncStatus sync, String error) {
+public record DiskReplicationStatus(String disk, String replication, String role, @Nullable String peer,
+		boolean forwarding, long dirtyBytes, long activeOverlayBytes, long hiddenOverlayBytes,
+		@Nullable SyncStatus sync, @Nullable String error) {
 }

@@ -9,6 +9,8 @@ import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.DiskEngine;
 import dev.lockstep.block.Export;
@@ -26,7 +28,7 @@ final class NbdEngineAccess implements BlockEngineAccess {
 
 	private final NbdClient.Options options;
 
-	private final URI peer;
+	private final @Nullable URI peer;
 
 	/**
 	 * Creates access to the engine.
@@ -57,7 +59,7 @@ final class NbdEngineAccess implements BlockEngineAccess {
 
 	@Override
 	public void addExport(String name, BlockDevice device, boolean readOnly, boolean inOrder, String description,
-			Export.ClientListener clients) {
+			Export.@Nullable ClientListener clients) {
 		Export export = this.engine.exports().add(name, device, readOnly, description);
 		if (inOrder) {
 			export.processInOrder();

@@ -2,6 +2,8 @@ package dev.lockstep.block.pair.primary;
 
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Progress of a disk's initial synchronisation or resynchronisation. Updated by the
  * synchronising threads, read at any time.
@@ -42,7 +44,7 @@ public final class SyncProgress {
 		this.running = false;
 	}
 
-	public SyncStatus snapshot() {
+	public @Nullable SyncStatus snapshot() {
 		long started = this.startedNanos;
 		if (started == 0) {
 			return null;

@@ -1,29 +1,20 @@
 package dev.lockstep.block.pair.secondary;
 
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Lock;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
-import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.overlay.ClusterOverlay;
 import dev.lockstep.block.overlay.OverlayDevice;
 import dev.lockstep.block.overlay.Stripes;
-import dev.lockstep.block.pair.protocol.PeerProtocol;
-import dev.lockstep.block.pair.protocol.PeerProtocol.Departure;
 import dev.lockstep.block.layer.FaultClass;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.GatedDevice;
-import dev.lockstep.block.layer.RecordedIOException;
 
 import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
 import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
@@ -52,7 +43,7 @@ import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
  * Checkpoint, commit and close wait for every request in flight on either view and hold
  * new ones back until they are done.
  */
-public final class SecondaryStack implements Closeable {
+public final class SecondaryStack implements Secondary {
 
 	private final String disk;
 
@@ -76,28 +67,9 @@ public final class SecondaryStack implements Closeable {
 
 	private volatile boolean replicaClosed;
 
-	/** When a connection of the primary to the replica export broke, or null. */
-	private volatile Instant primaryLost;
+	private final PrimaryLink link;
 
-	/** When a primary started a synchronisation that has not completed, or null. */
-	private volatile Instant synchronisingSince;
-
-	/**
-	 * How to disconnect each open connection to the replica export, by the order in which
-	 * they arrived.
-	 */
-	private final ConcurrentSkipListMap<Long, Runnable> replicaConnections = new ConcurrentSkipListMap<>();
-
-	private final AtomicLong arrivals = new AtomicLong();
-
-	/** Orders breaks against the start and the completion of a synchronisation. */
-	private final Object primaryEvents = new Object();
-
-	/** Counts the breaks of the primary's connections. */
-	private long breaks;
-
-	/** The count of breaks when the latest synchronisation started. */
-	private long breaksBeforeSynchronisation;
+	private final CopyBeforeWrite copyBeforeWrite;
 
 	private volatile boolean closed;
 
@@ -114,100 +86,61 @@ public final class SecondaryStack implements Closeable {
 			this.hidden.close();
 			throw ex;
 		}
-		this.activeDevice = new OverlayDevice(this.active, new HiddenView());
+		this.activeDevice = new OverlayDevice(this.active, new HiddenView(base, this.hidden, this.stripes, faults));
+		this.copyBeforeWrite = new CopyBeforeWrite(base, this.hidden, this.stripes, faults);
+		this.link = new PrimaryLink(disk, () -> this.replicaClosed);
 		this.workload = new WorkloadView();
 		this.replica = new ReplicaView();
 	}
 
 	/** The secondary workload's view of the disk. */
+	@Override
 	public BlockDevice workload() {
 		return this.workload;
 	}
 
 	/**
-	 * Follows the primary's connections to the replica export. One that ends without a
-	 * clean disconnect (the primary died, or gave up on this node) may leave the base
-	 * with writes of the primary after its last checkpoint, in any subset of those in
-	 * flight; checkpoints are refused until a primary has completed a synchronisation
-	 * ({@link #synchronised()}). A new connection alone does not lift the refusal.
+	 * Follows the primary's connections to the replica export; see {@link PrimaryLink}.
 	 */
+	@Override
 	public Export.ClientListener primaryConnections() {
-		return (disconnect) -> {
-			long arrival = this.arrivals.incrementAndGet();
-			this.replicaConnections.put(arrival, disconnect);
-			return (clean) -> {
-				this.replicaConnections.remove(arrival);
-				if (PeerProtocol.departure(clean) == Departure.LOSS && !this.replicaClosed) {
-					synchronized (this.primaryEvents) {
-						this.breaks++;
-						this.primaryLost = Instant.now();
-					}
-				}
-			};
-		};
+		return this.link.replicaClients();
 	}
 
-	/**
-	 * Follows the primary's synchronisations, which read the hash export: from the moment
-	 * one starts until it completes ({@link #synchronised()}), the base is partly this
-	 * node's old data and partly the primary's, so checkpoints are refused. A
-	 * synchronisation that ends without completing leaves them refused.
-	 *
-	 * <p>
-	 * A synchronisation starting also closes every connection to the replica export but
-	 * the newest, which is the synchronising primary's (it connects there first): an
-	 * older one is left over from before, such as a half-open connection of a primary cut
-	 * off by a partition, which TCP keepalive would otherwise end hours later and so
-	 * refuse the checkpoints of a healthy pair. Closed now, it ends before the
-	 * synchronisation completes. Should the newest be another client's, the primary's
-	 * connection is closed, and its start fails.
-	 */
+	/** Follows the primary's synchronisations; see {@link PrimaryLink}. */
+	@Override
 	public Export.ClientListener synchronisations() {
-		return (disconnect) -> {
-			// Closed first, so that their breaks come before the synchronisation that
-			// lifts them.
-			Map.Entry<Long, Runnable> newest = this.replicaConnections.lastEntry();
-			if (newest != null) {
-				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
-			}
-			synchronized (this.primaryEvents) {
-				this.breaksBeforeSynchronisation = this.breaks;
-				this.synchronisingSince = Instant.now();
-			}
-			return (clean) -> {
-			};
-		};
+		return this.link.hashClients();
 	}
 
-	/**
-	 * The primary has completed a synchronisation: the base equals its disk, plus the
-	 * writes it forwards. Lifts the refusals that the synchronisation's start and a
-	 * broken connection before that start set; a break since then (the primary died right
-	 * after its synchronisation) still counts.
-	 */
+	/** The primary has completed a synchronisation; see {@link PrimaryLink}. */
+	@Override
 	public void synchronised() {
-		synchronized (this.primaryEvents) {
-			this.synchronisingSince = null;
-			if (this.breaks == this.breaksBeforeSynchronisation) {
-				this.primaryLost = null;
-			}
-		}
+		this.link.synchronised();
 	}
 
 	/** The device behind the {@code <disk>.replica} export. */
+	@Override
 	public BlockDevice replica() {
 		return this.replica;
 	}
 
-	public ClusterOverlay hiddenOverlay() {
+	ClusterOverlay hiddenOverlay() {
 		return this.hidden;
 	}
 
-	public ClusterOverlay activeOverlay() {
-		return this.active;
+	@Override
+	public long activeOverlayBytes() {
+		return (long) this.active.allocatedClusters() << CLUSTER_SHIFT;
+	}
+
+	@Override
+	public long hiddenOverlayBytes() {
+		return (long) this.hidden.allocatedClusters() << CLUSTER_SHIFT;
 	}
 
 	/** Stops accepting the primary's writes; waits for those in flight. */
+	@Override
 	public void closeReplica() {
 		this.barrier.writeLock().lock();
 		try {
@@ -227,24 +160,15 @@ public final class SecondaryStack implements Closeable {
 	 * Refused, with the overlays kept, once a write of the primary could not be applied
 	 * to the base since replication started.
 	 */
+	@Override
 	public void checkpoint() throws IOException {
 		this.barrier.writeLock().lock();
 		try {
 			checkOpen();
 			this.replica.requireAllUpdatesApplied(this.disk, OVERLAYS_KEPT);
-			Instant synchronising = this.synchronisingSince;
-			if (synchronising != null) {
-				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary started synchronising "
-						+ "the disks at " + synchronising + " and has not completed, so the base is partly this node's "
-						+ "data and partly the primary's. " + OVERLAYS_KEPT + "; checkpoints are accepted once the "
-						+ "primary's start has returned");
-			}
-			Instant lost = this.primaryLost;
-			if (lost != null) {
-				throw new IOException("Cannot checkpoint disk '" + this.disk + "': the primary's connection broke at "
-						+ lost + " without a clean disconnect, so the base may hold writes made after the primary's "
-						+ "last checkpoint. " + OVERLAYS_KEPT + "; to replicate again, start the primary again: "
-						+ "checkpoints are accepted once its synchronisation of the disks has completed");
+			Optional<String> refusal = this.link.checkpointRefusal(OVERLAYS_KEPT);
+			if (refusal.isPresent()) {
+				throw new IOException(refusal.get());
 			}
 			try {
 				this.active.makeEmpty();
@@ -267,6 +191,7 @@ public final class SecondaryStack implements Closeable {
 	 * fails the overlays are kept, the workload's view is unchanged, and the commit can
 	 * be retried.
 	 */
+	@Override
 	public void commit() throws IOException {
 		this.barrier.writeLock().lock();
 		try {
@@ -353,132 +278,6 @@ public final class SecondaryStack implements Closeable {
 		}
 	}
 
-	private IOException baseFault(String what, long offset, IOException ex) {
-		return this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
-	}
-
-	/**
-	 * Saves the base clusters of {@code [offset, offset + length)} that hidden does not
-	 * hold yet.
-	 */
-	private Stripes.Held copyBeforeWrite(long offset, long length) throws IOException {
-		long first = offset >>> CLUSTER_SHIFT;
-		long last = (offset + length - 1) >>> CLUSTER_SHIFT;
-		boolean saved = true;
-		for (long cluster = first; cluster <= last && saved; cluster++) {
-			saved = this.hidden.contains(cluster);
-		}
-		if (saved) {
-			// Readers never fall through to the base for clusters that hidden holds.
-			return () -> {
-			};
-		}
-		Stripes.Held held = this.stripes.lockExclusive(first, last);
-		try {
-			long cluster = first;
-			while (cluster <= last) {
-				if (this.hidden.contains(cluster)) {
-					cluster++;
-					continue;
-				}
-				// A run of clusters that hidden lacks, saved with one read and one write.
-				long runEnd = cluster + 1;
-				while (runEnd <= last && runEnd - cluster < CBW_RUN && !this.hidden.contains(runEnd)) {
-					runEnd++;
-				}
-				saveRun(cluster, (int) (runEnd - cluster));
-				cluster = runEnd;
-			}
-			return held;
-		}
-		catch (IOException | RuntimeException | Error ex) {
-			held.close();
-			throw ex;
-		}
-	}
-
-	private void saveRun(long first, int count) throws IOException {
-		long start = first << CLUSTER_SHIFT;
-		int length = (int) Math.min((long) count << CLUSTER_SHIFT, this.base.size() - start);
-		try {
-			// A run of data in an image file is copied inside the kernel; anything else
-			// is read first, so that clusters of zeroes take no space in hidden.
-			if (this.base instanceof FileBlockDevice file && length == count * CLUSTER_SIZE && allData(start, length)) {
-				this.hidden.allocateRunFrom(first, count, file, start);
-			}
-			else {
-				saveRunThroughBuffer(first, count, start, length);
-			}
-		}
-		catch (IOException | RuntimeException ex) {
-			String detail = "clusters at offset " + start + "+" + length + ": " + Faults.describe(ex);
-			this.faults.record(FaultClass.COPY_BEFORE_WRITE, detail);
-			throw new RecordedIOException("Copy-before-write failed for " + detail, ex);
-		}
-	}
-
-	private void saveRunThroughBuffer(long first, int count, long start, int length) throws IOException {
-		ByteBuffer buffer = CBW_BUFFER.get();
-		buffer.clear().limit(length);
-		this.base.read(start, buffer);
-		buffer.flip();
-		boolean anyZero = false;
-		for (int i = 0; i < count && !anyZero; i++) {
-			anyZero = isZero(cluster(buffer, i));
-		}
-		if (!anyZero && length == count * CLUSTER_SIZE) {
-			this.hidden.allocateRun(first, count, buffer);
-			return;
-		}
-		for (int i = 0; i < count; i++) {
-			ByteBuffer data = cluster(buffer, i);
-			if (isZero(data)) {
-				this.hidden.allocateZero(first + i);
-			}
-			else {
-				this.hidden.allocate(first + i, data);
-			}
-		}
-	}
-
-	/**
-	 * Whether the base's allocation map shows {@code [start, start + length)} as data
-	 * throughout.
-	 */
-	private boolean allData(long start, int length) throws IOException {
-		List<BlockDevice.Extent> extents = this.base.allocation(start, length);
-		return extents.size() == 1 && !extents.get(0).zero() && extents.get(0).length() >= length;
-	}
-
-	private static ByteBuffer cluster(ByteBuffer run, int index) {
-		ByteBuffer cluster = run.duplicate();
-		int from = index * CLUSTER_SIZE;
-		cluster.position(from).limit(Math.min(run.limit(), from + CLUSTER_SIZE));
-		return cluster;
-	}
-
-	/** Clusters saved per read and write in copy-before-write: 1 MiB. */
-	private static final int CBW_RUN = 16;
-
-	private static final ThreadLocal<ByteBuffer> CBW_BUFFER = ThreadLocal
-		.withInitial(() -> ByteBuffer.allocateDirect(CBW_RUN * CLUSTER_SIZE));
-
-	private static boolean isZero(ByteBuffer buffer) {
-		int i = buffer.position();
-		int end = buffer.limit();
-		for (; i + 8 <= end; i += 8) {
-			if (buffer.getLong(i) != 0) {
-				return false;
-			}
-		}
-		for (; i < end; i++) {
-			if (buffer.get(i) != 0) {
-				return false;
-			}
-		}
-		return true;
-	}
-
 	/** The primary's writes: copy-before-write, then into the base. */
 	private final class ReplicaView extends GatedDevice {
 
@@ -494,7 +293,7 @@ public final class SecondaryStack implements Closeable {
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
 			update("write", offset, () -> {
-				try (Stripes.Held held = copyBeforeWrite(offset, src.remaining())) {
+				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, src.remaining())) {
 					SecondaryStack.this.base.write(offset, src, fua);
 				}
 			});
@@ -503,7 +302,7 @@ public final class SecondaryStack implements Closeable {
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
 			update("write-zeroes", offset, () -> {
-				try (Stripes.Held held = copyBeforeWrite(offset, length)) {
+				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, length)) {
 					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
 				}
 			});
@@ -535,91 +334,7 @@ public final class SecondaryStack implements Closeable {
 
 		@Override
 		protected IOException fault(String what, long offset, IOException ex) {
-			return baseFault(what, offset, ex);
-		}
-
-	}
-
-	/** Hidden overlay over the base: the backing of the active overlay. Read-only. */
-	private final class HiddenView implements BlockDevice {
-
-		@Override
-		public long size() {
-			return SecondaryStack.this.base.size();
-		}
-
-		@Override
-		public boolean readOnly() {
-			return true;
-		}
-
-		@Override
-		public void read(long offset, ByteBuffer dst) throws IOException {
-			long end = offset + dst.remaining();
-			long pos = offset;
-			while (pos < end) {
-				long cluster = pos >>> CLUSTER_SHIFT;
-				long clusterEnd = Math.min(end, (cluster + 1) << CLUSTER_SHIFT);
-				int length = (int) (clusterEnd - pos);
-				ByteBuffer part = dst.duplicate();
-				part.limit(part.position() + length);
-				Lock lock = SecondaryStack.this.stripes.of(cluster).readLock();
-				lock.lock();
-				try {
-					if (!SecondaryStack.this.hidden.read(cluster, (int) (pos & (CLUSTER_SIZE - 1)), part)) {
-						try {
-							SecondaryStack.this.base.read(pos, part);
-						}
-						catch (IOException ex) {
-							throw baseFault("read", pos, ex);
-						}
-					}
-				}
-				finally {
-					lock.unlock();
-				}
-				dst.position(dst.position() + length);
-				pos = clusterEnd;
-			}
-		}
-
-		@Override
-		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			throw new IOException("The hidden overlay is written by copy-before-write only");
-		}
-
-		@Override
-		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-			throw new IOException("The hidden overlay is written by copy-before-write only");
-		}
-
-		@Override
-		public void trim(long offset, long length, boolean fua) throws IOException {
-			throw new IOException("The hidden overlay is written by copy-before-write only");
-		}
-
-		@Override
-		public void flush() throws IOException {
-			try {
-				SecondaryStack.this.base.flush();
-			}
-			catch (IOException ex) {
-				throw baseFault("flush", 0, ex);
-			}
-		}
-
-		@Override
-		public List<Extent> allocation(long offset, long length) throws IOException {
-			try {
-				return OverlayDevice.allocation(SecondaryStack.this.hidden, SecondaryStack.this.base, offset, length);
-			}
-			catch (IOException ex) {
-				throw baseFault("block status", offset, ex);
-			}
-		}
-
-		@Override
-		public void close() {
+			return SecondaryStack.this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
 		}
 
 	}
