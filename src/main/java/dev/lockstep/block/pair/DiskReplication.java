@@ -65,6 +65,8 @@ final class DiskReplication {
 
 	private final BlockEngineAccess engine;
 
+	private final PeerConnector peers;
+
 	private final long logIntervalNanos;
 
 	private final Duration forwardTimeout;
@@ -92,6 +94,7 @@ final class DiskReplication {
 		this.base = disk.device();
 		this.image = disk.image();
 		this.engine = engine;
+		this.peers = new PeerConnector(engine, this.name);
 		this.logIntervalNanos = logIntervalNanos;
 		this.forwardTimeout = forwardTimeout;
 		this.faults = new Faults(this.name);
@@ -161,24 +164,12 @@ final class DiskReplication {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
-		RemoteDisk remote = connect(peer, PeerProtocol.replicaExport(this.name));
+		RemoteDisk remote = this.peers.connect(peer, PeerProtocol.replicaExport(this.name));
 		RemoteDisk hashes = null;
 		PrimaryDevice forwarding = null;
 		try {
-			if (remote.size() != this.base.size()) {
-				throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the secondary "
-						+ peer + " exports '" + PeerProtocol.replicaExport(this.name) + "' with " + remote.size()
-						+ " bytes, but the local disk has " + this.base.size() + " bytes");
-			}
-			ReplicationKind remoteKind = PeerProtocol.kindOf(remote.description());
-			if (remoteKind != this.kind) {
-				throw new StartRefusedException(
-						"Cannot start disk '" + this.name + "' as primary: the secondary " + peer + " replicates it as "
-								+ ((remoteKind != null) ? remoteKind : "an unknown kind (" + remote.description() + ")")
-								+ ", but this node is configured for " + this.kind
-								+ "; set lockstep.block.disks[].replication to the same value on both nodes");
-			}
-			hashes = connect(peer, PeerProtocol.hashesExport(this.name));
+			this.peers.checkReplica(remote, peer, this.base.size(), this.kind);
+			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
 					this.forwardTimeout);
 			forwarding.syncing(true);
@@ -214,23 +205,6 @@ final class DiskReplication {
 		}
 		finally {
 			closeQuietly(hashes);
-		}
-	}
-
-	private RemoteDisk connect(URI peer, String export) throws IOException {
-		try {
-			return this.engine.connect(peer, export);
-		}
-		catch (BlockEngineAccess.NoSuchExportException ex) {
-			throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the peer " + peer
-					+ " does not serve export '" + export + "', so it is not running as secondary for this disk;"
-					+ " start replication on the secondary first", ex);
-		}
-		catch (IOException ex) {
-			throw new StartRefusedException(
-					"Cannot start disk '" + this.name + "' as primary: cannot reach the secondary " + peer
-							+ " (export '" + export + "'): " + Faults.describe(ex),
-					ex);
 		}
 	}
 
