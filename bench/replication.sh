@@ -28,7 +28,11 @@ done
 
 ./mvnw -q -B -o -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=target/bench-classpath.txt
-CP="target/classes:target/test-classes:$(cat target/bench-classpath.txt)"
+# The in-process part lives with the other benchmarks in src/jmh/java; it needs only the main classes.
+mkdir -p target/replication-bench-classes
+javac -d target/replication-bench-classes -cp "target/classes:$(cat target/bench-classpath.txt)" \
+  src/jmh/java/dev/lockstep/bench/ReplicationBenchmark.java
+CP="target/classes:target/test-classes:target/replication-bench-classes:$(cat target/bench-classpath.txt)"
 WORK=$(mktemp -d -p "${BENCH_DIR:-/tmp}" replication-bench.XXXXXX)
 PIDS=()
 cleanup() { rc=$?; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; if [ $rc -ne 0 ]; then grep -v "^\s*at " "$WORK"/a.log "$WORK"/b.log "$WORK"/c.log | grep -iv "springdoc\|Spring Boot\|^\s*$" | grep -i "warn\|error\|fail\|clos\|disconn\|exception" | head -40; fi; rm -rf "$WORK"; }
@@ -41,7 +45,7 @@ node() { # name http nbd [peer-nbd]
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
     --lockstep.security.api-token="$TOKEN" \
-    --logging.level.root=WARN --logging.level.dev.lockstep.block.replication=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
+    --logging.level.root=WARN --logging.level.dev.lockstep.block.pair=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
 }
 wait_up() { for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return; sleep 0.5; done; echo "node on $1 did not start"; exit 1; }
@@ -128,4 +132,4 @@ awk -v f="$FULL" -v s="$SYNC" -v c="${COPIED:-0}" -v s2="$SYNC2" -v c2="${COPIED
 
 kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
 echo "== In process: checkpoint and failover commit"
-java -Xmx1g -cp "$CP" dev.lockstep.block.replication.ReplicationBenchmark "$WORK/inproc"
+java -Xmx1g -cp "$CP" dev.lockstep.bench.ReplicationBenchmark "$WORK/inproc"
