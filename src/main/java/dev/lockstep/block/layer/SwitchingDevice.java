@@ -51,6 +51,24 @@ public final class SwitchingDevice implements BlockDevice {
 	 * Runs {@code action} with every request drained and new ones held back.
 	 * Interruptible while waiting for the drain.
 	 */
+	public void exclusive(IoAction action) throws IOException, InterruptedException {
+		this.barrier.writeLock().lockInterruptibly();
+		try {
+			action.run();
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	/**
+	 * Runs {@code action} while no request is in progress and returns its result.
+	 * @param <T> the type of the result
+	 * @param action what to do with the device to itself
+	 * @return what the action returned
+	 * @throws IOException if the action failed
+	 * @throws InterruptedException if interrupted while waiting for requests in progress
+	 */
 	public <T> T exclusive(IoCallable<T> action) throws IOException, InterruptedException {
 		this.barrier.writeLock().lockInterruptibly();
 		try {

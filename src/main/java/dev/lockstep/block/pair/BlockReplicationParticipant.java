@@ -19,6 +19,8 @@ import java.util.function.BooleanSupplier;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToLongFunction;
 
+import org.jspecify.annotations.Nullable;
+
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.commons.logging.Log;
@@ -84,7 +86,9 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		});
 		long interval = properties.replication().probeInterval().toMillis();
 		if (interval > 0) {
-			this.prober.scheduleWithFixedDelay(this::probePeers, interval, interval, TimeUnit.MILLISECONDS);
+			// Ends when the prober is shut down; probePeers() records its own failures
+			var unused = this.prober.scheduleWithFixedDelay(this::probePeers, interval, interval,
+					TimeUnit.MILLISECONDS);
 		}
 	}
 
@@ -280,7 +284,7 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	}
 
 	private static void gauge(MeterRegistry meters, String name, DiskReplication disk,
-			ToDoubleFunction<DiskReplication> value, String unit, String description, String... tags) {
+			ToDoubleFunction<DiskReplication> value, @Nullable String unit, String description, String... tags) {
 		Gauge.builder(name, disk, value)
 			.tag("disk", disk.name())
 			.tags(tags)

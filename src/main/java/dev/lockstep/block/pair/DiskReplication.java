@@ -12,6 +12,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.block.layer.Faults;
@@ -142,7 +144,7 @@ final class DiskReplication {
 
 	// ---- start ------------------------------------------------------------
 
-	void start(ReplicationMode mode, URI peer, BooleanSupplier cancelled) throws Exception {
+	void start(ReplicationMode mode, @Nullable URI peer, BooleanSupplier cancelled) throws Exception {
 		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
 			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
 		}
@@ -159,7 +161,7 @@ final class DiskReplication {
 		}
 	}
 
-	private void startPrimary(URI peer, BooleanSupplier cancelled) throws Exception {
+	private void startPrimary(@Nullable URI peer, BooleanSupplier cancelled) throws Exception {
 		if (peer == null) {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
@@ -254,16 +256,27 @@ final class DiskReplication {
 	void checkpoint() throws Exception {
 		switch (this.role) {
 			case PRIMARY -> {
-				PrimaryDevice forwarding = this.primary;
-				this.device.exclusive(() -> {
-					forwarding.checkpoint();
-					return null;
-				});
+				PrimaryDevice forwarding = forwarding();
+				this.device.exclusive(forwarding::checkpoint);
 			}
-			case SECONDARY -> this.secondary.checkpoint();
+			case SECONDARY -> secondary().checkpoint();
 			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
 			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
 		}
+	}
+
+	/** The forwarding device, which a disk has exactly while its role is PRIMARY. */
+	private PrimaryDevice forwarding() {
+		PrimaryDevice forwarding = this.primary;
+		Assert.state(forwarding != null, "A primary disk has a forwarding device");
+		return forwarding;
+	}
+
+	/** The secondary's side, which a disk has exactly while its role is SECONDARY. */
+	private Secondary secondary() {
+		Secondary secondary = this.secondary;
+		Assert.state(secondary != null, "A secondary disk has its secondary's side");
+		return secondary;
 	}
 
 	// ---- stop -------------------------------------------------------------
@@ -279,14 +292,11 @@ final class DiskReplication {
 	}
 
 	private void stopPrimary(boolean failover) throws Exception {
-		PrimaryDevice forwarding = this.primary;
+		PrimaryDevice forwarding = forwarding();
 		if (failover) {
 			// Keep the forwarding device, which now only marks what changes for the next
 			// resynchronisation.
-			this.device.exclusive(() -> {
-				forwarding.stopForwarding();
-				return null;
-			});
+			this.device.exclusive(forwarding::stopForwarding);
 			closeQuietly(forwarding.remote());
 			this.faults.clear();
 			this.failedOverFrom = ReplicationMode.PRIMARY;
@@ -329,13 +339,12 @@ final class DiskReplication {
 	private void stopSecondary(boolean failover) throws Exception {
 		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
 		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
-		Secondary current = this.secondary;
+		Secondary current = secondary();
 		current.closeReplica();
 		if (failover) {
 			this.device.exclusive(() -> {
 				current.commit();
 				this.device.switchTo(this.base);
-				return null;
 			});
 		}
 		else {
@@ -385,7 +394,7 @@ final class DiskReplication {
 		}
 	}
 
-	private static void closeQuietly(RemoteDisk remote) {
+	private static void closeQuietly(@Nullable RemoteDisk remote) {
 		if (remote != null) {
 			PrimaryDevice.closeInBackground(remote);
 		}

@@ -38,7 +38,7 @@ final class NbdEngineAccess implements BlockEngineAccess {
 	 * participant adds (the secondary's {@code <disk>.replica} exports) accept
 	 * connections only from the peer's addresses
 	 */
-	NbdEngineAccess(DiskEngine engine, NbdClient.Options options, URI peer) {
+	NbdEngineAccess(DiskEngine engine, NbdClient.Options options, @Nullable URI peer) {
 		this.engine = engine;
 		this.options = options;
 		this.peer = peer;

@@ -66,9 +66,9 @@ public interface RemoteDisk extends Closeable {
 			throw new IOException(reason, ex);
 		}
 		catch (ExecutionException ex) {
-			Throwable cause = ex.getCause();
-			if (cause instanceof IOException) {
-				throw (IOException) cause;
+			Throwable cause = (ex.getCause() != null) ? ex.getCause() : ex;
+			if (cause instanceof IOException io) {
+				throw io;
 			}
 			throw new IOException(String.valueOf(cause.getMessage()), cause);
 		}

@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.Lock;
 
+import org.jspecify.annotations.Nullable;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -132,17 +134,17 @@ public final class Resync {
 		}
 		this.progress.end();
 		Throwable ex = failure[0];
-		if (ex instanceof InterruptedException) {
-			throw (InterruptedException) ex;
+		if (ex instanceof InterruptedException interrupted) {
+			throw interrupted;
 		}
-		if (ex instanceof IOException) {
-			throw (IOException) ex;
+		if (ex instanceof IOException io) {
+			throw io;
 		}
-		if (ex instanceof RuntimeException) {
-			throw (RuntimeException) ex;
+		if (ex instanceof RuntimeException runtime) {
+			throw runtime;
 		}
-		if (ex instanceof Error) {
-			throw (Error) ex;
+		if (ex instanceof Error error) {
+			throw error;
 		}
 		logger
 			.info(String.format("Disk '%s': synchronised with the secondary: %s", this.disk, this.progress.snapshot()));
@@ -152,7 +154,7 @@ public final class Resync {
 	 * Asks the secondary for the hashes of a batch of chunks, or returns null past the
 	 * last chunk.
 	 */
-	private HashBatch requestBatch(long batch, long chunks) {
+	private @Nullable HashBatch requestBatch(long batch, long chunks) {
 		long first = batch * BATCH;
 		if (first >= chunks) {
 			return null;

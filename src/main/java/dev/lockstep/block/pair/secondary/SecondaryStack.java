@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
+import org.jspecify.annotations.Nullable;
+
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.overlay.ClusterOverlay;
@@ -221,7 +223,7 @@ public final class SecondaryStack implements Secondary {
 		}
 	}
 
-	private void commitOverlay(ClusterOverlay overlay, ClusterOverlay skip) throws IOException {
+	private void commitOverlay(ClusterOverlay overlay, @Nullable ClusterOverlay skip) throws IOException {
 		long[] clusters = overlay.sortedClusters();
 		int maxRun = 16;
 		ByteBuffer buffer = ByteBuffer.allocateDirect(maxRun * CLUSTER_SIZE);
