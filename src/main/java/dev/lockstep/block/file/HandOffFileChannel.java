@@ -82,7 +82,7 @@ final class HandOffFileChannel extends FileChannel {
 	public void force(boolean metaData) throws IOException {
 		call(() -> {
 			this.channel.force(metaData);
-			return null;
+			return Boolean.TRUE;
 		});
 	}
 
