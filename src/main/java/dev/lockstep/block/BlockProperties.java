@@ -11,6 +11,7 @@ import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -92,7 +93,7 @@ public record BlockProperties(@DefaultValue("true") boolean enabled, @DefaultVal
 	public record Disk(
 			@NotBlank @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._-]{0,254}",
 					message = "must be letters, digits, '.', '-' or '_', starting with a letter or digit") String name,
-			@NotBlank String path, DataSize size, @DefaultValue("false") boolean readOnly) {
+			@NotBlank String path, @Nullable DataSize size, @DefaultValue("false") boolean readOnly) {
 
 		public Disk {
 			if (size != null && size.toBytes() <= 0) {

@@ -18,6 +18,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 import org.springframework.context.SmartLifecycle;
+import org.springframework.util.unit.DataSize;
 
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.nbd.NbdServer;
@@ -57,7 +58,8 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 
 	private Disk open(BlockProperties.Disk config) {
 		Path path = Path.of(config.path());
-		long size = (config.size() != null) ? config.size().toBytes() : -1;
+		DataSize configured = config.size();
+		long size = (configured != null) ? configured.toBytes() : -1;
 		FileBlockDevice device;
 		try {
 			device = FileBlockDevice.open(path, size, config.readOnly());
@@ -99,7 +101,8 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 		if (ex instanceof FileAlreadyExistsException exists) {
 			return "not a directory: " + exists.getFile();
 		}
-		return (ex.getMessage() != null) ? ex.getMessage() : ex.getClass().getSimpleName();
+		String message = ex.getMessage();
+		return (message != null) ? message : ex.getClass().getSimpleName();
 	}
 
 	private static String describe(long bytes) {
@@ -197,7 +200,7 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 			this.server.start();
 		}
 		catch (IOException ex) {
-			throw new DiskEngineException(ex.getMessage(),
+			throw new DiskEngineException(String.valueOf(ex.getMessage()),
 					"Stop the process that listens there, or set lockstep.block.nbd.port (and lockstep.block.nbd.bind)"
 							+ " to a free address.",
 					ex);

@@ -1,12 +1,13 @@
 package dev.lockstep.block;
 
 import java.net.InetAddress;
-import java.util.function.Predicate;
-
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
+
+import org.jspecify.annotations.Nullable;
 
 /**
  * A named, exported {@link BlockDevice}. The device behind an export can be replaced at
@@ -38,9 +39,9 @@ public final class Export {
 
 	private volatile boolean inOrder;
 
-	private volatile ClientListener listener;
+	private volatile @Nullable ClientListener listener;
 
-	Export(String name, BlockDevice device, boolean readOnly, String description) {
+	Export(String name, BlockDevice device, boolean readOnly, @Nullable String description) {
 		this.name = Objects.requireNonNull(name, "name");
 		this.device = Objects.requireNonNull(device, "device");
 		this.readOnly = readOnly || device.readOnly();

@@ -10,6 +10,8 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The live set of exports served by the NBD server, by name. Exports can be added,
  * replaced behind their name and removed at runtime; the server looks the name up when a
@@ -29,7 +31,7 @@ public final class ExportRegistry {
 	 * Returns whether {@code name} is a valid export name: letters, digits, dot, dash and
 	 * underscore, starting with a letter or digit, at most 255 characters.
 	 */
-	public static boolean isValidName(String name) {
+	public static boolean isValidName(@Nullable String name) {
 		return name != null && NAME.matcher(name).matches();
 	}
 
@@ -43,7 +45,7 @@ public final class ExportRegistry {
 	 * @throws IllegalArgumentException if the name is invalid
 	 * @throws IllegalStateException if an export with that name exists
 	 */
-	public Export add(String name, BlockDevice device, boolean readOnly, String description) {
+	public Export add(String name, BlockDevice device, boolean readOnly, @Nullable String description) {
 		if (!isValidName(name)) {
 			throw new IllegalArgumentException("Invalid export name '" + name + "'");
 		}
@@ -59,7 +61,7 @@ public final class ExportRegistry {
 	 * Finds an export by name. The empty name selects the default export, the first one
 	 * added that still exists.
 	 */
-	public Optional<Export> find(String name) {
+	public Optional<Export> find(@Nullable String name) {
 		if (name == null || name.isEmpty()) {
 			return this.order.stream().map(this.exports::get).filter(e -> e != null).findFirst();
 		}

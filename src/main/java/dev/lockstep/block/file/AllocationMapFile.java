@@ -42,7 +42,7 @@ final class AllocationMapFile {
 		if (!Files.isRegularFile(this.path)) {
 			return false;
 		}
-		try (FileChannel channel = FileChannel.open(this.path, StandardOpenOption.READ)) {
+		try (FileChannel channel = DiskFiles.open(this.path, StandardOpenOption.READ)) {
 			long fileSize = channel.size();
 			long expectedWords = (map.blocks() + 63) >>> 6;
 			if (fileSize != HEADER_SIZE + expectedWords * 8 + 4) {
@@ -96,7 +96,7 @@ final class AllocationMapFile {
 		buffer.putInt((int) crc.getValue());
 		buffer.flip();
 		Path temporary = this.path.resolveSibling(this.path.getFileName() + ".tmp");
-		try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+		try (FileChannel channel = DiskFiles.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
 				StandardOpenOption.TRUNCATE_EXISTING)) {
 			while (buffer.hasRemaining()) {
 				channel.write(buffer);
@@ -123,7 +123,7 @@ final class AllocationMapFile {
 
 	private void syncDirectory() {
 		Path directory = this.path.toAbsolutePath().getParent();
-		try (FileChannel channel = FileChannel.open(directory, StandardOpenOption.READ)) {
+		try (FileChannel channel = DiskFiles.open(directory, StandardOpenOption.READ)) {
 			channel.force(true);
 		}
 		catch (IOException ex) {

@@ -21,7 +21,9 @@ import dev.lockstep.block.BlockDevice;
 
 /**
  * A {@link BlockDevice} backed by a raw image file, with positional {@link FileChannel}
- * I/O on one shared channel.
+ * I/O on one shared channel that an interrupt cannot close (see {@link DiskFiles}): a
+ * thread interrupted during a read or write completes it and keeps its interrupt status,
+ * and the device stays open with its lock held.
  *
  * <p>
  * The image is locked for the lifetime of the device (exclusively, or shared when
@@ -55,8 +57,6 @@ public final class FileBlockDevice implements BlockDevice {
 
 	private final Path path;
 
-	private final RandomAccessFile file;
-
 	private final FileChannel channel;
 
 	private final FileLock lock;
@@ -75,11 +75,10 @@ public final class FileBlockDevice implements BlockDevice {
 
 	private volatile boolean closed;
 
-	private FileBlockDevice(Path path, RandomAccessFile file, FileLock lock, long size, boolean readOnly,
+	private FileBlockDevice(Path path, FileChannel channel, FileLock lock, long size, boolean readOnly,
 			AllocationMap map, AllocationMapFile mapFile, boolean mapPersisted) {
 		this.path = path;
-		this.file = file;
-		this.channel = file.getChannel();
+		this.channel = channel;
 		this.lock = lock;
 		this.size = size;
 		this.readOnly = readOnly;
@@ -118,8 +117,9 @@ public final class FileBlockDevice implements BlockDevice {
 		catch (FileNotFoundException ex) {
 			throw new IOException("Cannot open image " + absolute + ": " + ex.getMessage(), ex);
 		}
+		// An interrupt cannot close this channel, so it cannot drop the lock either.
+		FileChannel channel = DiskFiles.open(file);
 		try {
-			FileChannel channel = file.getChannel();
 			FileLock lock = lock(channel, absolute, readOnly);
 			boolean created = !exists && channel.size() == 0;
 			if (created) {
@@ -136,10 +136,10 @@ public final class FileBlockDevice implements BlockDevice {
 					scan(channel, map, absolute);
 				}
 			}
-			return new FileBlockDevice(absolute, file, lock, size, readOnly, map, mapFile, persisted);
+			return new FileBlockDevice(absolute, channel, lock, size, readOnly, map, mapFile, persisted);
 		}
 		catch (IOException | RuntimeException ex) {
-			file.close();
+			channel.close();
 			throw ex;
 		}
 	}
@@ -399,7 +399,8 @@ public final class FileBlockDevice implements BlockDevice {
 				}
 			}
 			finally {
-				this.file.close();
+				// Closes the RandomAccessFile too.
+				this.channel.close();
 			}
 		}
 	}

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.lockstep.block.file.DiskFiles;
 import dev.lockstep.block.file.FileBlockDevice;
 
 /**
@@ -72,7 +73,9 @@ public final class ClusterOverlay implements Closeable {
 		if (parent != null) {
 			Files.createDirectories(parent);
 		}
-		this.channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+		// An interrupt must not close the overlay, whose clusters hold data not yet
+		// anywhere else.
+		this.channel = DiskFiles.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
 				StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
 	}
 

@@ -135,4 +135,24 @@ class OverlayDeviceTests {
 		System.arraycopy(data, 0, model, offset, data.length);
 	}
 
+	@Test
+	void anInterruptedWriterLeavesTheOverlayOpenAndItsDataIntact() throws Exception {
+		byte[] content = random(SIZE, 9);
+		byte[] data = random(3 * ClusterOverlay.CLUSTER_SIZE, 10);
+		try (OverlayDevice device = new OverlayDevice(new ClusterOverlay(this.dir.resolve("o"), SIZE),
+				new MemoryDevice(content))) {
+			Thread.currentThread().interrupt();
+			try {
+				device.write(ClusterOverlay.CLUSTER_SIZE, ByteBuffer.wrap(data), false);
+				assertThat(Thread.currentThread().isInterrupted()).as("interrupt status after the write").isTrue();
+			}
+			finally {
+				Thread.interrupted();
+			}
+			System.arraycopy(data, 0, content, ClusterOverlay.CLUSTER_SIZE, data.length);
+			assertThat(read(device, 0, SIZE)).isEqualTo(content);
+			assertThat(device.overlay().allocatedClusters()).isEqualTo(3);
+		}
+	}
+
 }

@@ -25,7 +25,7 @@ import dev.lockstep.block.nbd.NbdServer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
-class DiskEngineConfigurationTest {
+class DiskEngineConfigurationTests {
 
 	@TempDir
 	Path directory;

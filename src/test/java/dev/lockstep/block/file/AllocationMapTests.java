@@ -6,7 +6,7 @@ import dev.lockstep.block.BlockDevice.Extent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-class AllocationMapTest {
+class AllocationMapTests {
 
 	@Test
 	void tracksRangesAcrossWordBoundaries() {

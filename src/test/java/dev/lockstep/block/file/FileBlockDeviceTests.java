@@ -16,7 +16,7 @@ import dev.lockstep.block.BlockDevice.Extent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
-class FileBlockDeviceTest {
+class FileBlockDeviceTests {
 
 	private static final int MIB = 1024 * 1024;
 

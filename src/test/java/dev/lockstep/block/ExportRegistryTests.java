@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 @Timeout(60)
-class ExportRegistryTest {
+class ExportRegistryTests {
 
 	private static final long MIB = 1024 * 1024;
 
