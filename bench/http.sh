@@ -20,7 +20,7 @@ fi
 ./mvnw -q -B -DskipTests test-compile dependency:build-classpath -Dmdep.includeScope=test \
   -Dmdep.outputFile=target/bench-classpath.txt
 WORK=$(mktemp -d)
-java -Xms256m -Xmx512m -cp "target/classes:target/test-classes:$(cat target/bench-classpath.txt)" \
+java -Xms256m -Xmx512m --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp "target/classes:target/test-classes:$(cat target/bench-classpath.txt)" \
   dev.lockstep.bench.BenchApplication --server.port="$PORT" --server.address=127.0.0.1 \
   --lockstep.block.enabled=false --lockstep.bench.participants=10 --logging.level.root=WARN \
   --lockstep.security.api-token=bench-token \

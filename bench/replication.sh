@@ -40,7 +40,7 @@ trap cleanup EXIT
 
 node() { # name http nbd [peer-nbd]
   mkdir -p "$WORK/$1"
-  java -Xms512m -Xmx1g -cp "$CP" dev.lockstep.LockstepApplication --server.port="$2" --server.address=127.0.0.1 \
+  java -Xms512m -Xmx1g --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp "$CP" dev.lockstep.LockstepApplication --server.port="$2" --server.address=127.0.0.1 \
     --lockstep.block.nbd.port="$3" ${4:+--lockstep.block.peer="nbd://127.0.0.1:$4"} \
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
@@ -132,4 +132,4 @@ awk -v f="$FULL" -v s="$SYNC" -v c="${COPIED:-0}" -v s2="$SYNC2" -v c2="${COPIED
 
 kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true; PIDS=()
 echo "== In process: checkpoint and failover commit"
-java -Xmx1g -cp "$CP" dev.lockstep.bench.ReplicationBenchmark "$WORK/inproc"
+java -Xmx1g --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp "$CP" dev.lockstep.bench.ReplicationBenchmark "$WORK/inproc"

@@ -27,8 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Injects throws, hangs and slow calls into each lifecycle action of a participant and
  * checks, over HTTP, what the coordinator then reports: its state, the health groups and
  * the operation reports. The link between two replicating nodes is severed with
- * {@code block.replication.TcpProxy} in {@code TwoNodeReplicationTests}.
- * docs/guarantees.md cites these tests.
+ * {@code block.TcpProxy} in {@code TwoNodeReplicationTests}. docs/guarantees.md cites
+ * these tests.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
 		properties = { "lockstep.block.enabled=false", "lockstep.coordinator.call-timeout=1s",

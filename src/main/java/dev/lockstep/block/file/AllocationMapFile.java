@@ -123,6 +123,9 @@ final class AllocationMapFile {
 
 	private void syncDirectory() {
 		Path directory = this.path.toAbsolutePath().getParent();
+		if (directory == null) {
+			return;
+		}
 		try (FileChannel channel = DiskFiles.open(directory, StandardOpenOption.READ)) {
 			channel.force(true);
 		}

@@ -14,6 +14,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.BlockDevice.Extent;
 import dev.lockstep.block.Export;
@@ -224,7 +226,7 @@ final class NbdTransmission {
 					return;
 				}
 				case Nbd.CMD_WRITE -> {
-					device.write(request.offset(), work.data, fua);
+					device.write(request.offset(), work.writeData(), fua);
 					stats.recordWrite(request.length());
 				}
 				case Nbd.CMD_FLUSH -> {
@@ -333,6 +335,13 @@ final class NbdTransmission {
 			this.request = request;
 			this.data = data;
 			this.refusal = refusal;
+		}
+
+		/** The data of a WRITE, which is read with its request. */
+		ByteBuffer writeData() {
+			ByteBuffer data = this.data;
+			Assert.state(data != null, "A WRITE is read with its data");
+			return data;
 		}
 
 		void release() {

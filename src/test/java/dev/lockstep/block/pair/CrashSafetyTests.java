@@ -205,15 +205,15 @@ class CrashSafetyTests {
 			throws IOException, InterruptedException {
 		Path home = this.dir.resolve("a");
 		Files.createDirectories(home);
-		List<String> command = new ArrayList<>(
-				List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-						"-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-						LockstepApplication.class.getName(), "--server.port=" + httpPort,
-						"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",
-						"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"),
-						"--lockstep.block.disks[0].size=8MiB", "--lockstep.block.disks[0].replication=" + replication,
-						"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
-						"--lockstep.security.api-token=" + LockstepNode.TOKEN, "--logging.level.root=WARN"));
+		List<String> command = new ArrayList<>(List.of(
+				Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+				"-XX:TieredStopAtLevel=1", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
+				System.getProperty("java.class.path"), LockstepApplication.class.getName(), "--server.port=" + httpPort,
+				"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",
+				"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"), "--lockstep.block.disks[0].size=8MiB",
+				"--lockstep.block.disks[0].replication=" + replication,
+				"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
+				"--lockstep.security.api-token=" + LockstepNode.TOKEN, "--logging.level.root=WARN"));
 		Process process = new ProcessBuilder(command).redirectErrorStream(true)
 			.redirectOutput(home.resolve("primary.log").toFile())
 			.start();
