@@ -5,10 +5,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
@@ -28,6 +32,24 @@ class NbdRefusalTests {
 
 	@RegisterExtension
 	final TestServer.PerTest server = TestServer.perTest().disk("disk0", SIZE);
+
+	/**
+	 * Other tests in the same JVM may have left the NBD server's loggers quieter than
+	 * INFO, where refused requests are logged.
+	 */
+	@BeforeEach
+	void logRefusals() {
+		loggingSystem().setLogLevel(NbdServer.class.getPackageName(), LogLevel.INFO);
+	}
+
+	@AfterEach
+	void restoreLogLevels() {
+		loggingSystem().setLogLevel(NbdServer.class.getPackageName(), null);
+	}
+
+	private static LoggingSystem loggingSystem() {
+		return LoggingSystem.get(NbdRefusalTests.class.getClassLoader());
+	}
 
 	@Test
 	void aClientThatSendsTooManyOptionsWithoutSelectingAnExportIsRefusedAndDisconnected(CapturedOutput output)
