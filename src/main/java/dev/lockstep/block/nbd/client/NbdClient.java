@@ -7,14 +7,8 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
-import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -22,18 +16,16 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantLock;
 
 import org.jspecify.annotations.Nullable;
-
-import org.springframework.util.Assert;
 
 import dev.lockstep.block.BlockDevice.Extent;
 import dev.lockstep.block.nbd.ChannelInput;
 import dev.lockstep.block.nbd.Nbd;
-import dev.lockstep.block.nbd.NbdCodec;
 import dev.lockstep.block.nbd.NbdProtocolException;
 import dev.lockstep.block.nbd.NbdThreads;
+import dev.lockstep.block.nbd.client.ReplyReader.Pending;
+import dev.lockstep.block.nbd.client.RequestSender.Outgoing;
 
 /**
  * An NBD client for one export: fixed newstyle handshake with {@code NBD_OPT_GO},
@@ -47,51 +39,28 @@ import dev.lockstep.block.nbd.NbdThreads;
  * block. A failed connection fails every pending and later request with an
  * {@link IOException}; a command the server refuses fails with an
  * {@link NbdCommandException} and the connection stays usable.
+ *
+ * <p>
+ * Requests are sent by a {@link RequestSender} and their replies read by a
+ * {@link ReplyReader}; this class ties them to the connection's lifecycle, open until it
+ * fails, is aborted or is closed.
  */
 public final class NbdClient implements AutoCloseable {
 
-	private static final int MAX_CHUNK_PAYLOAD = 1024 * 1024;
-
-	/** The most requests sent with one gathering write. */
-	private static final int MAX_BATCH = 64;
-
 	private static final ScheduledExecutorService timer = Executors
 		.newSingleThreadScheduledExecutor(NbdThreads.factory("nbd-client-timer"));
-
-	private final SocketChannel channel;
 
 	private final String target;
 
 	private final ExportInfo info;
 
-	private final ChannelInput input;
-
 	private final Options options;
-
-	private final int metaContextId;
-
-	private final ReentrantLock sendLock = new ReentrantLock();
-
-	/**
-	 * Held by the receiving thread while it reads one reply, and with it a READ's data
-	 * into the request's buffer; a request leaves {@link #pending} only under it, so once
-	 * a request has failed nothing writes into its buffer.
-	 */
-	private final ReentrantLock receiveLock = new ReentrantLock();
-
-	/** Requests waiting to be sent, in the order they were submitted. */
-	private final Queue<Outgoing> outgoing = new ConcurrentLinkedQueue<>();
-
-	/**
-	 * Guarded by {@link #sendLock}: request headers and the gathering array of one batch.
-	 */
-	private final ByteBuffer requestHeaders = ByteBuffer.allocateDirect(Nbd.REQUEST_HEADER_SIZE * MAX_BATCH);
-
-	private final ByteBuffer[] iov = new ByteBuffer[2 * MAX_BATCH];
 
 	private final Semaphore inFlight;
 
-	private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+	private final RequestSender sender;
+
+	private final ReplyReader replies;
 
 	private final AtomicLong handles = new AtomicLong();
 
@@ -105,13 +74,12 @@ public final class NbdClient implements AutoCloseable {
 
 	private NbdClient(SocketChannel channel, String target, ChannelInput input, ExportInfo info, int metaContextId,
 			Options options) {
-		this.channel = channel;
 		this.target = target;
-		this.input = input;
 		this.info = info;
-		this.metaContextId = metaContextId;
 		this.options = options;
 		this.inFlight = new Semaphore(options.maxInFlight());
+		this.sender = new RequestSender(channel, this::sendFailed);
+		this.replies = new ReplyReader(input, target, info, metaContextId, this.inFlight);
 		Thread receiver = NbdThreads.factory("nbd-client " + target).newThread(this::receive);
 		receiver.start();
 	}
@@ -235,7 +203,7 @@ public final class NbdClient implements AutoCloseable {
 
 	/** Number of requests sent and not yet replied to. */
 	public int inFlight() {
-		return this.pending.size();
+		return this.replies.size();
 	}
 
 	/**
@@ -309,88 +277,26 @@ public final class NbdClient implements AutoCloseable {
 			return CompletableFuture.failedFuture(new IOException("Interrupted while waiting to send", ex));
 		}
 		long handle = this.handles.incrementAndGet();
-		this.pending.put(handle, request);
+		this.replies.add(handle, request);
 		if (this.failure.get() != null) {
-			fail(handle, closedException());
+			this.replies.fail(handle, closedException());
 			return request.future;
 		}
-		this.outgoing.add(new Outgoing(flags, request.type, handle, request.offset, (int) length, payload));
-		sendQueued();
+		this.sender.send(new Outgoing(flags, request.type, handle, request.offset, (int) length, payload));
 		return request.future;
 	}
 
-	/**
-	 * Sends the queued requests. Whichever thread gets the send lock sends every request
-	 * queued so far, its own and other threads', with one gathering write per batch; the
-	 * others return at once and wait for their replies. A thread that finds the lock
-	 * taken leaves its request to the holder, which looks at the queue again after
-	 * unlocking.
-	 */
-	private void sendQueued() {
-		while (!this.outgoing.isEmpty() && this.sendLock.tryLock()) {
-			try {
-				sendBatches();
-			}
-			catch (IOException ex) {
-				failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
-			}
-			finally {
-				this.sendLock.unlock();
-			}
-		}
+	private void sendFailed(IOException ex) {
+		failAll(new IOException("Connection to " + this.target + " failed: " + ex.getMessage(), ex));
 	}
 
-	private void sendBatches() throws IOException {
-		Outgoing next;
-		while ((next = this.outgoing.poll()) != null) {
-			ByteBuffer headers = this.requestHeaders.clear();
-			int count = 0;
-			long bytes = 0;
-			do {
-				headers.limit(headers.position() + Nbd.REQUEST_HEADER_SIZE);
-				ByteBuffer header = headers.slice();
-				NbdCodec.encodeRequest(header, next.flags, next.type, next.handle, next.offset, next.length);
-				this.iov[count++] = header.flip();
-				headers.position(headers.limit());
-				bytes += Nbd.REQUEST_HEADER_SIZE;
-				if (next.payload != null) {
-					this.iov[count++] = next.payload;
-					bytes += next.payload.remaining();
-				}
-			}
-			while (count + 2 <= this.iov.length && (next = this.outgoing.poll()) != null);
-			while (bytes > 0) {
-				bytes -= this.channel.write(this.iov, 0, count);
-			}
-			Arrays.fill(this.iov, 0, count, null);
-			if (this.failure.get() != null) {
-				throw closedException();
-			}
-		}
-	}
-
+	/** The receive thread: reads replies until the connection ends. */
 	private void receive() {
 		try {
-			while (true) {
-				ByteBuffer buffer = this.input.require(4);
-				int magic = NbdCodec.decodeReplyMagic(buffer);
-				Pending done;
-				this.receiveLock.lock();
-				try {
-					done = (magic == Nbd.SIMPLE_REPLY_MAGIC)
-							? receiveSimple(NbdCodec.decodeSimpleReplyRest(this.input.require(12)))
-							: receiveChunk(NbdCodec.decodeChunkHeaderRest(this.input.require(16)));
-				}
-				finally {
-					this.receiveLock.unlock();
-				}
-				if (done != null) {
-					complete(done);
-				}
-			}
+			this.replies.receive();
 		}
 		catch (IOException ex) {
-			if (this.closing && this.pending.isEmpty()) {
+			if (this.closing && this.replies.isEmpty()) {
 				failAll(closedException());
 			}
 			else if (ex instanceof NbdProtocolException) {
@@ -405,117 +311,6 @@ public final class NbdClient implements AutoCloseable {
 		}
 	}
 
-	/** Reads a simple reply; returns its request, no longer pending. */
-	private @Nullable Pending receiveSimple(NbdCodec.SimpleReply reply) throws IOException {
-		Pending request = this.pending.get(reply.handle());
-		if (request == null) {
-			throw new NbdProtocolException("Reply for unknown handle " + reply.handle());
-		}
-		if (this.info.structuredReplies() && request.type == Nbd.CMD_READ && reply.error() == 0) {
-			throw new NbdProtocolException("Simple reply to READ after structured replies were negotiated");
-		}
-		if (reply.error() != 0) {
-			request.error(reply.error(), null);
-		}
-		else if (request.type == Nbd.CMD_READ) {
-			this.input.readFully(request.destination().duplicate());
-		}
-		return claim(reply.handle(), request);
-	}
-
-	/**
-	 * Reads a structured reply chunk; returns its request once the last chunk has come,
-	 * else null.
-	 */
-	private @Nullable Pending receiveChunk(NbdCodec.ChunkHeader chunk) throws IOException {
-		Pending request = this.pending.get(chunk.handle());
-		if (request == null) {
-			throw new NbdProtocolException("Reply chunk for unknown handle " + chunk.handle());
-		}
-		long length = chunk.length();
-		switch (chunk.type()) {
-			case Nbd.REPLY_TYPE_NONE -> {
-				if (length != 0 || !chunk.done()) {
-					throw new NbdProtocolException("Malformed NONE chunk");
-				}
-			}
-			case Nbd.REPLY_TYPE_OFFSET_DATA -> {
-				if (request.type != Nbd.CMD_READ || length < 9) {
-					throw new NbdProtocolException("Unexpected data chunk");
-				}
-				long offset = this.input.require(8).getLong();
-				ByteBuffer target = request.slice(offset, length - 8);
-				this.input.readFully(target);
-			}
-			case Nbd.REPLY_TYPE_OFFSET_HOLE -> {
-				if (request.type != Nbd.CMD_READ || length != 12) {
-					throw new NbdProtocolException("Unexpected hole chunk");
-				}
-				ByteBuffer hole = this.input.require(12);
-				long offset = hole.getLong();
-				long size = Integer.toUnsignedLong(hole.getInt());
-				ByteBuffer target = request.slice(offset, size);
-				while (target.hasRemaining()) {
-					target.put((byte) 0);
-				}
-			}
-			case Nbd.REPLY_TYPE_BLOCK_STATUS -> {
-				if (request.type != Nbd.CMD_BLOCK_STATUS || length > MAX_CHUNK_PAYLOAD) {
-					throw new NbdProtocolException("Unexpected block status chunk");
-				}
-				NbdCodec.BlockStatus status = NbdCodec.decodeBlockStatus(this.input.readBytes((int) length));
-				if (status.contextId() == this.metaContextId) {
-					for (NbdCodec.BlockDescriptor descriptor : status.descriptors()) {
-						boolean hole = (descriptor.flags() & Nbd.STATE_HOLE) != 0;
-						boolean zero = (descriptor.flags() & Nbd.STATE_ZERO) != 0;
-						request.extents.add(new Extent(descriptor.length(), hole, zero));
-					}
-				}
-			}
-			default -> {
-				if ((chunk.type() & 0x8000) == 0 || length > MAX_CHUNK_PAYLOAD) {
-					throw new NbdProtocolException("Unknown reply chunk type " + chunk.type());
-				}
-				NbdCodec.ErrorPayload error = NbdCodec.decodeError(this.input.readBytes((int) length),
-						chunk.type() == Nbd.REPLY_TYPE_ERROR_OFFSET);
-				request.error(error.error(), error.message());
-			}
-		}
-		return chunk.done() ? claim(chunk.handle(), request) : null;
-	}
-
-	/**
-	 * Takes a replied request out of {@link #pending}, called with the receive lock held.
-	 * Returns null if the request has failed meanwhile, which then owns its completion.
-	 */
-	private @Nullable Pending claim(long handle, Pending request) {
-		if (!this.pending.remove(handle, request)) {
-			return null;
-		}
-		this.inFlight.release();
-		return request;
-	}
-
-	private void complete(Pending request) {
-		if (request.error != 0) {
-			request.future.completeExceptionally(new NbdCommandException(Nbd.commandName(request.type) + " at "
-					+ request.offset + "+" + request.length + " on " + this.target, request.error, request.message));
-			return;
-		}
-		if (request.dst != null) {
-			request.dst.position(request.dst.limit());
-		}
-		request.future.complete(request);
-	}
-
-	private void fail(long handle, IOException ex) {
-		Pending request = this.pending.remove(handle);
-		if (request != null) {
-			this.inFlight.release();
-			request.future.completeExceptionally(ex);
-		}
-	}
-
 	/**
 	 * Fails the connection: closes the socket and fails every pending request. The
 	 * futures fail only once no thread sends or receives any more (the send and receive
@@ -526,24 +321,7 @@ public final class NbdClient implements AutoCloseable {
 	 */
 	private void failAll(IOException ex) {
 		this.failure.compareAndSet(null, ex);
-		try {
-			this.channel.close();
-		}
-		catch (IOException ignored) {
-			// Closing anyway.
-		}
-		this.sendLock.lock();
-		this.receiveLock.lock();
-		try {
-			this.outgoing.clear();
-			for (Long handle : new ArrayList<>(this.pending.keySet())) {
-				fail(handle, closedException());
-			}
-		}
-		finally {
-			this.receiveLock.unlock();
-			this.sendLock.unlock();
-		}
+		this.sender.stop(() -> this.replies.failAll(this::closedException));
 	}
 
 	/**
@@ -575,7 +353,7 @@ public final class NbdClient implements AutoCloseable {
 		}
 		this.closing = true;
 		long deadline = System.nanoTime() + this.options.closeTimeout().toNanos();
-		while (!this.pending.isEmpty() && this.failure.get() == null && System.nanoTime() < deadline) {
+		while (!this.replies.isEmpty() && this.failure.get() == null && System.nanoTime() < deadline) {
 			try {
 				Thread.sleep(1);
 			}
@@ -585,22 +363,7 @@ public final class NbdClient implements AutoCloseable {
 			}
 		}
 		if (this.failure.get() == null) {
-			this.sendLock.lock();
-			try {
-				ByteBuffer header = ByteBuffer.allocate(Nbd.REQUEST_HEADER_SIZE);
-				NbdCodec.encodeRequest(header, 0, Nbd.CMD_DISC, this.handles.incrementAndGet(), 0, 0);
-				header.flip();
-				while (header.hasRemaining()) {
-					this.channel.write(header);
-				}
-				this.channel.shutdownOutput();
-			}
-			catch (IOException ex) {
-				// The server may already be gone.
-			}
-			finally {
-				this.sendLock.unlock();
-			}
+			this.sender.sendDisconnect(this.handles.incrementAndGet());
 		}
 		failAll(new IOException("NBD client for " + this.target + " is closed"));
 	}
@@ -640,62 +403,6 @@ public final class NbdClient implements AutoCloseable {
 		public Options withStructuredReplies(boolean structuredReplies) {
 			return new Options(this.maxInFlight, structuredReplies, this.blockStatus, this.connectTimeout,
 					this.closeTimeout);
-		}
-
-	}
-
-	/** A request queued for sending; the payload of a WRITE is the caller's buffer. */
-	private record Outgoing(int flags, int type, long handle, long offset, int length, @Nullable ByteBuffer payload) {
-	}
-
-	/** A request awaiting its reply. */
-	private static final class Pending {
-
-		final int type;
-
-		final long offset;
-
-		final long length;
-
-		final @Nullable ByteBuffer dst;
-
-		final List<Extent> extents = new ArrayList<>();
-
-		final CompletableFuture<Pending> future = new CompletableFuture<>();
-
-		int error;
-
-		@Nullable String message;
-
-		Pending(int type, long offset, long length, @Nullable ByteBuffer dst) {
-			this.type = type;
-			this.offset = offset;
-			this.length = length;
-			this.dst = dst;
-		}
-
-		void error(int error, @Nullable String message) {
-			if (this.error == 0) {
-				this.error = (error != 0) ? error : Nbd.EIO;
-				this.message = message;
-			}
-		}
-
-		/** The part of the destination buffer for {@code [offset, offset + size)}. */
-		ByteBuffer slice(long chunkOffset, long size) throws NbdProtocolException {
-			long relative = chunkOffset - this.offset;
-			if (relative < 0 || size < 0 || relative + size > this.length) {
-				throw new NbdProtocolException("Reply chunk outside the requested range");
-			}
-			ByteBuffer destination = destination();
-			return destination.slice(destination.position() + (int) relative, (int) size);
-		}
-
-		/** The buffer a READ fills; only a READ has one. */
-		ByteBuffer destination() {
-			ByteBuffer destination = this.dst;
-			Assert.state(destination != null, "Only a READ has a destination buffer");
-			return destination;
 		}
 
 	}
