@@ -52,13 +52,10 @@ public final class SwitchingDevice implements BlockDevice {
 	 * Interruptible while waiting for the drain.
 	 */
 	public void exclusive(IoAction action) throws IOException, InterruptedException {
-		this.barrier.writeLock().lockInterruptibly();
-		try {
+		exclusive(() -> {
 			action.run();
-		}
-		finally {
-			this.barrier.writeLock().unlock();
-		}
+			return action;
+		});
 	}
 
 	/**
