@@ -45,7 +45,7 @@ node() { # name http nbd [peer-nbd]
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
     --lockstep.security.api-token="$TOKEN" \
-    --logging.level.root=WARN --logging.level.dev.lockstep.block.pair=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
+    --logging.level.root=WARN --logging.level.dev.lockstep.block.replicated=INFO ${BENCH_NBD_DEBUG:+--logging.level.dev.lockstep.block.nbd=DEBUG} > "$WORK/$1.log" 2>&1 &
   PIDS+=($!)
 }
 wait_up() { for _ in $(seq 1 240); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return; sleep 0.5; done; echo "node on $1 did not start"; exit 1; }

@@ -10,7 +10,7 @@ import java.util.Random;
 
 import dev.lockstep.block.file.FileBlockDevice;
 import dev.lockstep.block.layer.Faults;
-import dev.lockstep.block.pair.secondary.SecondaryStack;
+import dev.lockstep.block.replicated.secondary.SecondaryStack;
 
 /**
  * In-process part of {@code bench/replication.sh}: secondary checkpoint time with 1,000

@@ -1,0 +1,403 @@
+package dev.lockstep.block.replicated;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.BooleanSupplier;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.util.Assert;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.replication.ReplicationMode;
+import dev.lockstep.block.layer.Faults;
+import dev.lockstep.block.layer.SwitchingDevice;
+import dev.lockstep.block.replicated.primary.DirtyChunks;
+import dev.lockstep.block.replicated.primary.PrimaryDevice;
+import dev.lockstep.block.replicated.primary.RemoteDisk;
+import dev.lockstep.block.replicated.primary.Resync;
+import dev.lockstep.block.replicated.primary.SyncProgress;
+import dev.lockstep.block.replicated.protocol.PeerProtocol;
+import dev.lockstep.block.replicated.protocol.ReplicationKind;
+import dev.lockstep.block.replicated.secondary.ChunkHashes;
+import dev.lockstep.block.replicated.secondary.MirrorSecondary;
+import dev.lockstep.block.replicated.secondary.Secondary;
+import dev.lockstep.block.replicated.secondary.SecondaryStack;
+
+/**
+ * The replication of one disk: its role, its layer stacks and their transitions.
+ * Lifecycle calls are serialised by the caller; {@link #error()} and {@link #status()}
+ * may be called at any time.
+ */
+final class DiskReplication {
+
+	private static final Log logger = LogFactory.getLog(DiskReplication.class);
+
+	enum Role {
+
+		/** Not replicating; serving the image alone. */
+		IDLE,
+
+		/** Forwarding writes to the secondary. */
+		PRIMARY,
+
+		/** Receiving the primary's writes. */
+		SECONDARY,
+
+		/** Failover completed; serving the image alone until a fresh start. */
+		FAILED_OVER
+
+	}
+
+	private final String name;
+
+	private final ReplicationKind kind;
+
+	private final BlockDevice base;
+
+	private final Path image;
+
+	private final SwitchingDevice device;
+
+	private final BlockEngineAccess engine;
+
+	private final PeerConnector peers;
+
+	private final long logIntervalNanos;
+
+	private final Duration forwardTimeout;
+
+	private final Faults faults;
+
+	private final DirtyChunks dirty;
+
+	private final SyncProgress progress = new SyncProgress();
+
+	private volatile Role role = Role.IDLE;
+
+	private volatile @Nullable ReplicationMode failedOverFrom;
+
+	private volatile @Nullable URI peer;
+
+	private volatile @Nullable PrimaryDevice primary;
+
+	private volatile @Nullable Secondary secondary;
+
+	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
+			long logIntervalNanos, Duration forwardTimeout) throws IOException {
+		this.name = disk.name();
+		this.kind = kind;
+		this.base = disk.device();
+		this.image = disk.image();
+		this.engine = engine;
+		this.peers = new PeerConnector(engine, this.name);
+		this.logIntervalNanos = logIntervalNanos;
+		this.forwardTimeout = forwardTimeout;
+		this.faults = new Faults(this.name);
+		this.dirty = new DirtyChunks(this.base.size());
+		this.device = new SwitchingDevice(this.base);
+		engine.replaceDevice(this.name, this.device);
+	}
+
+	String name() {
+		return this.name;
+	}
+
+	ReplicationKind kind() {
+		return this.kind;
+	}
+
+	Role role() {
+		return this.role;
+	}
+
+	/** The device the disk's export serves. */
+	BlockDevice device() {
+		return this.device;
+	}
+
+	Optional<String> error() {
+		return this.faults.message();
+	}
+
+	/** The number of fault classes recorded since the last start. */
+	int faultCount() {
+		return this.faults.count();
+	}
+
+	/**
+	 * As primary, checks that the secondary still answers; see
+	 * {@link PrimaryDevice#probe()}.
+	 */
+	void probePeer() {
+		PrimaryDevice current = this.primary;
+		if (this.role == Role.PRIMARY && current != null) {
+			current.probe();
+		}
+	}
+
+	// ---- start ------------------------------------------------------------
+
+	void start(ReplicationMode mode, @Nullable URI peer, BooleanSupplier cancelled) throws Exception {
+		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
+		}
+		if (this.role == Role.FAILED_OVER) {
+			logger.info("Disk '" + this.name + "': fresh start as " + mode + " after the failover of the "
+					+ this.failedOverFrom + "; replication state reset");
+		}
+		this.faults.clear();
+		if (mode == ReplicationMode.PRIMARY) {
+			startPrimary(peer, cancelled);
+		}
+		else {
+			startSecondary();
+		}
+	}
+
+	private void startPrimary(@Nullable URI peer, BooleanSupplier cancelled) throws Exception {
+		if (peer == null) {
+			throw new IllegalStateException("Cannot start disk '" + this.name
+					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
+		}
+		RemoteDisk remote = this.peers.connect(peer, PeerProtocol.replicaExport(this.name));
+		RemoteDisk hashes = null;
+		PrimaryDevice forwarding = null;
+		try {
+			this.peers.checkReplica(remote, peer, this.base.size(), this.kind);
+			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
+			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
+					this.forwardTimeout);
+			forwarding.syncing(true);
+			this.device.switchTo(forwarding);
+			this.peer = peer;
+			this.primary = forwarding;
+			this.role = Role.PRIMARY;
+			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
+			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos, cancelled)
+				.run();
+			forwarding.syncing(false);
+			if (!forwarding.forwarding()) {
+				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
+			}
+			// Completes the synchronisation (see PeerProtocol).
+			hashes.await(hashes.flush(), this.forwardTimeout);
+		}
+		catch (Exception ex) {
+			// A failed start leaves the disk idle, and an idle disk reports no error.
+			this.faults.clear();
+			if (forwarding != null) {
+				forwarding.stopForwarding();
+				this.device.switchTo(this.base);
+			}
+			this.primary = null;
+			this.role = Role.IDLE;
+			closeQuietly(remote);
+			if (ex instanceof InterruptedException || ex instanceof StartRefusedException) {
+				throw ex;
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
+					+ Faults.describe(ex), ex);
+		}
+		finally {
+			closeQuietly(hashes);
+		}
+	}
+
+	private void startSecondary() throws IOException {
+		String replicaName = PeerProtocol.replicaExport(this.name);
+		String hashesName = PeerProtocol.hashesExport(this.name);
+		Secondary newSecondary = null;
+		try {
+			newSecondary = (this.kind == ReplicationKind.COLO) ? new SecondaryStack(this.name, this.base,
+					overlayPath("hidden"), overlayPath("active"), this.faults)
+					: new MirrorSecondary(this.name, this.base, this.faults);
+			this.device.switchTo(newSecondary.workload());
+			// The primary pipelines its forwarded writes on one connection; they are
+			// short, so one thread applies them in order without a hand-over each.
+			this.engine.addExport(replicaName, newSecondary.replica(), false, true,
+					PeerProtocol.replicaDescription(this.name, this.kind), newSecondary.primaryConnections());
+			this.engine.addExport(hashesName, new ChunkHashes(this.base, newSecondary::synchronised), true, false,
+					PeerProtocol.hashesDescription(this.name), newSecondary.synchronisations());
+		}
+		catch (IOException | RuntimeException ex) {
+			this.engine.removeExport(hashesName);
+			this.engine.removeExport(replicaName);
+			this.device.switchTo(this.base);
+			if (newSecondary != null) {
+				newSecondary.closeReplica();
+				newSecondary.close();
+			}
+			throw new IOException("Cannot start disk '" + this.name + "' as secondary: " + Faults.describe(ex), ex);
+		}
+		this.secondary = newSecondary;
+		this.primary = null;
+		// As a secondary this disk is overwritten by the primary's synchronisation: what
+		// it changed while it was primary no longer matters.
+		this.dirty.clearAll();
+		this.role = Role.SECONDARY;
+		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
+				+ replicaName + "'");
+	}
+
+	private Path overlayPath(String layer) {
+		Path file = this.image.getFileName();
+		return this.image.resolveSibling(file + "." + layer + ".overlay");
+	}
+
+	// ---- checkpoint -------------------------------------------------------
+
+	void checkpoint() throws Exception {
+		switch (this.role) {
+			case PRIMARY -> {
+				PrimaryDevice forwarding = forwarding();
+				this.device.exclusive(forwarding::checkpoint);
+			}
+			case SECONDARY -> secondary().checkpoint();
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
+			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
+		}
+	}
+
+	/** The forwarding device, which a disk has exactly while its role is PRIMARY. */
+	private PrimaryDevice forwarding() {
+		PrimaryDevice forwarding = this.primary;
+		Assert.state(forwarding != null, "A primary disk has a forwarding device");
+		return forwarding;
+	}
+
+	/** The secondary's side, which a disk has exactly while its role is SECONDARY. */
+	private Secondary secondary() {
+		Secondary secondary = this.secondary;
+		Assert.state(secondary != null, "A secondary disk has its secondary's side");
+		return secondary;
+	}
+
+	// ---- stop -------------------------------------------------------------
+
+	void stop(boolean failover) throws Exception {
+		switch (this.role) {
+			case PRIMARY -> stopPrimary(failover);
+			case SECONDARY -> stopSecondary(failover);
+			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': stop ignored after failover");
+			case IDLE -> {
+			}
+		}
+	}
+
+	private void stopPrimary(boolean failover) throws Exception {
+		PrimaryDevice forwarding = forwarding();
+		if (failover) {
+			// Keep the forwarding device, which now only marks what changes for the next
+			// resynchronisation.
+			this.device.exclusive(forwarding::stopForwarding);
+			closeQuietly(forwarding.remote());
+			this.faults.clear();
+			this.failedOverFrom = ReplicationMode.PRIMARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.dirty.count()
+					+ " MiB marked for resynchronisation");
+			return;
+		}
+		boolean drained = this.device.exclusive(() -> {
+			boolean flushed = false;
+			if (forwarding.forwarding()) {
+				try {
+					forwarding.remote().await(forwarding.remote().flush(), this.forwardTimeout);
+					flushed = true;
+				}
+				catch (IOException ex) {
+					forwarding.fail(ex);
+				}
+			}
+			forwarding.stopForwarding();
+			this.device.switchTo(this.base);
+			return flushed;
+		});
+		if (drained) {
+			// Nothing is in flight and the secondary has just answered: disconnect
+			// cleanly (NBD_CMD_DISC) before returning, also when the process is shutting
+			// down, so that the secondary knows the primary left on purpose (a planned
+			// stop in PeerProtocol).
+			forwarding.remote().close();
+		}
+		else {
+			closeQuietly(forwarding.remote());
+		}
+		this.primary = null;
+		this.faults.clear();
+		this.role = Role.IDLE;
+		logger.info("Disk '" + this.name + "': replication stopped");
+	}
+
+	private void stopSecondary(boolean failover) throws Exception {
+		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
+		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
+		Secondary current = secondary();
+		current.closeReplica();
+		if (failover) {
+			this.device.exclusive(() -> {
+				current.commit();
+				this.device.switchTo(this.base);
+			});
+		}
+		else {
+			this.device.switchTo(this.base);
+		}
+		try {
+			current.close();
+		}
+		catch (IOException ex) {
+			logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
+		}
+		this.secondary = null;
+		this.faults.clear();
+		if (failover) {
+			this.failedOverFrom = ReplicationMode.SECONDARY;
+			this.role = Role.FAILED_OVER;
+			logger.info("Disk '" + this.name + "': failover as secondary complete; serving the base image alone");
+		}
+		else {
+			this.role = Role.IDLE;
+			logger.info("Disk '" + this.name + "': replication stopped; overlays dropped");
+		}
+	}
+
+	// ---- status -----------------------------------------------------------
+
+	DiskReplicationStatus status() {
+		PrimaryDevice forwarding = this.primary;
+		Secondary current = this.secondary;
+		Role currentRole = this.role;
+		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
+				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
+				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
+				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
+				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(),
+				this.faults.message().orElse(null));
+	}
+
+	void close() {
+		try {
+			if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
+				stop(false);
+			}
+		}
+		catch (Exception ex) {
+			logger.warn("Disk '" + this.name + "': stopping replication on shutdown failed: " + ex.getMessage());
+		}
+	}
+
+	private static void closeQuietly(@Nullable RemoteDisk remote) {
+		if (remote != null) {
+			PrimaryDevice.closeInBackground(remote);
+		}
+	}
+
+}

@@ -1,0 +1,396 @@
+package dev.lockstep.block.replicated.secondary;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.Export;
+import dev.lockstep.block.overlay.ClusterOverlay;
+import dev.lockstep.block.overlay.OverlayDevice;
+import dev.lockstep.block.overlay.Stripes;
+import dev.lockstep.block.layer.FaultClass;
+import dev.lockstep.block.layer.Faults;
+import dev.lockstep.block.layer.GatedDevice;
+
+import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
+import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
+
+/**
+ * The secondary side of COLO block replication for one disk: the base image, the hidden
+ * overlay that keeps the base's contents as of the last checkpoint, and the active
+ * overlay that buffers the secondary workload's own writes.
+ *
+ * <pre>
+ *   workload view ── active ──▶ hidden ──▶ base ◀── replica view (primary's writes)
+ *                                  ▲                      │
+ *                                  └── copy-before-write ─┘
+ * </pre>
+ * <ul>
+ * <li>{@link #replica()} takes the primary's writes into the base. Before a base cluster
+ * is first overwritten after a checkpoint its old contents are copied into the hidden
+ * overlay; a cluster already saved is never saved again.</li>
+ * <li>{@link #workload()} reads the active overlay, then the hidden one, then the base,
+ * and writes into the active overlay. A workload read never sees a base cluster half-way
+ * through a copy-before-write: both take the cluster's lock.</li>
+ * <li>{@link #checkpoint()} empties both overlays, {@link #commit()} writes hidden and
+ * then active into the base and flushes it (failover), and {@link #close()} drops the
+ * overlays.</li>
+ * </ul>
+ * Checkpoint, commit and close wait for every request in flight on either view and hold
+ * new ones back until they are done.
+ */
+public final class SecondaryStack implements Secondary {
+
+	private final String disk;
+
+	private final BlockDevice base;
+
+	private final ClusterOverlay hidden;
+
+	private final ClusterOverlay active;
+
+	private final OverlayDevice activeDevice;
+
+	private final Stripes stripes = new Stripes();
+
+	private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
+
+	private final Faults faults;
+
+	private final BlockDevice workload;
+
+	private final ReplicaView replica;
+
+	private volatile boolean replicaClosed;
+
+	private final PrimaryLink link;
+
+	private final CopyBeforeWrite copyBeforeWrite;
+
+	private volatile boolean closed;
+
+	public SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults)
+			throws IOException {
+		this.disk = disk;
+		this.base = base;
+		this.faults = faults;
+		this.hidden = new ClusterOverlay(hiddenFile, base.size());
+		try {
+			this.active = new ClusterOverlay(activeFile, base.size());
+		}
+		catch (IOException ex) {
+			this.hidden.close();
+			throw ex;
+		}
+		this.activeDevice = new OverlayDevice(this.active, new HiddenView(base, this.hidden, this.stripes, faults));
+		this.copyBeforeWrite = new CopyBeforeWrite(base, this.hidden, this.stripes, faults);
+		this.link = new PrimaryLink(disk, () -> this.replicaClosed);
+		this.workload = new WorkloadView();
+		this.replica = new ReplicaView();
+	}
+
+	/** The secondary workload's view of the disk. */
+	@Override
+	public BlockDevice workload() {
+		return this.workload;
+	}
+
+	/**
+	 * Follows the primary's connections to the replica export; see {@link PrimaryLink}.
+	 */
+	@Override
+	public Export.ClientListener primaryConnections() {
+		return this.link.replicaClients();
+	}
+
+	/** Follows the primary's synchronisations; see {@link PrimaryLink}. */
+	@Override
+	public Export.ClientListener synchronisations() {
+		return this.link.hashClients();
+	}
+
+	/** The primary has completed a synchronisation; see {@link PrimaryLink}. */
+	@Override
+	public void synchronised() {
+		this.link.synchronised();
+	}
+
+	/** The device behind the {@code <disk>.replica} export. */
+	@Override
+	public BlockDevice replica() {
+		return this.replica;
+	}
+
+	ClusterOverlay hiddenOverlay() {
+		return this.hidden;
+	}
+
+	@Override
+	public long activeOverlayBytes() {
+		return (long) this.active.allocatedClusters() << CLUSTER_SHIFT;
+	}
+
+	@Override
+	public long hiddenOverlayBytes() {
+		return (long) this.hidden.allocatedClusters() << CLUSTER_SHIFT;
+	}
+
+	/** Stops accepting the primary's writes; waits for those in flight. */
+	@Override
+	public void closeReplica() {
+		this.barrier.writeLock().lock();
+		try {
+			this.replicaClosed = true;
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	/** What a refused checkpoint leaves for the operator. */
+	private static final String OVERLAYS_KEPT = "The overlays are kept, so a failover still returns to the last "
+			+ "checkpoint";
+
+	/**
+	 * Empties the active and hidden overlays: the workload's view becomes the base.
+	 * Refused, with the overlays kept, once a write of the primary could not be applied
+	 * to the base since replication started.
+	 */
+	@Override
+	public void checkpoint() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			checkOpen();
+			this.replica.requireAllUpdatesApplied(this.disk, OVERLAYS_KEPT);
+			Optional<String> refusal = this.link.checkpointRefusal(OVERLAYS_KEPT);
+			if (refusal.isPresent()) {
+				throw new IOException(refusal.get());
+			}
+			try {
+				this.active.makeEmpty();
+				this.hidden.makeEmpty();
+			}
+			catch (IOException | RuntimeException ex) {
+				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
+				throw new IOException(
+						"Could not empty the overlays of disk '" + this.disk + "': " + Faults.describe(ex), ex);
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	/**
+	 * Failover: stops accepting the primary's writes, writes the hidden overlay and then
+	 * the active one into the base, flushes the base and empties the overlays. If this
+	 * fails the overlays are kept, the workload's view is unchanged, and the commit can
+	 * be retried.
+	 */
+	@Override
+	public void commit() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			checkOpen();
+			this.replicaClosed = true;
+			try {
+				commitOverlay(this.hidden, this.active);
+				commitOverlay(this.active, null);
+				this.base.flush();
+			}
+			catch (IOException | RuntimeException ex) {
+				this.faults.record(FaultClass.COMMIT, Faults.describe(ex));
+				throw new IOException("Could not commit the overlays of disk '" + this.disk + "' into its base image: "
+						+ Faults.describe(ex), ex);
+			}
+			try {
+				this.active.makeEmpty();
+				this.hidden.makeEmpty();
+			}
+			catch (IOException ex) {
+				// The base is complete and durable; stale overlays are dropped on close.
+				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	private void commitOverlay(ClusterOverlay overlay, @Nullable ClusterOverlay skip) throws IOException {
+		long[] clusters = overlay.sortedClusters();
+		int maxRun = 16;
+		ByteBuffer buffer = ByteBuffer.allocateDirect(maxRun * CLUSTER_SIZE);
+		int i = 0;
+		while (i < clusters.length) {
+			if (skip != null && skip.contains(clusters[i])) {
+				i++;
+				continue;
+			}
+			long first = clusters[i];
+			buffer.clear();
+			int run = 0;
+			while (i < clusters.length && run < maxRun && clusters[i] == first + run
+					&& (skip == null || !skip.contains(clusters[i]))) {
+				ByteBuffer part = buffer.duplicate();
+				part.limit(part.position() + overlay.clusterLength(clusters[i]));
+				if (!overlay.read(clusters[i], 0, part)) {
+					throw new IllegalStateException("Cluster " + clusters[i] + " vanished from " + overlay.file());
+				}
+				buffer.position(part.position());
+				run++;
+				i++;
+			}
+			buffer.flip();
+			this.base.write(first << CLUSTER_SHIFT, buffer, false);
+		}
+	}
+
+	/** Drops the overlays (planned stop) and deletes their files. */
+	@Override
+	public void close() throws IOException {
+		this.barrier.writeLock().lock();
+		try {
+			if (this.closed) {
+				return;
+			}
+			this.closed = true;
+			this.replicaClosed = true;
+			try {
+				this.active.close();
+			}
+			finally {
+				this.hidden.close();
+			}
+		}
+		finally {
+			this.barrier.writeLock().unlock();
+		}
+	}
+
+	private void checkOpen() throws IOException {
+		if (this.closed) {
+			throw new IOException("Replication of disk '" + this.disk + "' has stopped");
+		}
+	}
+
+	/** The primary's writes: copy-before-write, then into the base. */
+	private final class ReplicaView extends GatedDevice {
+
+		ReplicaView() {
+			super(SecondaryStack.this.barrier, SecondaryStack.this.base.size());
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			gated("read", offset, () -> SecondaryStack.this.base.read(offset, dst));
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			update("write", offset, () -> {
+				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, src.remaining())) {
+					SecondaryStack.this.base.write(offset, src, fua);
+				}
+			});
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			update("write-zeroes", offset, () -> {
+				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, length)) {
+					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
+				}
+			});
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			// Stored as zeroes so that both nodes keep identical contents.
+			writeZeroes(offset, length, true, fua);
+		}
+
+		@Override
+		public void flush() throws IOException {
+			update("flush", 0, () -> SecondaryStack.this.base.flush());
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			return allocationOf(SecondaryStack.this.base, offset, length);
+		}
+
+		@Override
+		protected void checkOpen() throws IOException {
+			if (SecondaryStack.this.replicaClosed) {
+				throw new IOException("Disk '" + SecondaryStack.this.disk
+						+ "' no longer accepts replicated writes: its replication was stopped");
+			}
+		}
+
+		@Override
+		protected IOException fault(String what, long offset, IOException ex) {
+			return SecondaryStack.this.faults.recordIo(FaultClass.BASE_IO, what, offset, ex);
+		}
+
+	}
+
+	/** The workload's device: the active overlay, gated by the barrier. */
+	private final class WorkloadView extends GatedDevice {
+
+		WorkloadView() {
+			super(SecondaryStack.this.barrier, SecondaryStack.this.base.size());
+		}
+
+		@Override
+		public void read(long offset, ByteBuffer dst) throws IOException {
+			gated("read", offset, () -> SecondaryStack.this.activeDevice.read(offset, dst));
+		}
+
+		@Override
+		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			gated("write", offset, () -> SecondaryStack.this.activeDevice.write(offset, src, fua));
+		}
+
+		@Override
+		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			gated("write-zeroes", offset,
+					() -> SecondaryStack.this.activeDevice.writeZeroes(offset, length, mayTrim, fua));
+		}
+
+		@Override
+		public void trim(long offset, long length, boolean fua) throws IOException {
+			gated("trim", offset, () -> SecondaryStack.this.activeDevice.trim(offset, length, fua));
+		}
+
+		@Override
+		public void flush() throws IOException {
+			gated("flush", 0, () -> SecondaryStack.this.activeDevice.flush());
+		}
+
+		@Override
+		public List<Extent> allocation(long offset, long length) throws IOException {
+			return allocationOf(SecondaryStack.this.activeDevice, offset, length);
+		}
+
+		@Override
+		protected void checkOpen() throws IOException {
+			if (SecondaryStack.this.closed) {
+				throw new IOException("Disk '" + SecondaryStack.this.disk + "': its overlays were dropped");
+			}
+		}
+
+		@Override
+		protected IOException fault(String what, long offset, IOException ex) {
+			return SecondaryStack.this.faults.recordIo(FaultClass.OVERLAY_IO, what, offset, ex);
+		}
+
+	}
+
+}

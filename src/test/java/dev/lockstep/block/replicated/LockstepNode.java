@@ -1,0 +1,171 @@
+package dev.lockstep.block.replicated;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import dev.lockstep.LockstepApplication;
+import dev.lockstep.block.DiskEngine;
+import dev.lockstep.block.Export;
+import dev.lockstep.block.nbd.Tools;
+
+/**
+ * One Lockstep node for two-node tests: a full application context on fixed loopback
+ * ports, with one disk {@code disk0} in its own directory, driven through the REST API
+ * and read and written with qemu-io.
+ */
+final class LockstepNode implements AutoCloseable {
+
+	/** The API token of every test node. */
+	static final String TOKEN = "replication-test-token";
+
+	static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+	final String name;
+
+	final Path dir;
+
+	final int httpPort;
+
+	final int nbdPort;
+
+	private final List<String> properties;
+
+	private ConfigurableApplicationContext context;
+
+	LockstepNode(String name, Path dir, int httpPort, int nbdPort, int peerNbdPort, String size, String replication) {
+		this.name = name;
+		this.dir = dir;
+		this.httpPort = httpPort;
+		this.nbdPort = nbdPort;
+		this.properties = new ArrayList<>(List.of("server.port=" + httpPort, "lockstep.block.nbd.port=" + nbdPort,
+				"lockstep.block.disks[0].name=disk0", "lockstep.block.disks[0].path=" + dir.resolve("disk0.img"),
+				"lockstep.block.disks[0].size=" + size, "lockstep.block.disks[0].replication=" + replication,
+				"lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "lockstep.block.replication.forward-timeout=3s",
+				"lockstep.block.replication.progress-interval=1s", "lockstep.block.replication.probe-interval=300ms",
+				"spring.main.banner-mode=off", "logging.level.root=WARN",
+				"logging.level.dev.lockstep.block.replicated=INFO", "lockstep.security.api-token=" + TOKEN));
+	}
+
+	static int[] freePorts(int count) throws IOException {
+		int[] ports = new int[count];
+		List<ServerSocket> sockets = new ArrayList<>();
+		try {
+			for (int i = 0; i < count; i++) {
+				ServerSocket socket = new ServerSocket(0);
+				sockets.add(socket);
+				ports[i] = socket.getLocalPort();
+			}
+		}
+		finally {
+			for (ServerSocket socket : sockets) {
+				socket.close();
+			}
+		}
+		return ports;
+	}
+
+	LockstepNode start() {
+		// Command-line arguments, which take precedence over application.yaml.
+		this.context = new SpringApplicationBuilder(LockstepApplication.class)
+			.run(this.properties.stream().map((property) -> "--" + property).toArray(String[]::new));
+		return this;
+	}
+
+	boolean running() {
+		return this.context != null && this.context.isActive();
+	}
+
+	/** Stops the node as a crash would look to its peer: its sockets close. */
+	@Override
+	public void close() {
+		if (this.context != null) {
+			this.context.close();
+			this.context = null;
+		}
+	}
+
+	BlockReplicationParticipant participant() {
+		return this.context.getBean(BlockReplicationParticipant.class);
+	}
+
+	/** The node's export of that name, which must exist. */
+	Export export(String name) {
+		return this.context.getBean(DiskEngine.class).exports().get(name);
+	}
+
+	String uri(String export) {
+		return "nbd://127.0.0.1:" + this.nbdPort + "/" + export;
+	}
+
+	Response post(String path, String body) throws IOException, InterruptedException {
+		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
+			.timeout(Duration.ofSeconds(60))
+			.header("Content-Type", "application/json")
+			.header("Authorization", "Bearer " + TOKEN)
+			.POST((body != null) ? HttpRequest.BodyPublishers.ofString(body) : HttpRequest.BodyPublishers.noBody())
+			.build();
+		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+		return new Response(response.statusCode(), response.body());
+	}
+
+	Response get(String path) throws IOException, InterruptedException {
+		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
+			.timeout(Duration.ofSeconds(30))
+			.header("Authorization", "Bearer " + TOKEN)
+			.GET()
+			.build();
+		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+		return new Response(response.statusCode(), response.body());
+	}
+
+	Response start(String mode) throws IOException, InterruptedException {
+		return post("/api/v1/replication/start", "{\"mode\":\"" + mode + "\"}");
+	}
+
+	Response checkpoint() throws IOException, InterruptedException {
+		return post("/api/v1/replication/checkpoint", null);
+	}
+
+	Response stop(boolean failover) throws IOException, InterruptedException {
+		return post("/api/v1/replication/stop", "{\"failover\":" + failover + "}");
+	}
+
+	/**
+	 * Runs one qemu-io command against an export of this node and returns its result.
+	 * Reads open the export read-only, so they work on read-only exports.
+	 */
+	Tools.Result qemuIo(String export, String command) throws IOException, InterruptedException {
+		if (command.startsWith("read ")) {
+			return Tools.run(60, "qemu-io", "-r", "-f", "raw", uri(export), "-c", command);
+		}
+		return Tools.run(60, "qemu-io", "-f", "raw", uri(export), "-c", command);
+	}
+
+	/**
+	 * Runs qemu-io and fails unless the command succeeded (a pattern mismatch is a
+	 * failure).
+	 */
+	void io(String export, String command) throws IOException, InterruptedException {
+		Tools.Result result = qemuIo(export, command);
+		if (result.exitCode() != 0 || result.output().contains("Pattern verification failed")
+				|| result.output().contains("failed:")) {
+			throw new AssertionError(
+					this.name + ": qemu-io " + uri(export) + " -c '" + command + "':\n" + result.output());
+		}
+	}
+
+	record Response(int status, String body) {
+	}
+
+}
