@@ -411,26 +411,10 @@ class ReplicationCoordinatorTests {
 
 	/**
 	 * A participant that blocks on the given action until {@link #release}, and counts
-	 * down {@code entered} when that call begins.
+	 * down {@code entered} once that call is logged and blocks.
 	 */
 	private TestParticipant enteringOn(StepAction blocking, String name, CountDownLatch entered) {
-		return new TestParticipant(name, this.log) {
-			@Override
-			public void start(ReplicationMode mode) throws Exception {
-				if (blocking == StepAction.START) {
-					entered.countDown();
-				}
-				super.start(mode);
-			}
-
-			@Override
-			public void checkpoint() throws Exception {
-				if (blocking == StepAction.CHECKPOINT) {
-					entered.countDown();
-				}
-				super.checkpoint();
-			}
-		}.blockOn(blocking, this.release);
+		return new TestParticipant(name, this.log).blockOn(blocking, this.release, entered);
 	}
 
 	private void awaitCount(String participant, String action, String outcome) throws InterruptedException {

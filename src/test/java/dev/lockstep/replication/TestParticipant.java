@@ -41,12 +41,21 @@ public class TestParticipant implements ReplicationParticipant {
 	}
 
 	public TestParticipant failOn(StepAction action, String message) {
-		this.behaviours.put(action, new Behaviour(message, null));
+		this.behaviours.put(action, new Behaviour(message, null, null));
 		return this;
 	}
 
 	public TestParticipant blockOn(StepAction action, CountDownLatch release) {
-		this.behaviours.put(action, new Behaviour(null, release));
+		this.behaviours.put(action, new Behaviour(null, release, null));
+		return this;
+	}
+
+	/**
+	 * Blocks on {@code action} until {@code release}, and counts down {@code entered}
+	 * once the call is logged and about to block.
+	 */
+	public TestParticipant blockOn(StepAction action, CountDownLatch release, CountDownLatch entered) {
+		this.behaviours.put(action, new Behaviour(null, release, entered));
 		return this;
 	}
 
@@ -112,6 +121,9 @@ public class TestParticipant implements ReplicationParticipant {
 		try {
 			this.log.add(this.name + "." + call);
 			Behaviour behaviour = this.behaviours.get(action);
+			if (behaviour != null && behaviour.entered() != null) {
+				behaviour.entered().countDown();
+			}
 			if (behaviour != null && behaviour.release() != null) {
 				awaitIgnoringInterrupts(behaviour.release());
 			}
@@ -149,7 +161,7 @@ public class TestParticipant implements ReplicationParticipant {
 		}
 	}
 
-	private record Behaviour(String failure, CountDownLatch release) {
+	private record Behaviour(String failure, CountDownLatch release, CountDownLatch entered) {
 	}
 
 }
