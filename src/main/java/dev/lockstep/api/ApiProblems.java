@@ -58,6 +58,26 @@ final class ApiProblems {
 
 	}
 
+	/** Errors of a verify, which runs in the background. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "202", description = "Started; poll the `Location` for its progress",
+			useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "400", description = "Malformed JSON, an unknown field or a wrong type",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "404", description = "No such disk",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "409",
+			description = "This node is not the disk's running primary, its secondary is unreachable, a verify of "
+					+ "it runs already, or the disk is not replicated",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface Verify {
+
+	}
+
 	/** Errors of a lifecycle operation. */
 	@Target(ElementType.METHOD)
 	@Retention(RetentionPolicy.RUNTIME)

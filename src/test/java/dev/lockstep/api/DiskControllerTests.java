@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.webmvc.test.autoconfigure.AutoConfigureMockMvc;
+import org.springframework.http.MediaType;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
@@ -16,6 +17,8 @@ import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import dev.lockstep.TestClients;
 import dev.lockstep.block.nbd.NbdServer;
 import dev.lockstep.block.nbd.Tools;
+import dev.lockstep.block.replicated.BlockReplicationParticipant;
+import dev.lockstep.replication.ReplicationMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -40,6 +43,9 @@ class DiskControllerTests {
 	@Autowired
 	NbdServer server;
 
+	@Autowired
+	BlockReplicationParticipant participant;
+
 	@Test
 	void listsDisksWithExportUrlAndCounters() throws Exception {
 		String uri = "nbd://127.0.0.1:" + this.server.port() + "/disk0";
@@ -58,6 +64,61 @@ class DiskControllerTests {
 				json.assertThat().extractingPath("$[0].counters.writes").asNumber().isEqualTo(1);
 				json.assertThat().extractingPath("$[0].counters.errors").asNumber().isEqualTo(0);
 			});
+	}
+
+	@Test
+	void verifyIsRefusedUnlessThisNodeIsTheDisksRunningPrimary() {
+		assertThat(
+				this.mvc.post().uri("/api/v1/disks/nope/verify").header("Authorization", "Bearer " + TestClients.TOKEN))
+			.hasStatus(404);
+		assertThat(this.mvc.post()
+			.uri("/api/v1/disks/disk0/verify")
+			.header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatus(409)
+			.hasContentType("application/problem+json")
+			.bodyJson()
+			.satisfies((json) -> {
+				json.assertThat().extractingPath("$.type").isEqualTo("urn:lockstep:problem:verify-refused");
+				json.assertThat()
+					.extractingPath("$.detail")
+					.asString()
+					.startsWith("Cannot verify disk 'disk0': it is not replicating")
+					.contains("POST /api/v1/replication/start");
+			});
+		try {
+			this.participant.start(ReplicationMode.SECONDARY);
+			assertThat(this.mvc.post()
+				.uri("/api/v1/disks/disk0/verify")
+				.header("Authorization", "Bearer " + TestClients.TOKEN)
+				.contentType(MediaType.APPLICATION_JSON)
+				.content("{\"repair\":true}")).hasStatus(409)
+				.bodyJson()
+				.extractingPath("$.detail")
+				.asString()
+				.contains("this node is its secondary. Verify on the primary's node");
+			this.participant.stop(true);
+			assertThat(this.mvc.post()
+				.uri("/api/v1/disks/disk0/verify")
+				.header("Authorization", "Bearer " + TestClients.TOKEN)).hasStatus(409)
+				.bodyJson()
+				.extractingPath("$.detail")
+				.asString()
+				.contains("it failed over (as secondary) and is served alone");
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException(ex);
+		}
+		finally {
+			try {
+				this.participant.stop(false);
+			}
+			catch (Exception ex) {
+				throw new IllegalStateException(ex);
+			}
+		}
+		assertThat(this.mvc.get().uri("/api/v1/disks/disk0").header("Authorization", "Bearer " + TestClients.TOKEN))
+			.bodyJson()
+			.extractingPath("$.verify")
+			.isNull();
 	}
 
 	@Test

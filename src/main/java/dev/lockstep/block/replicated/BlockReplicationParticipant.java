@@ -32,6 +32,8 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
 import dev.lockstep.block.replicated.primary.SyncStatus;
+import dev.lockstep.block.replicated.primary.VerifyRefusedException;
+import dev.lockstep.block.replicated.primary.VerifyStatus;
 
 /**
  * COLO-style block replication of every disk of the engine, as one participant. The Java
@@ -280,6 +282,15 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 					"bytes", "Bytes compared by the last or running synchronisation");
 			gauge(meters, "lockstep.replication.sync.copied", disk, (d) -> syncBytes(d, SyncStatus::copiedBytes),
 					"bytes", "Bytes copied by the last or running synchronisation");
+			gauge(meters, "lockstep.replication.verify.compared", disk,
+					(d) -> verifyCount(d, VerifyStatus::comparedBytes), "bytes",
+					"Bytes compared by the last or running online verify");
+			gauge(meters, "lockstep.replication.verify.mismatched", disk,
+					(d) -> verifyCount(d, VerifyStatus::mismatchedChunks), "chunks",
+					"Chunks found different on the secondary by the last or running online verify");
+			gauge(meters, "lockstep.replication.verify.running", disk,
+					(d) -> (d.status().verify() != null && d.status().verify().running()) ? 1 : 0, null,
+					"1 while an online verify runs");
 		}
 	}
 
@@ -296,6 +307,27 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	private static long syncBytes(DiskReplication disk, ToLongFunction<SyncStatus> field) {
 		SyncStatus sync = disk.status().sync();
 		return (sync != null) ? field.applyAsLong(sync) : 0;
+	}
+
+	private static long verifyCount(DiskReplication disk, ToLongFunction<VerifyStatus> field) {
+		VerifyStatus verify = disk.status().verify();
+		return (verify != null) ? field.applyAsLong(verify) : 0;
+	}
+
+	/**
+	 * Starts an online verify of a disk in the background: compares each of its chunks
+	 * with the secondary's and marks those that differ for the next synchronisation; with
+	 * {@code repair} also copies them to the secondary.
+	 * @return the verify's status as it starts
+	 * @throws VerifyRefusedException if this node is not the disk's running primary, a
+	 * verify of it runs already, or the disk is not replicated
+	 */
+	public VerifyStatus verify(String disk, boolean repair) {
+		return this.disks.stream()
+			.filter((candidate) -> candidate.name().equals(disk))
+			.findFirst()
+			.orElseThrow(() -> new VerifyRefusedException("Disk '" + disk + "' is not replicated"))
+			.verify(repair);
 	}
 
 	/**

@@ -23,6 +23,9 @@ import dev.lockstep.block.replicated.primary.PrimaryDevice;
 import dev.lockstep.block.replicated.primary.RemoteDisk;
 import dev.lockstep.block.replicated.primary.Resync;
 import dev.lockstep.block.replicated.primary.SyncProgress;
+import dev.lockstep.block.replicated.primary.Verify;
+import dev.lockstep.block.replicated.primary.VerifyRefusedException;
+import dev.lockstep.block.replicated.primary.VerifyStatus;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
 import dev.lockstep.block.replicated.protocol.ReplicationKind;
 import dev.lockstep.block.replicated.secondary.ChunkHashes;
@@ -88,6 +91,14 @@ final class DiskReplication {
 	private volatile @Nullable PrimaryDevice primary;
 
 	private volatile @Nullable Secondary secondary;
+
+	private final Object verifyLock = new Object();
+
+	/** The forwarding device from a completed start as primary to the stop. */
+	private @Nullable PrimaryDevice verifiable;
+
+	/** The running or last verify. */
+	private volatile @Nullable Verify verify;
 
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
 			long logIntervalNanos, Duration forwardTimeout) throws IOException {
@@ -188,6 +199,9 @@ final class DiskReplication {
 			}
 			// Completes the synchronisation (see PeerProtocol).
 			hashes.await(hashes.flush(), this.forwardTimeout);
+			synchronized (this.verifyLock) {
+				this.verifiable = forwarding;
+			}
 		}
 		catch (Exception ex) {
 			// A failed start leaves the disk idle, and an idle disk reports no error.
@@ -293,6 +307,7 @@ final class DiskReplication {
 
 	private void stopPrimary(boolean failover) throws Exception {
 		PrimaryDevice forwarding = forwarding();
+		endVerify(failover ? "failover" : "replication stopped");
 		if (failover) {
 			// Keep the forwarding device, which now only marks what changes for the next
 			// resynchronisation.
@@ -369,6 +384,66 @@ final class DiskReplication {
 		}
 	}
 
+	// ---- verify -----------------------------------------------------------
+
+	/**
+	 * Starts an online verify of the disk against the secondary's.
+	 * @throws VerifyRefusedException if the disk is not a primary with a reachable
+	 * secondary, or a verify runs already
+	 */
+	VerifyStatus verify(boolean repair) {
+		synchronized (this.verifyLock) {
+			PrimaryDevice forwarding = this.verifiable;
+			URI secondary = this.peer;
+			if (forwarding == null || secondary == null) {
+				throw new VerifyRefusedException(verifyRefusal());
+			}
+			if (!forwarding.forwarding()) {
+				throw new VerifyRefusedException("Cannot verify disk '" + this.name + "': "
+						+ this.faults.message().orElse("forwarding to " + secondary + " has stopped")
+						+ ". Its changes are tracked for the next synchronisation; once the secondary is back, "
+						+ "stop and start replication on this node, which compares every chunk");
+			}
+			Verify running = this.verify;
+			if (running != null && running.running()) {
+				VerifyStatus status = running.status();
+				throw new VerifyRefusedException("A verify of disk '" + this.name + "' is running since "
+						+ status.startedAt() + " (" + status + "); wait for it to end: GET /api/v1/disks/" + this.name);
+			}
+			Verify started = Verify.start(this.name, forwarding, this.device,
+					() -> this.peers.connect(secondary, PeerProtocol.hashesExport(this.name)), this.dirty, repair,
+					this.logIntervalNanos);
+			this.verify = started;
+			return started.status();
+		}
+	}
+
+	private String verifyRefusal() {
+		String what = "Cannot verify disk '" + this.name + "': ";
+		return switch (this.role) {
+			case IDLE -> what + "it is not replicating. A verify compares a running primary's disk with its "
+					+ "secondary's: start replication (POST /api/v1/replication/start) first";
+			case SECONDARY -> what + "this node is its secondary. Verify on the primary's node";
+			case FAILED_OVER -> what + "it failed over (as " + this.failedOverFrom
+					+ ") and is served alone, with no secondary to compare with. Start replication again, then "
+					+ "verify on the primary";
+			case PRIMARY -> what + "its start as primary has not completed; the start's synchronisation compares "
+					+ "every chunk already. Verify once the start has returned";
+		};
+	}
+
+	/** Stops verifies for good until the next start; cancels and awaits a running one. */
+	private void endVerify(String why) {
+		Verify running;
+		synchronized (this.verifyLock) {
+			this.verifiable = null;
+			running = this.verify;
+		}
+		if (running != null) {
+			running.cancel(why);
+		}
+	}
+
 	// ---- status -----------------------------------------------------------
 
 	DiskReplicationStatus status() {
@@ -380,7 +455,12 @@ final class DiskReplication {
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
 				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
 				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(),
-				this.faults.message().orElse(null));
+				this.faults.message().orElse(null), verifyStatus());
+	}
+
+	private @Nullable VerifyStatus verifyStatus() {
+		Verify last = this.verify;
+		return (last != null) ? last.status() : null;
 	}
 
 	void close() {

@@ -1,0 +1,211 @@
+package dev.lockstep.block.replicated.primary;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+import org.jspecify.annotations.Nullable;
+
+import dev.lockstep.block.replicated.protocol.PeerProtocol;
+
+import static dev.lockstep.block.replicated.protocol.PeerProtocol.HASH_SIZE;
+
+/**
+ * Walks every chunk of the primary's disk alongside the secondary's hash of it, read from
+ * the secondary's {@code <disk>.replica.sha256} export, and hands each pair to a
+ * {@link Visitor}: the common part of a synchronisation ({@link Resync}) and of a verify
+ * ({@link Verify}). Two threads work through batches of chunks; each asks for the next
+ * batch's hashes before it hashes its own chunks, so that both sides hash at the same
+ * time. A hash asked for this way may be older than the chunk the visitor looks at under
+ * its lock: a visitor that must not act on that asks again with {@link #remoteHash}.
+ */
+final class ChunkWalk {
+
+	/** Hashes asked for per request: 32 chunks, 1 KiB of hashes. */
+	private static final int BATCH = 32;
+
+	private static final int WORKERS = 2;
+
+	private final String name;
+
+	private final String threadName;
+
+	private final PrimaryDevice primary;
+
+	private final RemoteDisk remoteHashes;
+
+	private final BooleanSupplier cancelled;
+
+	private final Runnable afterBatch;
+
+	/**
+	 * @param name what walks, for thread names and the cancellation's message, e.g.
+	 * {@code "Synchronisation of disk 'disk0'"}
+	 * @param threadName the name of the second worker thread
+	 * @param primary the primary's device
+	 * @param remoteHashes a connection to the secondary's hash export
+	 * @param cancelled polled between chunks
+	 * @param afterBatch run after each batch, e.g. to log progress
+	 */
+	ChunkWalk(String name, String threadName, PrimaryDevice primary, RemoteDisk remoteHashes, BooleanSupplier cancelled,
+			Runnable afterBatch) {
+		this.name = name;
+		this.threadName = threadName;
+		this.primary = primary;
+		this.remoteHashes = remoteHashes;
+		this.cancelled = cancelled;
+		this.afterBatch = afterBatch;
+	}
+
+	/**
+	 * Visits every chunk; throws on the first failure, or {@link InterruptedException}
+	 * once cancelled. Runs on the calling thread and one more, neither of which may be
+	 * interrupted (file channels close on interrupt).
+	 */
+	void run(Visitor visitor) throws IOException, InterruptedException {
+		long chunks = PeerProtocol.chunkCount(this.primary.local().size());
+		AtomicLong nextBatch = new AtomicLong();
+		Throwable[] failure = new Throwable[1];
+		Runnable work = () -> {
+			try {
+				LocalChunk chunk = new LocalChunk(this.primary);
+				HashBatch current = requestBatch(nextBatch.getAndIncrement(), chunks);
+				while (current != null) {
+					synchronized (failure) {
+						if (failure[0] != null) {
+							return;
+						}
+					}
+					checkCancelled();
+					HashBatch next = requestBatch(nextBatch.getAndIncrement(), chunks);
+					this.remoteHashes.await(current.reply(), this.primary.forwardTimeout());
+					for (int i = 0; i < current.count(); i++) {
+						checkCancelled();
+						chunk.at(current.first() + i);
+						visitor.visit(chunk,
+								Arrays.copyOfRange(current.hashes().array(), i * HASH_SIZE, (i + 1) * HASH_SIZE));
+					}
+					this.afterBatch.run();
+					current = next;
+				}
+			}
+			catch (Throwable ex) {
+				synchronized (failure) {
+					if (failure[0] == null) {
+						failure[0] = ex;
+					}
+				}
+			}
+		};
+		Thread[] threads = new Thread[WORKERS - 1];
+		for (int i = 0; i < threads.length; i++) {
+			threads[i] = new Thread(work, this.threadName + "-" + i);
+			threads[i].setDaemon(true);
+			threads[i].start();
+		}
+		try {
+			work.run();
+		}
+		finally {
+			// Never interrupt a thread doing file I/O: an interrupt closes the image's
+			// channel.
+			for (Thread thread : threads) {
+				joinUninterruptibly(thread);
+			}
+		}
+		rethrow(failure[0]);
+	}
+
+	/**
+	 * Asks the secondary for the hash of one chunk and waits for it: a chunk's hash as of
+	 * now, for a caller that holds the chunk's lock.
+	 */
+	byte[] remoteHash(long chunk) throws IOException {
+		ByteBuffer hash = ByteBuffer.allocate(HASH_SIZE);
+		this.remoteHashes.await(this.remoteHashes.read(chunk * HASH_SIZE, hash), this.primary.forwardTimeout());
+		return hash.array();
+	}
+
+	Duration forwardTimeout() {
+		return this.primary.forwardTimeout();
+	}
+
+	private void checkCancelled() throws InterruptedException {
+		if (this.cancelled.getAsBoolean()) {
+			throw new InterruptedException(this.name + " cancelled");
+		}
+	}
+
+	/**
+	 * Asks the secondary for the hashes of a batch of chunks, or returns null past the
+	 * last chunk.
+	 */
+	private @Nullable HashBatch requestBatch(long batch, long chunks) {
+		long first = batch * BATCH;
+		if (first >= chunks) {
+			return null;
+		}
+		int count = (int) Math.min(BATCH, chunks - first);
+		ByteBuffer hashes = ByteBuffer.allocate(count * HASH_SIZE);
+		return new HashBatch(first, count, hashes, this.remoteHashes.read(first * HASH_SIZE, hashes));
+	}
+
+	private static void rethrow(@Nullable Throwable ex) throws IOException, InterruptedException {
+		if (ex instanceof InterruptedException interrupted) {
+			throw interrupted;
+		}
+		if (ex instanceof IOException io) {
+			throw io;
+		}
+		if (ex instanceof RuntimeException runtime) {
+			throw runtime;
+		}
+		if (ex instanceof Error error) {
+			throw error;
+		}
+		if (ex != null) {
+			throw new IOException(ex);
+		}
+	}
+
+	static void joinUninterruptibly(Thread thread) {
+		boolean interrupted = false;
+		while (true) {
+			try {
+				thread.join();
+				break;
+			}
+			catch (InterruptedException ex) {
+				interrupted = true;
+			}
+		}
+		if (interrupted) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	/** What the walk does with each chunk, under the chunk's lock or not as it needs. */
+	@FunctionalInterface
+	interface Visitor {
+
+		/**
+		 * Looks at one chunk.
+		 * @param chunk the local chunk, positioned but not yet read
+		 * @param remoteHash the secondary's hash of it, asked for before this call
+		 */
+		void visit(LocalChunk chunk, byte[] remoteHash) throws IOException;
+
+	}
+
+	/**
+	 * The secondary's hashes of {@code count} chunks from {@code first}, once
+	 * {@code reply} completes.
+	 */
+	private record HashBatch(long first, int count, ByteBuffer hashes, CompletableFuture<Void> reply) {
+	}
+
+}
