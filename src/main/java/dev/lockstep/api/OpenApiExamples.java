@@ -78,9 +78,9 @@ final class OpenApiExamples implements OpenApiCustomizer {
 		Map<String, Object> examples = this.operations.getOrDefault(operation.getOperationId(), Map.of());
 		responses.forEach((status, response) -> {
 			Object example = examples.getOrDefault(status, this.problems.get(status));
-			MediaType media = firstMediaType(response);
-			if (example != null && media != null) {
-				media.setExample(example);
+			Content content = response.getContent();
+			if (example != null && content != null) {
+				content.values().forEach((media) -> media.setExample(example));
 			}
 		});
 	}
@@ -89,11 +89,6 @@ final class OpenApiExamples implements OpenApiCustomizer {
 		MediaType media = new MediaType().schema(new Schema<>().$ref("#/components/schemas/Problem"));
 		return new ApiResponse().description(description)
 			.content(new Content().addMediaType(ApiProblems.PROBLEM_JSON, media));
-	}
-
-	private static @Nullable MediaType firstMediaType(ApiResponse response) {
-		Content content = response.getContent();
-		return (content != null && !content.isEmpty()) ? content.values().iterator().next() : null;
 	}
 
 }

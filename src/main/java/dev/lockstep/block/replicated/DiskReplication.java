@@ -227,6 +227,7 @@ final class DiskReplication {
 	private void startSecondary() throws IOException {
 		String replicaName = PeerProtocol.replicaExport(this.name);
 		String hashesName = PeerProtocol.hashesExport(this.name);
+		String verifyName = PeerProtocol.verifyExport(this.name);
 		Secondary newSecondary = null;
 		try {
 			newSecondary = (this.kind == ReplicationKind.COLO) ? new SecondaryStack(this.name, this.base,
@@ -239,8 +240,12 @@ final class DiskReplication {
 					PeerProtocol.replicaDescription(this.name, this.kind), newSecondary.primaryConnections());
 			this.engine.addExport(hashesName, new ChunkHashes(this.base, newSecondary::synchronised), true, false,
 					PeerProtocol.hashesDescription(this.name), newSecondary.synchronisations());
+			// The same hashes for a verify, which must not look like a synchronisation.
+			this.engine.addExport(verifyName, new ChunkHashes(this.base, () -> {
+			}), true, false, PeerProtocol.verifyDescription(this.name), null);
 		}
 		catch (IOException | RuntimeException ex) {
+			this.engine.removeExport(verifyName);
 			this.engine.removeExport(hashesName);
 			this.engine.removeExport(replicaName);
 			this.device.switchTo(this.base);
@@ -352,6 +357,7 @@ final class DiskReplication {
 	}
 
 	private void stopSecondary(boolean failover) throws Exception {
+		this.engine.removeExport(PeerProtocol.verifyExport(this.name));
 		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
 		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
 		Secondary current = secondary();
@@ -411,7 +417,7 @@ final class DiskReplication {
 						+ status.startedAt() + " (" + status + "); wait for it to end: GET /api/v1/disks/" + this.name);
 			}
 			Verify started = Verify.start(this.name, forwarding, this.device,
-					() -> this.peers.connect(secondary, PeerProtocol.hashesExport(this.name)), this.dirty, repair,
+					() -> this.peers.connect(secondary, PeerProtocol.verifyExport(this.name)), this.dirty, repair,
 					this.logIntervalNanos);
 			this.verify = started;
 			return started.status();

@@ -42,6 +42,8 @@ final class ChunkWalk {
 
 	private final Runnable afterBatch;
 
+	private Duration batchTimeout;
+
 	/**
 	 * @param name what walks, for thread names and the cancellation's message, e.g.
 	 * {@code "Synchronisation of disk 'disk0'"}
@@ -59,6 +61,21 @@ final class ChunkWalk {
 		this.remoteHashes = remoteHashes;
 		this.cancelled = cancelled;
 		this.afterBatch = afterBatch;
+		this.batchTimeout = primary.forwardTimeout();
+	}
+
+	/**
+	 * Waits up to {@code timeout}, instead of the forward timeout, for a batch of hashes
+	 * asked for ahead. No lock is held during that wait, so a walk that runs beside the
+	 * workload's writes, and competes with them on the secondary, may be patient. A
+	 * chunk's hash asked for under its lock ({@link #remoteHash}) is still bounded by the
+	 * forward timeout, because writes to the chunk wait for it.
+	 * @param timeout the longest wait for a batch
+	 * @return this walk
+	 */
+	ChunkWalk batchTimeout(Duration timeout) {
+		this.batchTimeout = timeout;
+		return this;
 	}
 
 	/**
@@ -82,7 +99,7 @@ final class ChunkWalk {
 					}
 					checkCancelled();
 					HashBatch next = requestBatch(nextBatch.getAndIncrement(), chunks);
-					this.remoteHashes.await(current.reply(), this.primary.forwardTimeout());
+					this.remoteHashes.await(current.reply(), this.batchTimeout);
 					for (int i = 0; i < current.count(); i++) {
 						checkCancelled();
 						chunk.at(current.first() + i);

@@ -1,6 +1,7 @@
 package dev.lockstep.block.replicated.primary;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,15 +30,17 @@ import dev.lockstep.block.layer.SwitchingDevice;
  * so both hashes are of the same data.
  *
  * <p>
- * The secondary counts a connection to its hash export as a synchronisation (see
- * {@code PeerProtocol}). A verify that leaves the disks identical completes it, as a
- * synchronisation does; one that leaves a mismatch unrepaired, fails or is cancelled does
- * not, so that a {@code colo} secondary accepts no checkpoint of a base known to differ.
+ * It reads the secondary's hashes from the verify export ({@code PeerProtocol}), which,
+ * unlike the hash export of a synchronisation, changes nothing on the secondary: a
+ * {@code colo} secondary goes on taking checkpoints while a verify runs.
  */
 public final class Verify {
 
 	/** How many mismatching chunks' offsets the status and the log show. */
 	static final int OFFSETS_SHOWN = 16;
+
+	/** The shortest wait for a batch of the secondary's hashes. */
+	private static final Duration MIN_BATCH_TIMEOUT = Duration.ofSeconds(30);
 
 	private static final Log logger = LogFactory.getLog(Verify.class);
 
@@ -147,7 +150,8 @@ public final class Verify {
 			this.device.exclusive(() -> this.primary.syncing(true));
 			try {
 				ChunkWalk walk = new ChunkWalk("Verify of disk '" + this.disk + "'", "lockstep-verify-" + this.disk,
-						this.primary, connected, () -> this.cancelled != null, this.log::maybeLog);
+						this.primary, connected, () -> this.cancelled != null, this.log::maybeLog)
+					.batchTimeout(batchTimeout());
 				walk.run((chunk, remoteHash) -> verifyChunk(walk, chunk, remoteHash));
 			}
 			finally {
@@ -155,11 +159,6 @@ public final class Verify {
 			}
 			if (!this.primary.forwarding()) {
 				throw new IOException("forwarding to the secondary stopped while the verify ran");
-			}
-			if (this.mismatched.get() == this.repaired.get()) {
-				// The disks are identical: complete the synchronisation that the
-				// connection to the hash export started on the secondary.
-				connected.await(connected.flush(), this.primary.forwardTimeout());
 			}
 			end(State.COMPLETED, null);
 		}
@@ -174,6 +173,16 @@ public final class Verify {
 				PrimaryDevice.closeInBackground(remote);
 			}
 		}
+	}
+
+	/**
+	 * A verify competes with the workload's writes on the secondary, which hashes a batch
+	 * of chunks while it applies them; a slow batch fails nothing but the verify, so it
+	 * is waited for longer than a forwarded write.
+	 */
+	private Duration batchTimeout() {
+		Duration forward = this.primary.forwardTimeout();
+		return (forward.compareTo(MIN_BATCH_TIMEOUT) > 0) ? forward : MIN_BATCH_TIMEOUT;
 	}
 
 	private void verifyChunk(ChunkWalk walk, LocalChunk chunk, byte[] remoteHash) throws IOException {

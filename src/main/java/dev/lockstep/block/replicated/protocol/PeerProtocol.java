@@ -26,6 +26,10 @@ import org.jspecify.annotations.Nullable;
  * {@code [32 i, 32 i + 32)} are the SHA-256 of chunk {@code i} ({@link #CHUNK_SIZE}
  * bytes, the last one possibly shorter) of the secondary's base image; its size is
  * {@link #hashesSize} (rounded up to 4 KiB, the padding reads as zeroes).</li>
+ * <li>{@code D.replica.verify} ({@link #verifyExport}), read-only: the same bytes as
+ * {@code D.replica.sha256}, for a primary's online verify while replication runs.
+ * Selecting it starts nothing and a {@code NBD_CMD_FLUSH} on it completes nothing: a
+ * verify never changes what the secondary accepts.</li>
  * </ul>
  * Neither export exists while the disk is not secondary: a primary that finds
  * {@code D.replica} missing from {@code NBD_OPT_LIST} knows that the other node has not
@@ -84,6 +88,9 @@ public final class PeerProtocol {
 	/** Suffix of the export of chunk hashes on a secondary. */
 	public static final String HASHES_SUFFIX = ".replica.sha256";
 
+	/** Suffix of the export of the same chunk hashes, read by an online verify. */
+	public static final String VERIFY_SUFFIX = ".replica.verify";
+
 	/** The unit of comparison and copying in a synchronisation: 1 MiB. */
 	public static final int CHUNK_SIZE = 1024 * 1024;
 
@@ -120,6 +127,16 @@ public final class PeerProtocol {
 	}
 
 	/** The description of a secondary's hash export, for people only. */
+	/** The name of the export an online verify reads the secondary's hashes from. */
+	public static String verifyExport(String disk) {
+		return disk + VERIFY_SUFFIX;
+	}
+
+	/** The description of a verify export. */
+	public static String verifyDescription(String disk) {
+		return "SHA-256 of each 1 MiB chunk of disk " + disk + ", for an online verify";
+	}
+
 	public static String hashesDescription(String disk) {
 		return "SHA-256 of each 1 MiB chunk of disk " + disk;
 	}
