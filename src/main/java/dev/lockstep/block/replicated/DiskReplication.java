@@ -152,14 +152,15 @@ final class DiskReplication {
 
 	/**
 	 * As primary, checks that the secondary still answers; see
-	 * {@link PrimaryDevice#probe()}.
+	 * {@link PrimaryDevice#probe()}. As secondary, notices a primary that fell silent.
 	 */
 	void probePeer() {
 		PrimaryDevice current = this.primary;
 		if (this.role == Role.PRIMARY && current != null) {
 			current.probe();
 		}
-		// As secondary, notices a silent primary even when nobody asks for errors.
+		// Asking is what notices a silence, also when nobody asks for errors; error()
+		// reports the result.
 		var unused = primaryLoss();
 	}
 
