@@ -78,7 +78,7 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		long logInterval = properties.replication().progressInterval().toNanos();
 		for (BlockEngineAccess.EngineDisk disk : engine.disks()) {
 			list.add(new DiskReplication(disk, properties.kindOf(disk.name()), engine, logInterval,
-					properties.replication().forwardTimeout()));
+					properties.replication().forwardTimeout(), properties.replication().probeInterval()));
 		}
 		this.disks = List.copyOf(list);
 		this.prober = Executors.newSingleThreadScheduledExecutor((task) -> {
@@ -258,8 +258,9 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	/**
 	 * Registers per-disk replication meters, tagged with the disk's name: its role (1 for
 	 * the current one), whether writes are forwarded, the bytes marked for the next
-	 * resynchronisation, the size of each overlay, the number of fault classes recorded,
-	 * and the bytes compared and copied by the last synchronisation.
+	 * resynchronisation, the size of each overlay, whether a secondary's primary is lost,
+	 * the number of fault classes recorded, and the bytes compared and copied by the last
+	 * synchronisation.
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (DiskReplication disk : this.disks) {
@@ -276,6 +277,8 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 					"Bytes held by an overlay of the secondary", "overlay", "active");
 			gauge(meters, "lockstep.replication.overlay", disk, (d) -> d.status().hiddenOverlayBytes(), "bytes",
 					"Bytes held by an overlay of the secondary", "overlay", "hidden");
+			gauge(meters, "lockstep.replication.primary.lost", disk, (d) -> d.primaryLoss().isPresent() ? 1 : 0, null,
+					"1 while the secondary's primary is lost");
 			gauge(meters, "lockstep.replication.faults", disk, DiskReplication::faultCount, null,
 					"Classes of replication fault recorded since the last start");
 			gauge(meters, "lockstep.replication.sync.compared", disk, (d) -> syncBytes(d, SyncStatus::comparedBytes),

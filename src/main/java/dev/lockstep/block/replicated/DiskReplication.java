@@ -30,6 +30,7 @@ import dev.lockstep.block.replicated.protocol.PeerProtocol;
 import dev.lockstep.block.replicated.protocol.ReplicationKind;
 import dev.lockstep.block.replicated.secondary.ChunkHashes;
 import dev.lockstep.block.replicated.secondary.MirrorSecondary;
+import dev.lockstep.block.replicated.secondary.PrimaryLoss;
 import dev.lockstep.block.replicated.secondary.Secondary;
 import dev.lockstep.block.replicated.secondary.SecondaryStack;
 
@@ -76,6 +77,9 @@ final class DiskReplication {
 
 	private final Duration forwardTimeout;
 
+	/** How long a secondary's primary may be silent; null without a keepalive. */
+	private final @Nullable Duration silenceLimit;
+
 	private final Faults faults;
 
 	private final DirtyChunks dirty;
@@ -101,7 +105,7 @@ final class DiskReplication {
 	private volatile @Nullable Verify verify;
 
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
-			long logIntervalNanos, Duration forwardTimeout) throws IOException {
+			long logIntervalNanos, Duration forwardTimeout, Duration probeInterval) throws IOException {
 		this.name = disk.name();
 		this.kind = kind;
 		this.base = disk.device();
@@ -110,6 +114,10 @@ final class DiskReplication {
 		this.peers = new PeerConnector(engine, this.name);
 		this.logIntervalNanos = logIntervalNanos;
 		this.forwardTimeout = forwardTimeout;
+		// The primary probes every probe interval, each probe waiting at most the
+		// forward timeout: longer silence means loss.
+		this.silenceLimit = (!probeInterval.isNegative() && !probeInterval.isZero())
+				? probeInterval.plus(forwardTimeout) : null;
 		this.faults = new Faults(this.name);
 		this.dirty = new DirtyChunks(this.base.size());
 		this.device = new SwitchingDevice(this.base);
@@ -134,7 +142,18 @@ final class DiskReplication {
 	}
 
 	Optional<String> error() {
-		return this.faults.message();
+		Optional<String> faults = this.faults.message();
+		Optional<PrimaryLoss> lost = primaryLoss();
+		if (lost.isEmpty()) {
+			return faults;
+		}
+		return Optional.of(faults.map((message) -> message + "; ").orElse("") + lost.get().message());
+	}
+
+	/** As secondary, whether the primary is lost; see {@link Secondary#primaryLoss()}. */
+	Optional<PrimaryLoss> primaryLoss() {
+		Secondary current = this.secondary;
+		return (this.role == Role.SECONDARY && current != null) ? current.primaryLoss() : Optional.empty();
 	}
 
 	/** The number of fault classes recorded since the last start. */
@@ -144,13 +163,16 @@ final class DiskReplication {
 
 	/**
 	 * As primary, checks that the secondary still answers; see
-	 * {@link PrimaryDevice#probe()}.
+	 * {@link PrimaryDevice#probe()}. As secondary, notices a primary that fell silent.
 	 */
 	void probePeer() {
 		PrimaryDevice current = this.primary;
 		if (this.role == Role.PRIMARY && current != null) {
 			current.probe();
 		}
+		// Asking is what notices a silence, also when nobody asks for errors; error()
+		// reports the result.
+		var unused = primaryLoss();
 	}
 
 	// ---- start ------------------------------------------------------------
@@ -230,9 +252,10 @@ final class DiskReplication {
 		String verifyName = PeerProtocol.verifyExport(this.name);
 		Secondary newSecondary = null;
 		try {
-			newSecondary = (this.kind == ReplicationKind.COLO) ? new SecondaryStack(this.name, this.base,
-					overlayPath("hidden"), overlayPath("active"), this.faults)
-					: new MirrorSecondary(this.name, this.base, this.faults);
+			newSecondary = (this.kind == ReplicationKind.COLO)
+					? new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
+							this.faults, this.silenceLimit)
+					: new MirrorSecondary(this.name, this.base, this.faults, this.silenceLimit);
 			this.device.switchTo(newSecondary.workload());
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
@@ -460,8 +483,8 @@ final class DiskReplication {
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
 				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
-				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(),
-				this.faults.message().orElse(null), verifyStatus());
+				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(), error().orElse(null),
+				primaryLoss().map(PrimaryLoss::since).orElse(null), verifyStatus());
 	}
 
 	private @Nullable VerifyStatus verifyStatus() {

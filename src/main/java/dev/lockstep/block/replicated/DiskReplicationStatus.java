@@ -1,5 +1,7 @@
 package dev.lockstep.block.replicated;
 
+import java.time.Instant;
+
 import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.block.replicated.primary.SyncStatus;
@@ -18,9 +20,12 @@ import dev.lockstep.block.replicated.primary.VerifyStatus;
  * @param hiddenOverlayBytes bytes held by the hidden overlay (secondary, colo)
  * @param sync the last or running synchronisation, or {@code null} if none ran
  * @param error the disk's current fault, or {@code null}
+ * @param primaryLostSince while secondary, since when its primary is lost, or
+ * {@code null}
  * @param verify the last or running online verify, or {@code null} if none ran
  */
 public record DiskReplicationStatus(String disk, String replication, String role, @Nullable String peer,
 		boolean forwarding, long dirtyBytes, long activeOverlayBytes, long hiddenOverlayBytes,
-		@Nullable SyncStatus sync, @Nullable String error, @Nullable VerifyStatus verify) {
+		@Nullable SyncStatus sync, @Nullable String error, @Nullable Instant primaryLostSince,
+		@Nullable VerifyStatus verify) {
 }

@@ -253,7 +253,9 @@ public final class PrimaryDevice implements BlockDevice {
 	 * was idle is reported by {@code error()} before the next write or checkpoint finds
 	 * out: reads a few bytes of the replica export and waits at most the forwarding
 	 * timeout. A failure is a forwarding fault, as for a write. Does nothing once
-	 * forwarding has stopped.
+	 * forwarding has stopped. The probe travels on the replica connection, so it is also
+	 * the keepalive by which an idle primary stays heard: a secondary that hears nothing
+	 * for the probe interval plus the forwarding timeout reports its primary lost.
 	 */
 	public void probe() {
 		if (!this.forwarding) {

@@ -63,9 +63,12 @@ import org.jspecify.annotations.Nullable;
  * Writes to overlapping regions are sent in the order they are applied locally. A client
  * flush is sent as {@code NBD_CMD_FLUSH}. The primary's checkpoint sends
  * {@code NBD_CMD_FLUSH} and requires its success. While idle the primary probes the
- * secondary every few seconds with a read of {@link #PROBE_SIZE} bytes at offset 0. A
- * request without a reply within the forward timeout ends forwarding: the primary aborts
- * the connection and tracks what changes for the next synchronisation.
+ * secondary every few seconds with a read of {@link #PROBE_SIZE} bytes at offset 0. That
+ * probe is also the primary's keepalive: a secondary that hears nothing on
+ * {@code D.replica} for longer than the probe interval plus the forward timeout counts
+ * its primary as lost, so both nodes must use the same two settings. A request without a
+ * reply within the forward timeout ends forwarding: the primary aborts the connection and
+ * tracks what changes for the next synchronisation.
  *
  * <h2>End of a connection to {@code D.replica}</h2> The secondary tells two endings apart
  * ({@link #departure}):

@@ -24,27 +24,36 @@ public final class MirrorReplica extends GatedDevice {
 
 	private final Faults faults;
 
+	private final Runnable heard;
+
 	private volatile boolean closed;
 
-	public MirrorReplica(String disk, BlockDevice base, Faults faults) {
+	/**
+	 * @param heard told of each request of the primary, before it runs; must be cheap
+	 */
+	public MirrorReplica(String disk, BlockDevice base, Faults faults, Runnable heard) {
 		super(new ReentrantReadWriteLock(), base.size());
 		this.disk = disk;
 		this.base = base;
 		this.faults = faults;
+		this.heard = heard;
 	}
 
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
+		this.heard.run();
 		gated("read", offset, () -> this.base.read(offset, dst));
 	}
 
 	@Override
 	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+		this.heard.run();
 		update("write", offset, () -> this.base.write(offset, src, fua));
 	}
 
 	@Override
 	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+		this.heard.run();
 		update("write-zeroes", offset, () -> this.base.writeZeroes(offset, length, mayTrim, fua));
 	}
 
@@ -55,12 +64,18 @@ public final class MirrorReplica extends GatedDevice {
 
 	@Override
 	public void flush() throws IOException {
+		this.heard.run();
 		update("flush", 0, this.base::flush);
 	}
 
 	@Override
 	public List<Extent> allocation(long offset, long length) throws IOException {
 		return allocationOf(this.base, offset, length);
+	}
+
+	/** Whether the replica has stopped taking the primary's writes. */
+	boolean closed() {
+		return this.closed;
 	}
 
 	@Override

@@ -1,6 +1,8 @@
 package dev.lockstep.block.replicated.secondary;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.Optional;
 
 import org.jspecify.annotations.Nullable;
 
@@ -12,8 +14,9 @@ import dev.lockstep.block.layer.ReadOnlyView;
 /**
  * The secondary side of a {@code mirror} disk: the primary's writes go straight into the
  * base ({@link MirrorReplica}), and the disk's own export shows the base read-only. It
- * follows neither the primary's connections nor its synchronisations: a failover keeps
- * every write the primary acknowledged, whenever it comes.
+ * watches the primary's connections and synchronisations only to report a lost primary
+ * ({@link PrimaryWatch}): checkpoints do not depend on them, and a failover keeps every
+ * write the primary acknowledged, whenever it comes.
  */
 public final class MirrorSecondary implements Secondary {
 
@@ -23,10 +26,21 @@ public final class MirrorSecondary implements Secondary {
 
 	private final BlockDevice workload;
 
-	public MirrorSecondary(String disk, BlockDevice base, Faults faults) {
+	private final PrimaryWatch watch;
+
+	/**
+	 * @param silenceLimit how long the primary may send nothing before it counts as lost,
+	 * or null if it sends no keepalive; see {@link #primaryLoss()}
+	 */
+	public MirrorSecondary(String disk, BlockDevice base, Faults faults, @Nullable Duration silenceLimit) {
 		this.base = base;
-		this.replica = new MirrorReplica(disk, base, faults);
+		this.watch = new PrimaryWatch(disk, silenceLimit, this::replicaClosed, PrimaryWatch.NO_EVENTS);
+		this.replica = new MirrorReplica(disk, base, faults, this.watch::heard);
 		this.workload = new ReadOnlyView(base);
+	}
+
+	private boolean replicaClosed() {
+		return this.replica.closed();
 	}
 
 	@Override
@@ -40,17 +54,23 @@ public final class MirrorSecondary implements Secondary {
 	}
 
 	@Override
-	public Export.@Nullable ClientListener primaryConnections() {
-		return null;
+	public Export.ClientListener primaryConnections() {
+		return this.watch.replicaClients();
 	}
 
 	@Override
-	public Export.@Nullable ClientListener synchronisations() {
-		return null;
+	public Export.ClientListener synchronisations() {
+		return this.watch.hashClients();
 	}
 
 	@Override
 	public void synchronised() {
+		this.watch.synchronised();
+	}
+
+	@Override
+	public Optional<PrimaryLoss> primaryLoss() {
+		return this.watch.loss();
 	}
 
 	@Override

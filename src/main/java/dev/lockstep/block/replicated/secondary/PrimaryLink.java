@@ -1,24 +1,18 @@
 package dev.lockstep.block.replicated.secondary;
 
 import java.time.Instant;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 
 import org.jspecify.annotations.Nullable;
 
-import dev.lockstep.block.Export;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
-import dev.lockstep.block.replicated.protocol.PeerProtocol.Departure;
 
 /**
  * A {@code colo} secondary's view of its link to the primary, as far as checkpoints are
  * concerned: whether the base holds what the primary's last checkpoint left plus the
- * writes it forwards since, in order. It follows the primary's connections to the replica
- * export and its synchronisations over the hash export (see {@link PeerProtocol}).
+ * writes it forwards since, in order. {@link PrimaryWatch} tells it of the primary's
+ * broken connections to the replica export and of its synchronisations over the hash
+ * export (see {@link PeerProtocol}).
  *
  * <pre>
  *            lost                       synchronisation started
@@ -32,7 +26,7 @@ import dev.lockstep.block.replicated.protocol.PeerProtocol.Departure;
  * transitions are ordered by one lock, so a break is always before or after a
  * synchronisation's start, never between.
  */
-final class PrimaryLink {
+final class PrimaryLink implements PrimaryWatch.Events {
 
 	/** The states of the link. */
 	enum State {
@@ -66,16 +60,6 @@ final class PrimaryLink {
 
 	private final String disk;
 
-	private final BooleanSupplier replicaClosed;
-
-	/**
-	 * How to disconnect each open connection to the replica export, by the order in which
-	 * they arrived.
-	 */
-	private final ConcurrentSkipListMap<Long, Runnable> replicaConnections = new ConcurrentSkipListMap<>();
-
-	private final AtomicLong arrivals = new AtomicLong();
-
 	private State state = State.INTACT;
 
 	/** When the latest connection broke, while BROKEN or BROKEN_WHILE_SYNCHRONISING. */
@@ -86,54 +70,14 @@ final class PrimaryLink {
 
 	/**
 	 * @param disk the disk's name, for messages
-	 * @param replicaClosed whether the replica export has stopped taking writes; breaks
-	 * after that are part of the stop and do not count
 	 */
-	PrimaryLink(String disk, BooleanSupplier replicaClosed) {
+	PrimaryLink(String disk) {
 		this.disk = disk;
-		this.replicaClosed = replicaClosed;
-	}
-
-	/**
-	 * Follows the clients of the replica export: a connection that ends is lost or not.
-	 */
-	Export.ClientListener replicaClients() {
-		return (disconnect) -> {
-			long arrival = this.arrivals.incrementAndGet();
-			this.replicaConnections.put(arrival, disconnect);
-			return (clean) -> {
-				this.replicaConnections.remove(arrival);
-				if (PeerProtocol.departure(clean) == Departure.LOSS && !this.replicaClosed.getAsBoolean()) {
-					lost(Instant.now());
-				}
-			};
-		};
-	}
-
-	/**
-	 * Follows the clients of the hash export: each one starts a synchronisation. It first
-	 * closes every connection to the replica export but the newest, which is the
-	 * synchronising primary's (it connects there first): an older one is left over from
-	 * before, such as a half-open connection of a primary cut off by a partition, which
-	 * TCP keepalive would otherwise end hours later and so refuse the checkpoints of a
-	 * healthy pair. Closed first, their breaks come before the synchronisation that lifts
-	 * them. Should the newest be another client's, the primary's connection is closed,
-	 * and its start fails.
-	 */
-	Export.ClientListener hashClients() {
-		return (disconnect) -> {
-			Map.Entry<Long, Runnable> newest = this.replicaConnections.lastEntry();
-			if (newest != null) {
-				List.copyOf(this.replicaConnections.headMap(newest.getKey()).values()).forEach(Runnable::run);
-			}
-			synchronisationStarted(Instant.now());
-			return (clean) -> {
-			};
-		};
 	}
 
 	/** A connection of the primary ended without a clean disconnect. */
-	synchronized void lost(Instant when) {
+	@Override
+	public synchronized void lost(Instant when) {
 		this.lostAt = when;
 		this.state = switch (this.state) {
 			case INTACT, BROKEN -> State.BROKEN;
@@ -145,7 +89,8 @@ final class PrimaryLink {
 	 * A primary started a synchronisation; whatever broke before, its completion makes
 	 * the base equal to the primary's disk.
 	 */
-	synchronized void synchronisationStarted(Instant when) {
+	@Override
+	public synchronized void synchronisationStarted(Instant when) {
 		this.synchronisingSince = when;
 		this.lostAt = null;
 		this.state = State.SYNCHRONISING;

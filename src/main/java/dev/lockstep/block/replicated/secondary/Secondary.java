@@ -1,8 +1,7 @@
 package dev.lockstep.block.replicated.secondary;
 
 import java.io.IOException;
-
-import org.jspecify.annotations.Nullable;
+import java.util.Optional;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
@@ -21,16 +20,20 @@ public interface Secondary extends AutoCloseable {
 	/** The device behind the {@code <disk>.replica} export. */
 	BlockDevice replica();
 
-	/**
-	 * Follows the primary's connections to the replica export, or null if it need not.
-	 */
-	Export.@Nullable ClientListener primaryConnections();
+	/** Follows the primary's connections to the replica export. */
+	Export.ClientListener primaryConnections();
 
-	/** Follows the clients of the hash export, or null if it need not. */
-	Export.@Nullable ClientListener synchronisations();
+	/** Follows the clients of the hash export. */
+	Export.ClientListener synchronisations();
 
 	/** The primary has completed a synchronisation (a flush of the hash export). */
 	void synchronised();
+
+	/**
+	 * Returns why the primary is lost (its connection broke without a clean disconnect,
+	 * or it was silent too long), or empty if it is not. Cheap; never blocks on I/O.
+	 */
+	Optional<PrimaryLoss> primaryLoss();
 
 	/** Makes what the primary wrote the new consistent state, or says why not. */
 	void checkpoint() throws IOException;

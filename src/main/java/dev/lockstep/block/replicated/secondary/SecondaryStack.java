@@ -3,6 +3,7 @@ package dev.lockstep.block.replicated.secondary;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -71,12 +72,24 @@ public final class SecondaryStack implements Secondary {
 
 	private final PrimaryLink link;
 
+	private final PrimaryWatch watch;
+
 	private final CopyBeforeWrite copyBeforeWrite;
 
 	private volatile boolean closed;
 
+	/** A stack whose primary's silence is not watched; see the other constructor. */
 	public SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults)
 			throws IOException {
+		this(disk, base, hiddenFile, activeFile, faults, null);
+	}
+
+	/**
+	 * @param silenceLimit how long the primary may send nothing before it counts as lost,
+	 * or null if it sends no keepalive; see {@link #primaryLoss()}
+	 */
+	public SecondaryStack(String disk, BlockDevice base, Path hiddenFile, Path activeFile, Faults faults,
+			@Nullable Duration silenceLimit) throws IOException {
 		this.disk = disk;
 		this.base = base;
 		this.faults = faults;
@@ -90,7 +103,8 @@ public final class SecondaryStack implements Secondary {
 		}
 		this.activeDevice = new OverlayDevice(this.active, new HiddenView(base, this.hidden, this.stripes, faults));
 		this.copyBeforeWrite = new CopyBeforeWrite(base, this.hidden, this.stripes, faults);
-		this.link = new PrimaryLink(disk, () -> this.replicaClosed);
+		this.link = new PrimaryLink(disk);
+		this.watch = new PrimaryWatch(disk, silenceLimit, () -> this.replicaClosed, this.link);
 		this.workload = new WorkloadView();
 		this.replica = new ReplicaView();
 	}
@@ -102,23 +116,31 @@ public final class SecondaryStack implements Secondary {
 	}
 
 	/**
-	 * Follows the primary's connections to the replica export; see {@link PrimaryLink}.
+	 * Follows the primary's connections to the replica export; see {@link PrimaryWatch}
+	 * and {@link PrimaryLink}.
 	 */
 	@Override
 	public Export.ClientListener primaryConnections() {
-		return this.link.replicaClients();
+		return this.watch.replicaClients();
 	}
 
-	/** Follows the primary's synchronisations; see {@link PrimaryLink}. */
+	/** Follows the primary's synchronisations; see {@link PrimaryWatch}. */
 	@Override
 	public Export.ClientListener synchronisations() {
-		return this.link.hashClients();
+		return this.watch.hashClients();
 	}
 
 	/** The primary has completed a synchronisation; see {@link PrimaryLink}. */
 	@Override
 	public void synchronised() {
 		this.link.synchronised();
+		this.watch.synchronised();
+	}
+
+	/** Whether the primary is lost; see {@link PrimaryWatch}. */
+	@Override
+	public Optional<PrimaryLoss> primaryLoss() {
+		return this.watch.loss();
 	}
 
 	/** The device behind the {@code <disk>.replica} export. */
@@ -289,11 +311,13 @@ public final class SecondaryStack implements Secondary {
 
 		@Override
 		public void read(long offset, ByteBuffer dst) throws IOException {
+			SecondaryStack.this.watch.heard();
 			gated("read", offset, () -> SecondaryStack.this.base.read(offset, dst));
 		}
 
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+			SecondaryStack.this.watch.heard();
 			update("write", offset, () -> {
 				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, src.remaining())) {
 					SecondaryStack.this.base.write(offset, src, fua);
@@ -303,6 +327,7 @@ public final class SecondaryStack implements Secondary {
 
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
+			SecondaryStack.this.watch.heard();
 			update("write-zeroes", offset, () -> {
 				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, length)) {
 					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
@@ -318,6 +343,7 @@ public final class SecondaryStack implements Secondary {
 
 		@Override
 		public void flush() throws IOException {
+			SecondaryStack.this.watch.heard();
 			update("flush", 0, () -> SecondaryStack.this.base.flush());
 		}
 

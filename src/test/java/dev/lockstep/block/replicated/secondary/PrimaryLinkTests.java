@@ -1,13 +1,9 @@
 package dev.lockstep.block.replicated.secondary;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
 
-import dev.lockstep.block.Export;
 import dev.lockstep.block.replicated.secondary.PrimaryLink.State;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -18,9 +14,7 @@ class PrimaryLinkTests {
 
 	private static final Instant STARTED = Instant.parse("2026-01-01T10:05:00Z");
 
-	private final AtomicBoolean replicaClosed = new AtomicBoolean();
-
-	private final PrimaryLink link = new PrimaryLink("disk0", this.replicaClosed::get);
+	private final PrimaryLink link = new PrimaryLink("disk0");
 
 	@Test
 	void aBreakRefusesCheckpointsUntilASynchronisationStartedAfterItCompletes() {
@@ -53,36 +47,6 @@ class PrimaryLinkTests {
 		this.link.synchronisationStarted(STARTED);
 		this.link.synchronised();
 		assertThat(this.link.state()).isEqualTo(State.INTACT);
-	}
-
-	@Test
-	void cleanDeparturesAndBreaksAfterTheReplicaClosedDoNotCount() {
-		Export.ClientListener replica = this.link.replicaClients();
-		replica.arrived(() -> {
-		}).left(true);
-		assertThat(this.link.state()).isEqualTo(State.INTACT);
-		Export.ClientListener.Departure open = replica.arrived(() -> {
-		});
-		this.replicaClosed.set(true);
-		open.left(false);
-		assertThat(this.link.state()).isEqualTo(State.INTACT);
-		this.replicaClosed.set(false);
-		replica.arrived(() -> {
-		}).left(false);
-		assertThat(this.link.state()).isEqualTo(State.BROKEN);
-	}
-
-	@Test
-	void aSynchronisationStartingClosesEveryReplicaConnectionButTheNewest() {
-		Export.ClientListener replica = this.link.replicaClients();
-		List<String> closed = new ArrayList<>();
-		replica.arrived(() -> closed.add("first"));
-		replica.arrived(() -> closed.add("second"));
-		replica.arrived(() -> closed.add("newest"));
-		this.link.hashClients().arrived(() -> {
-		});
-		assertThat(closed).containsExactly("first", "second");
-		assertThat(this.link.state()).isEqualTo(State.SYNCHRONISING);
 	}
 
 }

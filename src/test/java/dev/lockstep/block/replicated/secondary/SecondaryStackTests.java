@@ -253,7 +253,8 @@ class SecondaryStackTests {
 	@Test
 	void aMirrorReplicaRefusesCheckpointsOnceAPrimaryWriteFailed() throws Exception {
 		MemoryDevice base = new MemoryDevice(SIZE);
-		MirrorReplica replica = new MirrorReplica("disk0", base, new Faults("disk0"));
+		MirrorReplica replica = new MirrorReplica("disk0", base, new Faults("disk0"), () -> {
+		});
 		replica.write(0, ByteBuffer.wrap(fill(CLUSTER, 0x11)), false);
 		replica.checkpoint();
 		int flushes = base.flushes.get();
