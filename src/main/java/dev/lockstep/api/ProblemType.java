@@ -26,6 +26,8 @@ enum ProblemType {
 
 	OPERATION_CONFLICT(HttpStatus.CONFLICT, "Operation not allowed now"),
 
+	FAILOVER_REFUSED(HttpStatus.CONFLICT, "Failover refused: the primary is alive"),
+
 	PARTICIPANT_FAILED(HttpStatus.BAD_GATEWAY, "A participant failed"),
 
 	PARTICIPANT_TIMED_OUT(HttpStatus.GATEWAY_TIMEOUT, "A participant timed out"),
