@@ -205,9 +205,6 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		if (ex instanceof HttpMessageNotReadableException unreadable) {
 			return unreadable(unreadable);
 		}
-		if (ex instanceof ResponseStatusException status && status.getReason() != null) {
-			return status.getReason();
-		}
 		if (ex instanceof MethodArgumentNotValidException invalid) {
 			return invalid.getBindingResult()
 				.getFieldErrors()
@@ -248,6 +245,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		}
 		if (ex instanceof HttpMediaTypeNotAcceptableException) {
 			return "This endpoint answers with application/json; accept it";
+		}
+		// A controller's own refusal (not a subclass such as a validation failure).
+		if (ex.getClass() == ResponseStatusException.class && ((ResponseStatusException) ex).getReason() != null) {
+			return ((ResponseStatusException) ex).getReason();
 		}
 		return fallback;
 	}
