@@ -7,6 +7,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import dev.lockstep.logging.LogText;
+import dev.lockstep.replication.FailoverRefusedException;
 import dev.lockstep.replication.Operation;
 import dev.lockstep.replication.OperationConflictException;
 import dev.lockstep.replication.OperationReport;
@@ -47,6 +48,7 @@ import org.springframework.web.method.annotation.HandlerMethodValidationExceptio
 import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseEntityExceptionHandler;
 import org.springframework.web.servlet.resource.NoResourceFoundException;
+import org.springframework.web.server.ResponseStatusException;
 
 /**
  * Turns every error into an RFC 9457 {@code application/problem+json} body with a
@@ -69,6 +71,14 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 			problem.setProperty("runningOperation", running);
 		}
 		return respond(problem, ProblemType.OPERATION_CONFLICT);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> failoverRefused(FailoverRefusedException ex, HttpServletRequest request) {
+		ProblemDetail problem = problem(ProblemType.FAILOVER_REFUSED, ex.getMessage(), request);
+		problem.setProperty("peer", ex.check().peer());
+		problem.setProperty("peerAnswer", ex.check().answer());
+		return respond(problem, ProblemType.FAILOVER_REFUSED);
 	}
 
 	@ExceptionHandler
@@ -235,6 +245,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		}
 		if (ex instanceof HttpMediaTypeNotAcceptableException) {
 			return "This endpoint answers with application/json; accept it";
+		}
+		// A controller's own refusal (not a subclass such as a validation failure).
+		if (ex.getClass() == ResponseStatusException.class && ((ResponseStatusException) ex).getReason() != null) {
+			return ((ResponseStatusException) ex).getReason();
 		}
 		return fallback;
 	}

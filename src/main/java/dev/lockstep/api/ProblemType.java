@@ -27,6 +27,7 @@ enum ProblemType {
 	OPERATION_CONFLICT(HttpStatus.CONFLICT, "Operation not allowed now"),
 
 	VERIFY_REFUSED(HttpStatus.CONFLICT, "Verify not possible now"),
+	FAILOVER_REFUSED(HttpStatus.CONFLICT, "Failover refused: the primary is alive"),
 
 	PARTICIPANT_FAILED(HttpStatus.BAD_GATEWAY, "A participant failed"),
 

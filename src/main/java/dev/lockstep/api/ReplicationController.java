@@ -17,6 +17,7 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -25,6 +26,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 /**
  * The lifecycle API: runs start, checkpoint and stop across every participant, and
@@ -70,10 +72,19 @@ class ReplicationController {
 	@Operation(summary = "Stop every started participant in descending order",
 			description = "Goes on through failures so that a failover gets as far as it can; if any participant "
 					+ "could not be stopped the state becomes FAILED and a repeated stop retries only those. "
-					+ "Stopping while idle is a no-op.")
+					+ "Stopping while idle is a no-op. With lockstep.pair.peer-api set, a failover on a node running as "
+					+ "secondary first asks the peer whether it still runs as primary, and is refused (409 "
+					+ "failover-refused) if it does; {\"failover\":true,\"force\":true} skips that check.")
 	@ApiProblems.Lifecycle
 	OperationReport stop(@Valid @RequestBody StopRequest request, HttpServletRequest http) {
-		return succeeded(this.coordinator.stop(request.failover(), Callers.of(http)));
+		if (request.forced() && !request.failover()) {
+			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
+					"'force' applies only to a failover, whose check of the peer it skips; send "
+							+ "{\"failover\":true,\"force\":true}, or leave 'force' out of a planned stop");
+		}
+		String caller = Callers.of(http);
+		return succeeded(request.forced() ? this.coordinator.stop(true, true, caller)
+				: this.coordinator.stop(request.failover(), caller));
 	}
 
 	@GetMapping("/errors")

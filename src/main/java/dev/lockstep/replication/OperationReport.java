@@ -20,14 +20,28 @@ import org.jspecify.annotations.Nullable;
  * @param startedAt when the operation started
  * @param durationMillis how long it took
  * @param steps one entry per participant call, in call order
+ * @param forced for {@code stop}, whether the caller skipped the check that the peer is
+ * not still running as primary
+ * @param peerCheck for a failover {@code stop} on a secondary with a peer configured,
+ * what the peer answered when it was asked whether it still runs as primary
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationReport(String id, Operation operation, @Nullable ReplicationMode mode,
 		@Nullable Boolean failover, OperationOutcome outcome, CoordinatorState state, @Nullable String caller,
-		Instant startedAt, long durationMillis, List<StepReport> steps) {
+		Instant startedAt, long durationMillis, List<StepReport> steps, @Nullable Boolean forced,
+		@Nullable String peerCheck) {
 
 	public OperationReport {
 		steps = List.copyOf(steps);
+	}
+
+	/**
+	 * A report without the stop's peer check fields.
+	 */
+	public OperationReport(String id, Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
+			OperationOutcome outcome, CoordinatorState state, @Nullable String caller, Instant startedAt,
+			long durationMillis, List<StepReport> steps) {
+		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, null, null);
 	}
 
 	/**

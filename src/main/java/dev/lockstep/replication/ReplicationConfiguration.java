@@ -59,8 +59,10 @@ class ReplicationConfiguration {
 
 	@Bean
 	ReplicationCoordinator replicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep,
-			CoordinatorProperties properties, ParticipantExecutor executor, MeterRegistry meterRegistry) {
-		return new ReplicationCoordinator(registry, errorSweep, properties, executor, meterRegistry, Clock.systemUTC());
+			CoordinatorProperties properties, ParticipantExecutor executor, MeterRegistry meterRegistry,
+			ObjectProvider<FailoverGuard> failoverGuard) {
+		return new ReplicationCoordinator(registry, errorSweep, properties, executor, meterRegistry, Clock.systemUTC(),
+				failoverGuard.getIfAvailable());
 	}
 
 }

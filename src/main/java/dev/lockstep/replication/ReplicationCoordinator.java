@@ -56,6 +56,8 @@ public final class ReplicationCoordinator {
 
 	private final Clock clock;
 
+	private final @Nullable FailoverGuard failoverGuard;
+
 	private final Map<CallKey, Timer> callTimers = new ConcurrentHashMap<>();
 
 	private final Map<String, Timer> operationTimers = new ConcurrentHashMap<>();
@@ -76,6 +78,15 @@ public final class ReplicationCoordinator {
 
 	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep, CoordinatorProperties properties,
 			Executor executor, MeterRegistry meterRegistry, Clock clock) {
+		this(registry, errorSweep, properties, executor, meterRegistry, clock, null);
+	}
+
+	/**
+	 * Creates a coordinator that consults a guard before a failover stop on a secondary.
+	 */
+	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep, CoordinatorProperties properties,
+			Executor executor, MeterRegistry meterRegistry, Clock clock, @Nullable FailoverGuard failoverGuard) {
+		this.failoverGuard = failoverGuard;
 		this.registry = registry;
 		this.errorSweep = errorSweep;
 		this.properties = properties;
@@ -105,7 +116,7 @@ public final class ReplicationCoordinator {
 			checkIdle(Operation.START);
 			if (this.state == CoordinatorState.RUNNING) {
 				if (this.mode == mode) {
-					return noop(Operation.START, mode, null, caller);
+					return noop(Operation.START, mode, null, null, null, caller);
 				}
 				throw conflict(
 						"Replication is already running as " + this.mode + "; stop it before starting as " + mode);
@@ -127,7 +138,7 @@ public final class ReplicationCoordinator {
 		boolean failed = plan.failed();
 		CoordinatorState next = failed ? (plan.started.isEmpty() ? CoordinatorState.IDLE : CoordinatorState.FAILED)
 				: CoordinatorState.RUNNING;
-		return finish(operation, mode, null, caller, steps, failed, next, plan);
+		return finish(operation, mode, null, null, null, caller, steps, failed, next, plan);
 	}
 
 	/**
@@ -148,7 +159,8 @@ public final class ReplicationCoordinator {
 			operation = begin(Operation.CHECKPOINT, plan);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.checkpoint());
-		return finish(operation, this.mode, null, caller, steps, plan.failed(), CoordinatorState.RUNNING, plan);
+		return finish(operation, this.mode, null, null, null, caller, steps, plan.failed(), CoordinatorState.RUNNING,
+				plan);
 	}
 
 	/**
@@ -159,20 +171,61 @@ public final class ReplicationCoordinator {
 	 * @throws OperationConflictException if busy with another operation
 	 */
 	public OperationReport stop(boolean failover, @Nullable String caller) {
+		return stop(failover, false, caller);
+	}
+
+	/**
+	 * Stops every started participant. A failover on a node running as secondary first
+	 * consults the {@link FailoverGuard}, if there is one, unless it is forced.
+	 * @param failover whether this node takes over from a failed peer
+	 * @param force whether a failover skips the guard
+	 * @param caller who asks; may be {@code null}
+	 * @return the report; its outcome is {@code noop} if already idle
+	 * @throws OperationConflictException if busy with another operation
+	 * @throws FailoverRefusedException if the guard refuses the failover; no participant
+	 * was called
+	 */
+	public OperationReport stop(boolean failover, boolean force, @Nullable String caller) {
+		FailoverCheck check = (failover && !force) ? checkFailover(caller) : null;
+		String peerCheck = (check != null) ? check.describe() : null;
 		OperationPlan.Stop plan;
 		RunningOperation operation;
 		synchronized (this.monitor) {
 			checkIdle(Operation.STOP);
 			if (this.state == CoordinatorState.IDLE) {
-				return noop(Operation.STOP, null, failover, caller);
+				return noop(Operation.STOP, null, failover, force, peerCheck, caller);
 			}
 			plan = new OperationPlan.Stop(this.started);
 			operation = begin(Operation.STOP, plan);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.stop(failover));
 		boolean failed = !plan.started.isEmpty();
-		return finish(operation, null, failover, caller, steps, failed,
+		return finish(operation, null, failover, force, peerCheck, caller, steps, failed,
 				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
+	}
+
+	/**
+	 * Asks the guard, outside the monitor (it may wait for the peer), whether a failover
+	 * of this secondary may go ahead.
+	 * @return the check, or {@code null} if none was needed
+	 */
+	private @Nullable FailoverCheck checkFailover(@Nullable String caller) {
+		FailoverGuard guard = this.failoverGuard;
+		synchronized (this.monitor) {
+			checkIdle(Operation.STOP);
+			if (guard == null || this.state == CoordinatorState.IDLE || this.mode != ReplicationMode.SECONDARY) {
+				return null;
+			}
+		}
+		FailoverCheck check = guard.check();
+		if (check.refused()) {
+			logger.warn("Failover by " + ((caller != null) ? caller : "unknown caller") + " refused: "
+					+ check.describe() + "; nothing was stopped");
+			throw new FailoverRefusedException(check);
+		}
+		logger
+			.info("Failover by " + ((caller != null) ? caller : "unknown caller") + " goes ahead: " + check.describe());
+		return check;
 	}
 
 	/**
@@ -300,12 +353,13 @@ public final class ReplicationCoordinator {
 	}
 
 	private OperationReport finish(RunningOperation operation, @Nullable ReplicationMode mode,
-			@Nullable Boolean failover, @Nullable String caller, List<StepReport> steps, boolean failed,
-			CoordinatorState next, OperationPlan plan) {
+			@Nullable Boolean failover, @Nullable Boolean forced, @Nullable String peerCheck, @Nullable String caller,
+			List<StepReport> steps, boolean failed, CoordinatorState next, OperationPlan plan) {
 		long nanos = Duration.between(operation.startedAt(), this.clock.instant()).toNanos();
 		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
 		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, failover, outcome,
-				next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps);
+				next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps, forced,
+				peerCheck);
 		synchronized (this.monitor) {
 			this.started = plan.startedInOrder();
 			this.state = next;
@@ -325,9 +379,9 @@ public final class ReplicationCoordinator {
 	}
 
 	private OperationReport noop(Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
-			@Nullable String caller) {
+			@Nullable Boolean forced, @Nullable String peerCheck, @Nullable String caller) {
 		OperationReport report = new OperationReport(newId(), operation, mode, failover, OperationOutcome.NOOP,
-				this.state, caller, this.clock.instant(), 0, List.of());
+				this.state, caller, this.clock.instant(), 0, List.of(), forced, peerCheck);
 		record(report);
 		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
 		log(report);

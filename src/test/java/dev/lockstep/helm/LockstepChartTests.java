@@ -275,9 +275,12 @@ class LockstepChartTests {
 			assertThat((List<?>) at(nbd, "from")).hasSize(2);
 			Map<String, Object> api = rules.get(1);
 			assertThat(value(api, "ports", 0, "port")).isEqualTo("http");
-			assertThat((List<?>) at(api, "from")).hasSize(1);
+			assertThat((List<?>) at(api, "from")).hasSize(2);
 			assertThat(value(api, "from", 0, "namespaceSelector", "matchExpressions", 0, "values"))
 				.isEqualTo(List.of(NAMESPACE, "orchestrator", "monitoring"));
+			// The peer asks this pod's API before it fails over.
+			assertThat(value(api, "from", 1, "podSelector", "matchLabels", "statefulset.kubernetes.io/pod-name"))
+				.isEqualTo("colo-pair-" + (1 - ordinal));
 		}
 	}
 
@@ -338,6 +341,28 @@ class LockstepChartTests {
 	}
 
 	@Test
+	void eachPodAsksTheOtherPodsApiBeforeAFailoverWithTheSharedToken(@TempDir Path configDirectory) throws IOException {
+		for (RenderedChart chart : List.of(defaults, full)) {
+			Map<String, Object> reference = at(chart.env("LOCKSTEP_PAIR_PEER_TOKEN"), "valueFrom", "secretKeyRef");
+			assertThat(reference).isEqualTo(at(chart.env("LOCKSTEP_SECURITY_API_TOKEN"), "valueFrom", "secretKeyRef"));
+		}
+		for (int ordinal = 0; ordinal < 2; ordinal++) {
+			StandardEnvironment pod = podEnvironment(full, ordinal, configDirectory);
+			assertThat(pod.getProperty("lockstep.pair.peer-api")).isEqualTo("http://colo-pair-" + (1 - ordinal)
+					+ ".colo-pair-headless." + NAMESPACE + ".svc.cluster.example:" + full.containerPort("http"));
+			assertThat(pod.getProperty("lockstep.pair.peer-token")).isEqualTo("from-secret");
+			assertThat(pod.getProperty("lockstep.pair.peer-timeout")).isEqualTo("3s");
+		}
+		for (int ordinal = 0; ordinal < 2; ordinal++) {
+			StandardEnvironment pod = podEnvironment(defaults, ordinal, configDirectory);
+			assertThat(pod.getProperty("lockstep.pair.peer-api")).isEqualTo("http://lockstep-" + (1 - ordinal)
+					+ ".lockstep-headless." + NAMESPACE + ".svc.cluster.local:" + application.serverPort());
+			assertThat(pod.getProperty("lockstep.pair.peer-token")).isEqualTo("from-secret");
+			assertThat(pod.getProperty("lockstep.pair.peer-timeout")).isEqualTo("2s");
+		}
+	}
+
+	@Test
 	void springResolvesEachPodsOwnPeerFromThePodsEnvironment(@TempDir Path configDirectory) throws IOException {
 		for (int ordinal = 0; ordinal < 2; ordinal++) {
 			StandardEnvironment pod = podEnvironment(full, ordinal, configDirectory);
@@ -366,8 +391,10 @@ class LockstepChartTests {
 	void aSingleNodeHasNoPeer() {
 		RenderedChart single = render("values-single.yaml");
 		assertThat(value(single.statefulSet(), "spec", "replicas")).isEqualTo(1);
-		assertThat(applicationYaml(single)).hasSize(1)
-			.allSatisfy((document) -> assertThat(value(document, "lockstep", "block", "peer")).isNull());
+		assertThat(applicationYaml(single)).hasSize(1).allSatisfy((document) -> {
+			assertThat(value(document, "lockstep", "block", "peer")).isNull();
+			assertThat(value(document, "lockstep", "pair", "peer-api")).isNull();
+		});
 		Map<String, Object> policy = single.get("NetworkPolicy", "lockstep-0");
 		List<Map<String, Object>> rules = at(policy, "spec", "ingress");
 		assertThat(rules).extracting((rule) -> at(rule, "ports", 0, "port")).containsExactly("http");

@@ -1,0 +1,59 @@
+package dev.lockstep.pair;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Locale;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.StringUtils;
+
+/**
+ * Configuration of the pair, under {@code lockstep.pair}. Checked when the service
+ * starts; a bad value stops start-up with a message that names it.
+ *
+ * @param peerApi the base URL of the peer's API, such as {@code http://10.0.0.2:8080};
+ * when set, a failover of this node as secondary first asks the peer whether it still
+ * runs as primary. Not set: no check
+ * @param peerToken the API token to present to the peer; when not set, this node's own
+ * token ({@code lockstep.security.api-token}, else the token file)
+ * @param peerTimeout how long the check waits for the peer's answer, all told; a peer
+ * that has not answered by then counts as gone
+ */
+@ConfigurationProperties("lockstep.pair")
+public record PairProperties(@Nullable URI peerApi, @Nullable String peerToken,
+		@DefaultValue("2s") Duration peerTimeout) {
+
+	private static final String PREFIX = "lockstep.pair";
+
+	public PairProperties {
+		peerToken = StringUtils.hasText(peerToken) ? peerToken.strip() : null;
+		if (peerTimeout == null || peerTimeout.isNegative() || peerTimeout.isZero()) {
+			throw new IllegalArgumentException(
+					PREFIX + ".peer-timeout must be a positive duration, but was " + peerTimeout);
+		}
+		if (peerApi != null) {
+			validate(peerApi);
+		}
+	}
+
+	private static void validate(URI url) {
+		String name = PREFIX + ".peer-api";
+		String scheme = (url.getScheme() != null) ? url.getScheme().toLowerCase(Locale.ROOT) : null;
+		if ((!"http".equals(scheme) && !"https".equals(scheme)) || url.isOpaque()) {
+			throw new IllegalArgumentException(name + " must be an http:// or https:// URL, such as "
+					+ "http://10.0.0.2:8080, but was '" + url + "'");
+		}
+		if (!StringUtils.hasText(url.getHost())) {
+			throw new IllegalArgumentException(
+					name + " must name a host, such as http://10.0.0.2:8080, but was '" + url + "'");
+		}
+		if (url.getRawQuery() != null || url.getRawFragment() != null) {
+			throw new IllegalArgumentException(name + " must not have a query or a fragment, because "
+					+ "/api/v1/replication is appended to it, but was '" + url + "'");
+		}
+	}
+
+}
