@@ -19,8 +19,6 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -39,8 +37,6 @@ import org.jspecify.annotations.Nullable;
  * arrives while another runs is refused at once; status and error queries always answer.
  */
 public final class ReplicationCoordinator {
-
-	private static final Log logger = LogFactory.getLog(ReplicationCoordinator.class);
 
 	private static final Duration HARD_DEADLINE_MARGIN = Duration.ofSeconds(5);
 
@@ -219,12 +215,10 @@ public final class ReplicationCoordinator {
 		}
 		FailoverCheck check = guard.check();
 		if (check.refused()) {
-			logger.warn("Failover by " + ((caller != null) ? caller : "unknown caller") + " refused: "
-					+ check.describe() + "; nothing was stopped");
+			OperationLog.failoverRefused(caller, check);
 			throw new FailoverRefusedException(check);
 		}
-		logger
-			.info("Failover by " + ((caller != null) ? caller : "unknown caller") + " goes ahead: " + check.describe());
+		OperationLog.failoverGoesAhead(caller, check);
 		return check;
 	}
 
@@ -374,7 +368,7 @@ public final class ReplicationCoordinator {
 		}
 		this.errorSweep.invalidate();
 		operationTimer(operation.operation(), outcome).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
-		log(report);
+		OperationLog.operation(report);
 		return report;
 	}
 
@@ -384,7 +378,7 @@ public final class ReplicationCoordinator {
 				this.state, caller, this.clock.instant(), 0, List.of(), forced, peerCheck);
 		record(report);
 		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
-		log(report);
+		OperationLog.operation(report);
 		return report;
 	}
 
@@ -393,39 +387,6 @@ public final class ReplicationCoordinator {
 		this.history.addFirst(report);
 		while (this.history.size() > this.properties.history()) {
 			this.history.removeLast();
-		}
-	}
-
-	private void log(OperationReport report) {
-		if (report.operation() == Operation.CHECKPOINT && report.outcome() != OperationOutcome.FAILED
-				&& !logger.isDebugEnabled()) {
-			return;
-		}
-		String message = "Operation " + report.operation().value() + " " + report.id() + " by "
-				+ ((report.caller() != null) ? report.caller() : "unknown caller") + ": " + report.outcome().value()
-				+ " in " + report.durationMillis() + "ms, state " + report.state();
-		if (report.outcome() == OperationOutcome.FAILED) {
-			StringBuilder failures = new StringBuilder(message);
-			report.steps()
-				.stream()
-				.filter((step) -> step.outcome().isFailure())
-				.forEach((step) -> failures.append("; ")
-					.append(step.participant())
-					.append(' ')
-					.append(step.action().value())
-					.append(' ')
-					.append(step.outcome().value())
-					.append(": ")
-					.append(step.error()));
-			logger.warn(failures);
-		}
-		else if (report.operation() == Operation.CHECKPOINT) {
-			if (logger.isDebugEnabled()) {
-				logger.debug(message);
-			}
-		}
-		else {
-			logger.info(message);
 		}
 	}
 

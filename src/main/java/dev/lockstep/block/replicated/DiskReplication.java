@@ -23,7 +23,7 @@ import dev.lockstep.block.replicated.primary.PrimaryDevice;
 import dev.lockstep.block.replicated.primary.RemoteDisk;
 import dev.lockstep.block.replicated.primary.Resync;
 import dev.lockstep.block.replicated.primary.SyncProgress;
-import dev.lockstep.block.replicated.primary.Verify;
+import dev.lockstep.block.replicated.primary.Verifies;
 import dev.lockstep.block.replicated.primary.VerifyRefusedException;
 import dev.lockstep.block.replicated.primary.VerifyStatus;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
@@ -96,13 +96,7 @@ final class DiskReplication {
 
 	private volatile @Nullable Secondary secondary;
 
-	private final Object verifyLock = new Object();
-
-	/** The forwarding device from a completed start as primary to the stop. */
-	private @Nullable PrimaryDevice verifiable;
-
-	/** The running or last verify. */
-	private volatile @Nullable Verify verify;
+	private final Verifies verifies;
 
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
 			long logIntervalNanos, Duration forwardTimeout, Duration probeInterval) throws IOException {
@@ -121,6 +115,7 @@ final class DiskReplication {
 		this.faults = new Faults(this.name);
 		this.dirty = new DirtyChunks(this.base.size());
 		this.device = new SwitchingDevice(this.base);
+		this.verifies = new Verifies(this.name, this.device, this.dirty, this.faults, logIntervalNanos);
 		engine.replaceDevice(this.name, this.device);
 	}
 
@@ -221,9 +216,8 @@ final class DiskReplication {
 			}
 			// Completes the synchronisation (see PeerProtocol).
 			hashes.await(hashes.flush(), this.forwardTimeout);
-			synchronized (this.verifyLock) {
-				this.verifiable = forwarding;
-			}
+			this.verifies.allow(forwarding, peer.toString(),
+					() -> this.peers.connect(peer, PeerProtocol.verifyExport(this.name)));
 		}
 		catch (Exception ex) {
 			// A failed start leaves the disk idle, and an idle disk reports no error.
@@ -335,7 +329,7 @@ final class DiskReplication {
 
 	private void stopPrimary(boolean failover) throws Exception {
 		PrimaryDevice forwarding = forwarding();
-		endVerify(failover ? "failover" : "replication stopped");
+		this.verifies.end(failover ? "failover" : "replication stopped");
 		if (failover) {
 			// Keep the forwarding device, which now only marks what changes for the next
 			// resynchronisation.
@@ -421,30 +415,7 @@ final class DiskReplication {
 	 * secondary, or a verify runs already
 	 */
 	VerifyStatus verify(boolean repair) {
-		synchronized (this.verifyLock) {
-			PrimaryDevice forwarding = this.verifiable;
-			URI secondary = this.peer;
-			if (forwarding == null || secondary == null) {
-				throw new VerifyRefusedException(verifyRefusal());
-			}
-			if (!forwarding.forwarding()) {
-				throw new VerifyRefusedException("Cannot verify disk '" + this.name + "': "
-						+ this.faults.message().orElse("forwarding to " + secondary + " has stopped")
-						+ ". Its changes are tracked for the next synchronisation; once the secondary is back, "
-						+ "stop and start replication on this node, which compares every chunk");
-			}
-			Verify running = this.verify;
-			if (running != null && running.running()) {
-				VerifyStatus status = running.status();
-				throw new VerifyRefusedException("A verify of disk '" + this.name + "' is running since "
-						+ status.startedAt() + " (" + status + "); wait for it to end: GET /api/v1/disks/" + this.name);
-			}
-			Verify started = Verify.start(this.name, forwarding, this.device,
-					() -> this.peers.connect(secondary, PeerProtocol.verifyExport(this.name)), this.dirty, repair,
-					this.logIntervalNanos);
-			this.verify = started;
-			return started.status();
-		}
+		return this.verifies.start(repair, this::verifyRefusal);
 	}
 
 	private String verifyRefusal() {
@@ -461,18 +432,6 @@ final class DiskReplication {
 		};
 	}
 
-	/** Stops verifies for good until the next start; cancels and awaits a running one. */
-	private void endVerify(String why) {
-		Verify running;
-		synchronized (this.verifyLock) {
-			this.verifiable = null;
-			running = this.verify;
-		}
-		if (running != null) {
-			running.cancel(why);
-		}
-	}
-
 	// ---- status -----------------------------------------------------------
 
 	DiskReplicationStatus status() {
@@ -484,12 +443,7 @@ final class DiskReplication {
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
 				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
 				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(), error().orElse(null),
-				primaryLoss().map(PrimaryLoss::since).orElse(null), verifyStatus());
-	}
-
-	private @Nullable VerifyStatus verifyStatus() {
-		Verify last = this.verify;
-		return (last != null) ? last.status() : null;
+				primaryLoss().map(PrimaryLoss::since).orElse(null), this.verifies.status());
 	}
 
 	void close() {
