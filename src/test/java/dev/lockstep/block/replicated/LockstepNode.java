@@ -95,6 +95,18 @@ final class LockstepNode implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Closes each of {@code resources} that is set, in order: the nodes of a test, its
+	 * proxy.
+	 */
+	static void closeAll(AutoCloseable... resources) throws Exception {
+		for (AutoCloseable resource : resources) {
+			if (resource != null) {
+				resource.close();
+			}
+		}
+	}
+
 	BlockReplicationParticipant participant() {
 		return this.context.getBean(BlockReplicationParticipant.class);
 	}

@@ -42,16 +42,8 @@ class LostPrimaryTests {
 	private TcpProxy link;
 
 	@AfterEach
-	void stopNodes() {
-		if (this.a != null) {
-			this.a.close();
-		}
-		if (this.b != null) {
-			this.b.close();
-		}
-		if (this.link != null) {
-			this.link.close();
-		}
+	void stopNodes() throws Exception {
+		LockstepNode.closeAll(this.a, this.b, this.link);
 	}
 
 	@ParameterizedTest

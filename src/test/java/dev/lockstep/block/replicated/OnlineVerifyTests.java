@@ -39,13 +39,8 @@ class OnlineVerifyTests {
 	private LockstepNode b;
 
 	@AfterEach
-	void stopNodes() {
-		if (this.a != null) {
-			this.a.close();
-		}
-		if (this.b != null) {
-			this.b.close();
-		}
+	void stopNodes() throws Exception {
+		LockstepNode.closeAll(this.a, this.b);
 	}
 
 	/** Starts B as secondary and A as primary of a {@code colo} disk. */

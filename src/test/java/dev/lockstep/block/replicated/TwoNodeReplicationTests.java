@@ -34,13 +34,8 @@ class TwoNodeReplicationTests {
 	private LockstepNode b;
 
 	@AfterEach
-	void stopNodes() {
-		if (this.a != null) {
-			this.a.close();
-		}
-		if (this.b != null) {
-			this.b.close();
-		}
+	void stopNodes() throws Exception {
+		LockstepNode.closeAll(this.a, this.b);
 	}
 
 	private void nodes(String replication) throws Exception {
