@@ -6,7 +6,9 @@ import dev.lockstep.replication.OperationOutcome;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.ParticipantStatus;
 import dev.lockstep.replication.ReplicationCoordinator;
+import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationStatus;
+import dev.lockstep.replication.StartOptions;
 import dev.lockstep.replication.SweepResult;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -54,10 +56,19 @@ class ReplicationController {
 	@PostMapping(path = "/start", consumes = MediaType.APPLICATION_JSON_VALUE)
 	@Operation(summary = "Start every participant in ascending order",
 			description = "Fails fast: participants after a failing one are not called, and those already started "
-					+ "are stopped again in reverse order. Starting again in the running mode is a no-op.")
+					+ "are stopped again in reverse order. Starting again in the running mode is a no-op. "
+					+ "{\"mode\":\"secondary\",\"discardLocalChanges\":true} lets the primary overwrite this "
+					+ "node's own changes, the way out of a split brain (docs/replication.md).")
 	@ApiProblems.Lifecycle
 	OperationReport start(@Valid @RequestBody StartRequest request, HttpServletRequest http) {
-		return succeeded(this.coordinator.start(request.mode(), Callers.of(http)));
+		if (request.discards() && request.mode() != ReplicationMode.SECONDARY) {
+			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
+					"'discardLocalChanges' applies only to a secondary, whose own changes the primary then "
+							+ "overwrites; send it with {\"mode\":\"secondary\"} on the node whose changes are "
+							+ "discarded, and start the other node as primary without it");
+		}
+		return succeeded(
+				this.coordinator.start(request.mode(), new StartOptions(request.discards()), Callers.of(http)));
 	}
 
 	@PostMapping("/checkpoint")

@@ -24,12 +24,14 @@ import org.jspecify.annotations.Nullable;
  * not still running as primary
  * @param peerCheck for a failover {@code stop} on a secondary with a peer configured,
  * what the peer answered when it was asked whether it still runs as primary
+ * @param discardLocalChanges for {@code start}, {@code true} if the caller let the
+ * primary overwrite this node's own changes ({@link StartOptions#discardLocalChanges()})
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationReport(String id, Operation operation, @Nullable ReplicationMode mode,
 		@Nullable Boolean failover, OperationOutcome outcome, CoordinatorState state, @Nullable String caller,
 		Instant startedAt, long durationMillis, List<StepReport> steps, @Nullable Boolean forced,
-		@Nullable String peerCheck) {
+		@Nullable String peerCheck, @Nullable Boolean discardLocalChanges) {
 
 	public OperationReport {
 		steps = List.copyOf(steps);
@@ -41,7 +43,7 @@ public record OperationReport(String id, Operation operation, @Nullable Replicat
 	public OperationReport(String id, Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
 			OperationOutcome outcome, CoordinatorState state, @Nullable String caller, Instant startedAt,
 			long durationMillis, List<StepReport> steps) {
-		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, null, null);
+		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, null, null, null);
 	}
 
 	/**

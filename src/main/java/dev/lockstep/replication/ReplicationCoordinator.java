@@ -106,13 +106,32 @@ public final class ReplicationCoordinator {
 	 * with another operation
 	 */
 	public OperationReport start(ReplicationMode mode, @Nullable String caller) {
+		return start(mode, StartOptions.NONE, caller);
+	}
+
+	/**
+	 * Starts every participant in the given mode, with options.
+	 * @param mode the role of this node
+	 * @param options what the start asks for beyond its mode
+	 * @param caller who asks, for the report and the audit log; may be {@code null}
+	 * @return the report; its outcome is {@code noop} if already running in this mode and
+	 * nothing else is asked
+	 * @throws OperationConflictException if running in the other mode or with other
+	 * options, failed, or busy with another operation
+	 */
+	public OperationReport start(ReplicationMode mode, StartOptions options, @Nullable String caller) {
 		OperationPlan.Start plan;
 		RunningOperation operation;
+		OperationFacts facts = OperationFacts.start(mode, options);
 		synchronized (this.monitor) {
 			checkIdle(Operation.START);
 			if (this.state == CoordinatorState.RUNNING) {
+				if (this.mode == mode && options.discardLocalChanges()) {
+					throw conflict("Replication is already running as " + mode + "; discardLocalChanges takes effect "
+							+ "only when replication starts: stop it, then start again with discardLocalChanges");
+				}
 				if (this.mode == mode) {
-					return noop(Operation.START, mode, null, null, null, caller);
+					return noop(Operation.START, facts, caller);
 				}
 				throw conflict(
 						"Replication is already running as " + this.mode + "; stop it before starting as " + mode);
@@ -125,7 +144,7 @@ public final class ReplicationCoordinator {
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> {
 			if (action == StepAction.START) {
-				participant.start(mode);
+				participant.start(mode, options);
 			}
 			else {
 				participant.stop(false);
@@ -134,7 +153,7 @@ public final class ReplicationCoordinator {
 		boolean failed = plan.failed();
 		CoordinatorState next = failed ? (plan.started.isEmpty() ? CoordinatorState.IDLE : CoordinatorState.FAILED)
 				: CoordinatorState.RUNNING;
-		return finish(operation, mode, null, null, null, caller, steps, failed, next, plan);
+		return finish(operation, facts, caller, steps, failed, next, plan);
 	}
 
 	/**
@@ -155,8 +174,8 @@ public final class ReplicationCoordinator {
 			operation = begin(Operation.CHECKPOINT, plan);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.checkpoint());
-		return finish(operation, this.mode, null, null, null, caller, steps, plan.failed(), CoordinatorState.RUNNING,
-				plan);
+		return finish(operation, OperationFacts.checkpoint(this.mode), caller, steps, plan.failed(),
+				CoordinatorState.RUNNING, plan);
 	}
 
 	/**
@@ -189,14 +208,14 @@ public final class ReplicationCoordinator {
 		synchronized (this.monitor) {
 			checkIdle(Operation.STOP);
 			if (this.state == CoordinatorState.IDLE) {
-				return noop(Operation.STOP, null, failover, force, peerCheck, caller);
+				return noop(Operation.STOP, OperationFacts.stop(failover, force, peerCheck), caller);
 			}
 			plan = new OperationPlan.Stop(this.started);
 			operation = begin(Operation.STOP, plan);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.stop(failover));
 		boolean failed = !plan.started.isEmpty();
-		return finish(operation, null, failover, force, peerCheck, caller, steps, failed,
+		return finish(operation, OperationFacts.stop(failover, force, peerCheck), caller, steps, failed,
 				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
 	}
 
@@ -346,14 +365,14 @@ public final class ReplicationCoordinator {
 		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall).run();
 	}
 
-	private OperationReport finish(RunningOperation operation, @Nullable ReplicationMode mode,
-			@Nullable Boolean failover, @Nullable Boolean forced, @Nullable String peerCheck, @Nullable String caller,
+	private OperationReport finish(RunningOperation operation, OperationFacts facts, @Nullable String caller,
 			List<StepReport> steps, boolean failed, CoordinatorState next, OperationPlan plan) {
 		long nanos = Duration.between(operation.startedAt(), this.clock.instant()).toNanos();
 		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
-		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, failover, outcome,
-				next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps, forced,
-				peerCheck);
+		ReplicationMode mode = facts.mode();
+		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, facts.failover(),
+				outcome, next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps,
+				facts.forced(), facts.peerCheck(), facts.discardLocalChanges());
 		synchronized (this.monitor) {
 			this.started = plan.startedInOrder();
 			this.state = next;
@@ -372,10 +391,10 @@ public final class ReplicationCoordinator {
 		return report;
 	}
 
-	private OperationReport noop(Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
-			@Nullable Boolean forced, @Nullable String peerCheck, @Nullable String caller) {
-		OperationReport report = new OperationReport(newId(), operation, mode, failover, OperationOutcome.NOOP,
-				this.state, caller, this.clock.instant(), 0, List.of(), forced, peerCheck);
+	private OperationReport noop(Operation operation, OperationFacts facts, @Nullable String caller) {
+		OperationReport report = new OperationReport(newId(), operation, facts.mode(), facts.failover(),
+				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of(), facts.forced(),
+				facts.peerCheck(), facts.discardLocalChanges());
 		record(report);
 		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
 		OperationLog.operation(report);

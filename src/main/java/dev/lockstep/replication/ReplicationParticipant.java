@@ -98,6 +98,21 @@ public interface ReplicationParticipant {
 	void start(ReplicationMode mode) throws Exception;
 
 	/**
+	 * Enters replication in the given mode, with options; otherwise as
+	 * {@link #start(ReplicationMode)}, which the default calls. A participant that keeps
+	 * a data lineage honours {@link StartOptions#discardLocalChanges()}: as secondary it
+	 * lets the primary overwrite this node's own changes. Participants without one ignore
+	 * it.
+	 * @param mode the role this node plays
+	 * @param options what the start asks for beyond its mode
+	 * @throws Exception if replication could not be started; the participant must then be
+	 * left stopped
+	 */
+	default void start(ReplicationMode mode, StartOptions options) throws Exception {
+		start(mode);
+	}
+
+	/**
 	 * Marks a consistent point shared by both nodes. Called only while running, after the
 	 * primary's state has been transferred to the secondary.
 	 * <ul>

@@ -16,6 +16,7 @@ import dev.lockstep.replication.ParticipantKind;
 import dev.lockstep.replication.ParticipantStatus;
 import dev.lockstep.replication.ReplicationCoordinator;
 import dev.lockstep.replication.ReplicationMode;
+import dev.lockstep.replication.StartOptions;
 import dev.lockstep.replication.ReplicationStatus;
 import dev.lockstep.replication.StepAction;
 import dev.lockstep.replication.StepOutcome;
@@ -92,9 +93,32 @@ class ReplicationControllerTests {
 	}
 
 	@Test
+	void startWithDiscardLocalChangesPassesItToTheCoordinator() {
+		given(this.coordinator.start(eq(ReplicationMode.SECONDARY), eq(new StartOptions(true)), anyString()))
+			.willReturn(report(Operation.START, OperationOutcome.SUCCEEDED,
+					new StepReport("disk0", StepAction.START, StepOutcome.SUCCEEDED, 3, null)));
+		assertThat(post("/api/v1/replication/start", "{\"mode\":\"secondary\",\"discardLocalChanges\":true}"))
+			.hasStatusOk();
+		verify(this.coordinator).start(eq(ReplicationMode.SECONDARY), eq(new StartOptions(true)), anyString());
+	}
+
+	@Test
+	void discardLocalChangesOnAPrimaryIsABadRequestThatSaysWhereItBelongs() {
+		assertThat(post("/api/v1/replication/start", "{\"mode\":\"primary\",\"discardLocalChanges\":true}"))
+			.hasStatus(400)
+			.bodyJson()
+			.extractingPath("$.detail")
+			.asString()
+			.contains("applies only to a secondary")
+			.contains("{\"mode\":\"secondary\"}");
+		verifyNoInteractions(this.coordinator);
+	}
+
+	@Test
 	void startReturnsTheReport() {
-		given(this.coordinator.start(eq(ReplicationMode.SECONDARY), anyString())).willReturn(report(Operation.START,
-				OperationOutcome.SUCCEEDED, new StepReport("disk0", StepAction.START, StepOutcome.SUCCEEDED, 3, null)));
+		given(this.coordinator.start(eq(ReplicationMode.SECONDARY), eq(StartOptions.NONE), anyString()))
+			.willReturn(report(Operation.START, OperationOutcome.SUCCEEDED,
+					new StepReport("disk0", StepAction.START, StepOutcome.SUCCEEDED, 3, null)));
 		assertThat(post("/api/v1/replication/start", "{\"mode\":\"secondary\"}")).hasStatusOk()
 			.bodyJson()
 			.satisfies((json) -> {
@@ -104,7 +128,7 @@ class ReplicationControllerTests {
 				assertThat(json).extractingPath("$.steps[0].durationMillis").isEqualTo(3);
 				assertThat(json).extractingPath("$.startedAt").isEqualTo("2026-11-26T10:00:00Z");
 			});
-		verify(this.coordinator).start(eq(ReplicationMode.SECONDARY), anyString());
+		verify(this.coordinator).start(eq(ReplicationMode.SECONDARY), eq(StartOptions.NONE), anyString());
 	}
 
 	@Test
@@ -196,8 +220,8 @@ class ReplicationControllerTests {
 
 	@Test
 	void participantFailureIsBadGatewayWithTheReport() {
-		given(this.coordinator.start(any(), anyString())).willReturn(report(Operation.START, OperationOutcome.FAILED,
-				new StepReport("a", StepAction.START, StepOutcome.SUCCEEDED, 1, null),
+		given(this.coordinator.start(any(), any(), anyString())).willReturn(report(Operation.START,
+				OperationOutcome.FAILED, new StepReport("a", StepAction.START, StepOutcome.SUCCEEDED, 1, null),
 				new StepReport("disk0", StepAction.START, StepOutcome.FAILED, 2, "peer replica export missing"),
 				new StepReport("a", StepAction.COMPENSATE, StepOutcome.SUCCEEDED, 1, null)));
 		assertThat(post("/api/v1/replication/start", "{\"mode\":\"primary\"}")).hasStatus(HttpStatus.BAD_GATEWAY)

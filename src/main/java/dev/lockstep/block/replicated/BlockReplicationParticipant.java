@@ -31,6 +31,7 @@ import org.springframework.core.Ordered;
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
+import dev.lockstep.replication.StartOptions;
 import dev.lockstep.block.replicated.primary.SyncStatus;
 import dev.lockstep.block.replicated.primary.VerifyRefusedException;
 import dev.lockstep.block.replicated.primary.VerifyStatus;
@@ -123,14 +124,24 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 
 	@Override
 	public void start(ReplicationMode mode) throws Exception {
-		onWorker((cancelled) -> startDisks(mode, cancelled));
+		start(mode, StartOptions.NONE);
 	}
 
-	private void startDisks(ReplicationMode mode, BooleanSupplier cancelled) throws Exception {
+	/**
+	 * Starts every disk; with {@link StartOptions#discardLocalChanges()}, as secondary,
+	 * lets the primary overwrite this node's own changes to them.
+	 */
+	@Override
+	public void start(ReplicationMode mode, StartOptions options) throws Exception {
+		onWorker((cancelled) -> startDisks(mode, options.discardLocalChanges(), cancelled));
+	}
+
+	private void startDisks(ReplicationMode mode, boolean discardLocalChanges, BooleanSupplier cancelled)
+			throws Exception {
 		List<DiskReplication> started = new ArrayList<>();
 		try {
 			for (DiskReplication disk : this.disks) {
-				disk.start(mode, this.properties.peer(), cancelled);
+				disk.start(mode, discardLocalChanges, this.properties.peer(), cancelled);
 				started.add(disk);
 			}
 		}

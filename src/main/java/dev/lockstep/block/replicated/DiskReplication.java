@@ -2,6 +2,7 @@ package dev.lockstep.block.replicated;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -18,7 +19,13 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.SwitchingDevice;
-import dev.lockstep.block.replicated.primary.DirtyChunks;
+import dev.lockstep.block.Export;
+import dev.lockstep.block.replicated.lineage.DiskLineage;
+import dev.lockstep.block.replicated.lineage.LineageConflictException;
+import dev.lockstep.block.replicated.lineage.LineageDevice;
+import dev.lockstep.block.replicated.lineage.LineageView;
+import dev.lockstep.block.replicated.lineage.SyncPlan;
+import dev.lockstep.block.replicated.lineage.SyncPlanner;
 import dev.lockstep.block.replicated.primary.PrimaryDevice;
 import dev.lockstep.block.replicated.primary.RemoteDisk;
 import dev.lockstep.block.replicated.primary.Resync;
@@ -82,7 +89,7 @@ final class DiskReplication {
 
 	private final Faults faults;
 
-	private final DirtyChunks dirty;
+	private final DiskLineage lineage;
 
 	private final SyncProgress progress = new SyncProgress();
 
@@ -102,7 +109,9 @@ final class DiskReplication {
 			long logIntervalNanos, Duration forwardTimeout, Duration probeInterval) throws IOException {
 		this.name = disk.name();
 		this.kind = kind;
-		this.base = disk.device();
+		this.lineage = DiskLineage.open(disk.name(), disk.image(), disk.device().size());
+		// Every write to the image, whatever the role, passes the lineage's tracking.
+		this.base = this.lineage.track(disk.device());
 		this.image = disk.image();
 		this.engine = engine;
 		this.peers = new PeerConnector(engine, this.name);
@@ -113,9 +122,8 @@ final class DiskReplication {
 		this.silenceLimit = (!probeInterval.isNegative() && !probeInterval.isZero())
 				? probeInterval.plus(forwardTimeout) : null;
 		this.faults = new Faults(this.name);
-		this.dirty = new DirtyChunks(this.base.size());
 		this.device = new SwitchingDevice(this.base);
-		this.verifies = new Verifies(this.name, this.device, this.dirty, this.faults, logIntervalNanos);
+		this.verifies = new Verifies(this.name, this.device, this.lineage.dirty(), this.faults, logIntervalNanos);
 		engine.replaceDevice(this.name, this.device);
 	}
 
@@ -172,7 +180,8 @@ final class DiskReplication {
 
 	// ---- start ------------------------------------------------------------
 
-	void start(ReplicationMode mode, @Nullable URI peer, BooleanSupplier cancelled) throws Exception {
+	void start(ReplicationMode mode, boolean discardLocalChanges, @Nullable URI peer, BooleanSupplier cancelled)
+			throws Exception {
 		if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
 			throw new IllegalStateException("Disk '" + this.name + "' is already replicating as " + this.role);
 		}
@@ -185,7 +194,7 @@ final class DiskReplication {
 			startPrimary(peer, cancelled);
 		}
 		else {
-			startSecondary();
+			startSecondary(discardLocalChanges);
 		}
 	}
 
@@ -195,27 +204,38 @@ final class DiskReplication {
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
 		RemoteDisk remote = this.peers.connect(peer, PeerProtocol.replicaExport(this.name));
+		RemoteDisk lineageLink = null;
 		RemoteDisk hashes = null;
 		PrimaryDevice forwarding = null;
 		try {
 			this.peers.checkReplica(remote, peer, this.base.size(), this.kind);
+			lineageLink = this.peers.connect(peer, PeerProtocol.lineageExport(this.name));
+			SyncPlan plan = plan(peer, lineageLink, remote);
+			this.lineage.startingAsPrimary();
 			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
-			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.dirty, this.faults,
+			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.lineage, this.faults,
 					this.forwardTimeout);
 			forwarding.syncing(true);
+			this.lineage.tracking(DiskLineage.Tracking.AGREED);
 			this.device.switchTo(forwarding);
 			this.peer = peer;
 			this.primary = forwarding;
 			this.role = Role.PRIMARY;
 			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
-			new Resync(this.name, forwarding, hashes, this.dirty, this.progress, this.logIntervalNanos, cancelled)
+			new Resync(this.name, forwarding, hashes, this.lineage.dirty(), plan, this.progress, this.logIntervalNanos,
+					cancelled)
 				.run();
 			forwarding.syncing(false);
 			if (!forwarding.forwarding()) {
 				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
 			}
-			// Completes the synchronisation (see PeerProtocol).
+			// Offers this node's generation, then completes the synchronisation (see
+			// PeerProtocol).
+			lineageLink.await(lineageLink.write(0, LineageDevice.offer(this.lineage.record().current()), false),
+					this.forwardTimeout);
+			lineageLink.await(lineageLink.flush(), this.forwardTimeout);
 			hashes.await(hashes.flush(), this.forwardTimeout);
+			this.lineage.synchronisedAsPrimary();
 			this.verifies.allow(forwarding, peer.toString(),
 					() -> this.peers.connect(peer, PeerProtocol.verifyExport(this.name)));
 		}
@@ -226,6 +246,7 @@ final class DiskReplication {
 				forwarding.stopForwarding();
 				this.device.switchTo(this.base);
 			}
+			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
 			this.primary = null;
 			this.role = Role.IDLE;
 			closeQuietly(remote);
@@ -237,26 +258,61 @@ final class DiskReplication {
 		}
 		finally {
 			closeQuietly(hashes);
+			closeQuietly(lineageLink);
 		}
 	}
 
-	private void startSecondary() throws IOException {
+	/**
+	 * Reads the secondary's lineage and decides what the synchronisation copies. A
+	 * refusal disconnects from the replica export cleanly first, so that the secondary
+	 * sees a planned departure and nothing on it changes.
+	 */
+	private SyncPlan plan(URI peer, RemoteDisk lineageLink, RemoteDisk remote) throws IOException {
+		ByteBuffer bytes = ByteBuffer.allocate((int) lineageLink.size());
+		lineageLink.await(lineageLink.read(0, bytes), this.forwardTimeout);
+		try {
+			LineageView theirs = LineageView.decode(bytes.array(), this.base.size());
+			SyncPlan plan = SyncPlanner.plan(this.name, peer.toString(), this.lineage.view(), theirs);
+			logger.info("Disk '" + this.name + "': synchronisation with " + peer + " by " + plan.method() + ": "
+					+ plan.reason());
+			return plan;
+		}
+		catch (LineageConflictException ex) {
+			remote.close();
+			logger.warn(ex.getMessage());
+			throw new StartRefusedException(String.valueOf(ex.getMessage()), ex);
+		}
+		catch (IllegalArgumentException ex) {
+			throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the lineage that the "
+					+ "secondary " + peer + " serves is unreadable (" + ex.getMessage() + "); run the same Lockstep "
+					+ "version on both nodes", ex);
+		}
+	}
+
+	private void startSecondary(boolean discardLocalChanges) throws IOException {
 		String replicaName = PeerProtocol.replicaExport(this.name);
 		String hashesName = PeerProtocol.hashesExport(this.name);
 		String verifyName = PeerProtocol.verifyExport(this.name);
+		String lineageName = PeerProtocol.lineageExport(this.name);
 		Secondary newSecondary = null;
 		try {
+			this.lineage.startingAsSecondary(discardLocalChanges);
 			newSecondary = (this.kind == ReplicationKind.COLO)
 					? new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
 							this.faults, this.silenceLimit)
 					: new MirrorSecondary(this.name, this.base, this.faults, this.silenceLimit);
-			this.device.switchTo(newSecondary.workload());
+			Secondary started = newSecondary;
+			this.device.switchTo(started.workload());
+			this.engine.addExport(lineageName, new LineageDevice(this.lineage), false, true,
+					PeerProtocol.lineageDescription(this.name), null);
 			// The primary pipelines its forwarded writes on one connection; they are
 			// short, so one thread applies them in order without a hand-over each.
-			this.engine.addExport(replicaName, newSecondary.replica(), false, true,
-					PeerProtocol.replicaDescription(this.name, this.kind), newSecondary.primaryConnections());
-			this.engine.addExport(hashesName, new ChunkHashes(this.base, newSecondary::synchronised), true, false,
-					PeerProtocol.hashesDescription(this.name), newSecondary.synchronisations());
+			this.engine.addExport(replicaName, started.replica(), false, true,
+					PeerProtocol.replicaDescription(this.name, this.kind), started.primaryConnections());
+			this.engine.addExport(hashesName, new ChunkHashes(this.base, () -> {
+				this.lineage.synchronisedAsSecondary();
+				started.synchronised();
+			}), true, false, PeerProtocol.hashesDescription(this.name), synchronisations(started));
 			// The same hashes for a verify, which must not look like a synchronisation.
 			this.engine.addExport(verifyName, new ChunkHashes(this.base, () -> {
 			}), true, false, PeerProtocol.verifyDescription(this.name), null);
@@ -265,7 +321,9 @@ final class DiskReplication {
 			this.engine.removeExport(verifyName);
 			this.engine.removeExport(hashesName);
 			this.engine.removeExport(replicaName);
+			this.engine.removeExport(lineageName);
 			this.device.switchTo(this.base);
+			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
 			if (newSecondary != null) {
 				newSecondary.closeReplica();
 				newSecondary.close();
@@ -274,12 +332,30 @@ final class DiskReplication {
 		}
 		this.secondary = newSecondary;
 		this.primary = null;
-		// As a secondary this disk is overwritten by the primary's synchronisation: what
-		// it changed while it was primary no longer matters.
-		this.dirty.clearAll();
 		this.role = Role.SECONDARY;
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
-				+ replicaName + "'");
+				+ replicaName + "'" + (discardLocalChanges
+						? "; this node's own changes will be overwritten by the primary (discardLocalChanges)" : ""));
+	}
+
+	/**
+	 * Follows the clients of the hash export: before a synchronisation starts, the
+	 * lineage records that this disk is no longer consistent; if it cannot, the
+	 * synchronisation is cut off.
+	 */
+	private Export.ClientListener synchronisations(Secondary started) {
+		Export.ClientListener watch = started.synchronisations();
+		return (disconnect) -> {
+			try {
+				this.lineage.synchronisationStarted();
+			}
+			catch (IOException ex) {
+				logger.warn("Disk '" + this.name + "': refusing a synchronisation, its start could not be recorded: "
+						+ ex.getMessage());
+				disconnect.run();
+			}
+			return watch.arrived(disconnect);
+		};
 	}
 
 	private Path overlayPath(String layer) {
@@ -293,7 +369,11 @@ final class DiskReplication {
 		switch (this.role) {
 			case PRIMARY -> {
 				PrimaryDevice forwarding = forwarding();
-				this.device.exclusive(forwarding::checkpoint);
+				this.device.exclusive(() -> {
+					forwarding.checkpoint();
+					// Drained and durable on both nodes: the activity log may shrink.
+					this.lineage.drained(false);
+				});
 			}
 			case SECONDARY -> secondary().checkpoint();
 			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
@@ -333,12 +413,15 @@ final class DiskReplication {
 		if (failover) {
 			// Keep the forwarding device, which now only marks what changes for the next
 			// resynchronisation.
-			this.device.exclusive(forwarding::stopForwarding);
+			this.device.exclusive(() -> {
+				forwarding.stopForwarding();
+				this.lineage.newGeneration("failover as primary");
+			});
 			closeQuietly(forwarding.remote());
 			this.faults.clear();
 			this.failedOverFrom = ReplicationMode.PRIMARY;
 			this.role = Role.FAILED_OVER;
-			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.dirty.count()
+			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.lineage.dirty().count()
 					+ " MiB marked for resynchronisation");
 			return;
 		}
@@ -355,6 +438,10 @@ final class DiskReplication {
 			}
 			forwarding.stopForwarding();
 			this.device.switchTo(this.base);
+			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
+			if (flushed) {
+				this.lineage.drained(true);
+			}
 			return flushed;
 		});
 		if (drained) {
@@ -374,6 +461,7 @@ final class DiskReplication {
 	}
 
 	private void stopSecondary(boolean failover) throws Exception {
+		this.engine.removeExport(PeerProtocol.lineageExport(this.name));
 		this.engine.removeExport(PeerProtocol.verifyExport(this.name));
 		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
 		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
@@ -381,12 +469,23 @@ final class DiskReplication {
 		current.closeReplica();
 		if (failover) {
 			this.device.exclusive(() -> {
+				// A new generation first: what the commit writes is this node's alone.
+				this.lineage.newGeneration("failover as secondary");
 				current.commit();
 				this.device.switchTo(this.base);
 			});
 		}
 		else {
 			this.device.switchTo(this.base);
+			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
+			try {
+				this.base.flush();
+				this.lineage.drained(true);
+			}
+			catch (IOException ex) {
+				logger.warn("Disk '" + this.name + "': could not empty the activity log after the stop, so a crash "
+						+ "now would compare its extents with the peer: " + ex.getMessage());
+			}
 		}
 		try {
 			current.close();
@@ -441,9 +540,10 @@ final class DiskReplication {
 		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
 				currentRole == Role.PRIMARY && forwarding != null && forwarding.forwarding(),
-				this.dirty.count() * PeerProtocol.CHUNK_SIZE, (current != null) ? current.activeOverlayBytes() : 0,
+				this.lineage.dirty().count() * PeerProtocol.CHUNK_SIZE,
+				(current != null) ? current.activeOverlayBytes() : 0,
 				(current != null) ? current.hiddenOverlayBytes() : 0, this.progress.snapshot(), error().orElse(null),
-				primaryLoss().map(PrimaryLoss::since).orElse(null), this.verifies.status());
+				primaryLoss().map(PrimaryLoss::since).orElse(null), this.verifies.status(), this.lineage.status());
 	}
 
 	void close() {
@@ -455,6 +555,7 @@ final class DiskReplication {
 		catch (Exception ex) {
 			logger.warn("Disk '" + this.name + "': stopping replication on shutdown failed: " + ex.getMessage());
 		}
+		this.lineage.close(this.base);
 	}
 
 	private static void closeQuietly(@Nullable RemoteDisk remote) {

@@ -4,6 +4,7 @@ import java.time.Instant;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.lockstep.block.replicated.lineage.LineageStatus;
 import dev.lockstep.block.replicated.primary.SyncStatus;
 import dev.lockstep.block.replicated.primary.VerifyStatus;
 
@@ -23,9 +24,10 @@ import dev.lockstep.block.replicated.primary.VerifyStatus;
  * @param primaryLostSince while secondary, since when its primary is lost, or
  * {@code null}
  * @param verify the last or running online verify, or {@code null} if none ran
+ * @param lineage the disk's data lineage: its generations and what a crash left in doubt
  */
 public record DiskReplicationStatus(String disk, String replication, String role, @Nullable String peer,
 		boolean forwarding, long dirtyBytes, long activeOverlayBytes, long hiddenOverlayBytes,
 		@Nullable SyncStatus sync, @Nullable String error, @Nullable Instant primaryLostSince,
-		@Nullable VerifyStatus verify) {
+		@Nullable VerifyStatus verify, LineageStatus lineage) {
 }

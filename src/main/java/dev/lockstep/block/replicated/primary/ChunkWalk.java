@@ -10,6 +10,8 @@ import java.util.function.BooleanSupplier;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.lockstep.block.replicated.lineage.DirtyChunks;
+import dev.lockstep.block.replicated.lineage.SyncPlan;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
 
 import static dev.lockstep.block.replicated.protocol.PeerProtocol.HASH_SIZE;
@@ -44,6 +46,8 @@ final class ChunkWalk {
 
 	private Duration batchTimeout;
 
+	private SyncPlan plan;
+
 	/**
 	 * @param name what walks, for thread names and the cancellation's message, e.g.
 	 * {@code "Synchronisation of disk 'disk0'"}
@@ -62,6 +66,24 @@ final class ChunkWalk {
 		this.cancelled = cancelled;
 		this.afterBatch = afterBatch;
 		this.batchTimeout = primary.forwardTimeout();
+		this.plan = everyChunk(primary.local().size());
+	}
+
+	/**
+	 * Visits only the chunks a synchronisation plan names, and asks the secondary only
+	 * for the hashes of those it compares; every chunk by default.
+	 * @param selection the plan
+	 * @return this walk
+	 */
+	ChunkWalk only(SyncPlan selection) {
+		this.plan = selection;
+		return this;
+	}
+
+	private static SyncPlan everyChunk(long size) {
+		DirtyChunks all = new DirtyChunks(size);
+		all.markAll();
+		return new SyncPlan(SyncPlan.Method.FULL, new DirtyChunks(size), all, "every chunk");
 	}
 
 	/**
@@ -90,7 +112,7 @@ final class ChunkWalk {
 		Runnable work = () -> {
 			try {
 				LocalChunk chunk = new LocalChunk(this.primary);
-				HashBatch current = requestBatch(nextBatch.getAndIncrement(), chunks);
+				HashBatch current = requestBatch(nextBatch, chunks);
 				while (current != null) {
 					synchronized (failure) {
 						if (failure[0] != null) {
@@ -98,9 +120,12 @@ final class ChunkWalk {
 						}
 					}
 					checkCancelled();
-					HashBatch next = requestBatch(nextBatch.getAndIncrement(), chunks);
+					HashBatch next = requestBatch(nextBatch, chunks);
 					this.remoteHashes.await(current.reply(), this.batchTimeout);
 					for (int i = 0; i < current.count(); i++) {
+						if (!this.plan.visits(current.first() + i)) {
+							continue;
+						}
 						checkCancelled();
 						chunk.at(current.first() + i);
 						visitor.visit(chunk,
@@ -158,17 +183,34 @@ final class ChunkWalk {
 	}
 
 	/**
-	 * Asks the secondary for the hashes of a batch of chunks, or returns null past the
-	 * last chunk.
+	 * Takes the next batch with a chunk to visit and asks the secondary for the hashes of
+	 * its chunks that need one, or returns null past the last chunk.
 	 */
-	private @Nullable HashBatch requestBatch(long batch, long chunks) {
-		long first = batch * BATCH;
-		if (first >= chunks) {
-			return null;
+	private @Nullable HashBatch requestBatch(AtomicLong nextBatch, long chunks) {
+		while (true) {
+			long first = nextBatch.getAndIncrement() * BATCH;
+			if (first >= chunks) {
+				return null;
+			}
+			int count = (int) Math.min(BATCH, chunks - first);
+			boolean visits = false;
+			int low = -1;
+			int high = -1;
+			for (int i = 0; i < count; i++) {
+				visits |= this.plan.visits(first + i);
+				if (this.plan.needsHash(first + i)) {
+					low = (low < 0) ? i : low;
+					high = i;
+				}
+			}
+			if (!visits) {
+				continue;
+			}
+			ByteBuffer hashes = ByteBuffer.allocate(count * HASH_SIZE);
+			CompletableFuture<Void> reply = (low < 0) ? CompletableFuture.completedFuture(null) : this.remoteHashes
+				.read((first + low) * HASH_SIZE, hashes.slice(low * HASH_SIZE, (high - low + 1) * HASH_SIZE));
+			return new HashBatch(first, count, hashes, reply);
 		}
-		int count = (int) Math.min(BATCH, chunks - first);
-		ByteBuffer hashes = ByteBuffer.allocate(count * HASH_SIZE);
-		return new HashBatch(first, count, hashes, this.remoteHashes.read(first * HASH_SIZE, hashes));
 	}
 
 	private static void rethrow(@Nullable Throwable ex) throws IOException, InterruptedException {

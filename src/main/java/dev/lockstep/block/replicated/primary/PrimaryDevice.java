@@ -11,6 +11,7 @@ import java.util.concurrent.locks.Lock;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.overlay.Stripes;
+import dev.lockstep.block.replicated.lineage.DiskLineage;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
 import dev.lockstep.block.layer.FaultClass;
 import dev.lockstep.block.layer.Faults;
@@ -31,7 +32,8 @@ import static dev.lockstep.block.replicated.protocol.PeerProtocol.CHUNK_SHIFT;
  * <p>
  * When forwarding fails the local write still succeeds: the fault is recorded, forwarding
  * stops for good, and every chunk written from then on is marked in the dirty bitmap for
- * the next resynchronisation.
+ * the next resynchronisation. The first such write starts a new generation of the disk's
+ * lineage ({@link DiskLineage#diverged}) before it is acknowledged.
  *
  * <p>
  * While a resynchronisation runs ({@link #syncLock(long)}), writes take a shared lock on
@@ -46,7 +48,7 @@ public final class PrimaryDevice implements BlockDevice {
 
 	private final RemoteDisk remote;
 
-	private final DirtyChunks dirty;
+	private final DiskLineage lineage;
 
 	private final Faults faults;
 
@@ -67,14 +69,14 @@ public final class PrimaryDevice implements BlockDevice {
 
 	private volatile boolean syncing;
 
-	public PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DirtyChunks dirty,
+	public PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DiskLineage lineage,
 			Faults faults, Duration forwardTimeout) {
 		this.disk = disk;
 		this.forwardTimeout = forwardTimeout;
 		this.local = local;
 		this.remote = remote;
 		this.peer = peer;
-		this.dirty = dirty;
+		this.lineage = lineage;
 		this.faults = faults;
 	}
 
@@ -186,7 +188,7 @@ public final class PrimaryDevice implements BlockDevice {
 	private void replicateUnlocked(long offset, long length, IoAction localAction, RemoteAction remoteAction)
 			throws IOException {
 		if (!this.forwarding) {
-			this.dirty.mark(offset, length);
+			this.lineage.diverged(offset, length);
 			localAction.run();
 			return;
 		}
@@ -221,13 +223,16 @@ public final class PrimaryDevice implements BlockDevice {
 			this.remote.await(forwarded, forwardTimeout());
 		}
 		catch (IOException ex) {
-			this.dirty.mark(offset, length);
 			fail(ex);
+			if (localFailure == null) {
+				// Acknowledged here only: durably a change the secondary does not have.
+				this.lineage.diverged(offset, length);
+			}
 		}
 		if (localFailure != null) {
 			// The secondary may hold data the primary could not store; compare it again
-			// later.
-			this.dirty.mark(offset, length);
+			// later. The write fails, so nothing diverged that a client relies on.
+			this.lineage.dirty().mark(offset, length);
 			throw localFailure;
 		}
 	}

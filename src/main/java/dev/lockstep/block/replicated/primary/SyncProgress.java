@@ -16,16 +16,25 @@ public final class SyncProgress {
 
 	private final AtomicLong copied = new AtomicLong();
 
+	private final AtomicLong hashed = new AtomicLong();
+
+	private volatile @Nullable String method;
+
+	private volatile @Nullable String reason;
+
 	private volatile long startedNanos;
 
 	private volatile long endedNanos;
 
 	private volatile boolean running;
 
-	void begin(long total) {
+	void begin(String method, String reason, long total) {
+		this.method = method;
+		this.reason = reason;
 		this.total = total;
 		this.compared.set(0);
 		this.copied.set(0);
+		this.hashed.set(0);
 		this.startedNanos = System.nanoTime();
 		this.endedNanos = 0;
 		this.running = true;
@@ -33,6 +42,10 @@ public final class SyncProgress {
 
 	void compared(long bytes) {
 		this.compared.addAndGet(bytes);
+	}
+
+	void hashed(long bytes) {
+		this.hashed.addAndGet(bytes);
 	}
 
 	void copied(long bytes) {
@@ -53,7 +66,8 @@ public final class SyncProgress {
 		long elapsed = ((ended != 0) ? ended : System.nanoTime()) - started;
 		long compared = this.compared.get();
 		long rate = (elapsed > 0) ? (long) (compared * 1e9 / elapsed) : 0;
-		return new SyncStatus(this.running, this.total, compared, this.copied.get(), rate, elapsed / 1_000_000);
+		return new SyncStatus(this.running, this.method, this.reason, this.total, compared, this.hashed.get(),
+				this.copied.get(), rate, elapsed / 1_000_000);
 	}
 
 }

@@ -4,6 +4,7 @@ import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.lockstep.block.replicated.lineage.DirtyChunks;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.SwitchingDevice;
 

@@ -13,6 +13,7 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import dev.lockstep.block.replicated.lineage.DirtyChunks;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.SwitchingDevice;
 

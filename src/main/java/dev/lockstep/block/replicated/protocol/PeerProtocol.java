@@ -30,6 +30,12 @@ import org.jspecify.annotations.Nullable;
  * {@code D.replica.sha256}, for a primary's online verify while replication runs.
  * Selecting it starts nothing and a {@code NBD_CMD_FLUSH} on it completes nothing: a
  * verify never changes what the secondary accepts.</li>
+ * <li>{@code D.replica.lineage} ({@link #lineageExport}): the secondary's data lineage of
+ * the disk (its generations, the chunks it changed since the nodes last agreed and the
+ * chunks a crash left in doubt; see {@code LineageView} for the layout). The first 4 KiB
+ * are writable: a synchronising primary writes its own generation there
+ * ({@code offer=<id>@<time>}), which the secondary takes when the synchronisation
+ * completes.</li>
  * </ul>
  * Neither export exists while the disk is not secondary: a primary that finds
  * {@code D.replica} missing from {@code NBD_OPT_LIST} knows that the other node has not
@@ -40,6 +46,12 @@ import org.jspecify.annotations.Nullable;
  * <li>The primary lists the exports ({@code NBD_OPT_LIST}), then selects
  * {@code D.replica} ({@code NBD_OPT_GO}). It refuses to go on if the export's size
  * differs from its disk's or if the description names another kind than its own.</li>
+ * <li>It reads {@code D.replica.lineage} and compares the secondary's lineage with its
+ * own. If synchronising would discard changes that only the operator may discard (a split
+ * brain, a secondary with newer data), it disconnects from {@code D.replica} with
+ * {@code NBD_CMD_DISC} and goes no further: nothing on the secondary has changed. The
+ * comparison also decides which chunks the synchronisation copies outright, which it
+ * compares by hash and which it leaves alone.</li>
  * <li>It then selects {@code D.replica.sha256} on a second connection. <b>Selecting the
  * hash export starts a synchronisation</b>: from then on until its completion the
  * secondary's base is partly its old data and partly the primary's, and a {@code colo}
@@ -50,10 +62,13 @@ import org.jspecify.annotations.Nullable;
  * the hashes, compares them with its own chunks and writes each chunk that differs (or
  * that it marked dirty) to {@code D.replica}, with {@code NBD_CMD_WRITE}, or
  * {@code NBD_CMD_WRITE_ZEROES} for a chunk of zeroes.</li>
+ * <li>It writes its generation to {@code D.replica.lineage} and flushes it.</li>
  * <li><b>A {@code NBD_CMD_FLUSH} on {@code D.replica.sha256} completes the
  * synchronisation</b>: the primary sends it once every differing chunk has been written
- * and acknowledged, and only then. The secondary flushes its base before it replies and
- * then accepts checkpoints again. The primary then closes the hash connection.</li>
+ * and acknowledged, and only then. The secondary flushes its base, takes the offered
+ * generation as its own and as the one both nodes agree on, saves that, and only then
+ * replies; it then accepts checkpoints again. The primary then closes the hash
+ * connection.</li>
  * </ol>
  *
  * <h2>Forwarding</h2> Every write, write-zeroes and trim of the primary's clients is sent
@@ -94,6 +109,9 @@ public final class PeerProtocol {
 	/** Suffix of the export of the same chunk hashes, read by an online verify. */
 	public static final String VERIFY_SUFFIX = ".replica.verify";
 
+	/** Suffix of the export of a secondary's data lineage. */
+	public static final String LINEAGE_SUFFIX = ".replica.lineage";
+
 	/** The unit of comparison and copying in a synchronisation: 1 MiB. */
 	public static final int CHUNK_SIZE = 1024 * 1024;
 
@@ -129,7 +147,16 @@ public final class PeerProtocol {
 		return "replication target of disk " + disk + " (" + kind + ")";
 	}
 
-	/** The description of a secondary's hash export, for people only. */
+	/** The name of the export of the secondary's data lineage of {@code disk}. */
+	public static String lineageExport(String disk) {
+		return disk + LINEAGE_SUFFIX;
+	}
+
+	/** The description of a lineage export. */
+	public static String lineageDescription(String disk) {
+		return "data lineage of disk " + disk + " on the secondary";
+	}
+
 	/** The name of the export an online verify reads the secondary's hashes from. */
 	public static String verifyExport(String disk) {
 		return disk + VERIFY_SUFFIX;
@@ -140,6 +167,7 @@ public final class PeerProtocol {
 		return "SHA-256 of each 1 MiB chunk of disk " + disk + ", for an online verify";
 	}
 
+	/** The description of a secondary's hash export, for people only. */
 	public static String hashesDescription(String disk) {
 		return "SHA-256 of each 1 MiB chunk of disk " + disk;
 	}

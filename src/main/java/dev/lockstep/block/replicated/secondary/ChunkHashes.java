@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.util.List;
 
 import dev.lockstep.block.BlockDevice;
+import dev.lockstep.block.layer.IoAction;
 import dev.lockstep.block.layer.ReadOnlyDevice;
 import dev.lockstep.block.replicated.protocol.ChunkHashing;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
@@ -29,13 +30,13 @@ public final class ChunkHashes implements ReadOnlyDevice {
 
 	private final long chunks;
 
-	private final Runnable synchronised;
+	private final IoAction synchronised;
 
 	/**
 	 * @param device the disk whose chunks are hashed
 	 * @param synchronised told when a primary has completed a synchronisation
 	 */
-	public ChunkHashes(BlockDevice device, Runnable synchronised) {
+	public ChunkHashes(BlockDevice device, IoAction synchronised) {
 		this.device = device;
 		this.chunks = PeerProtocol.chunkCount(device.size());
 		this.synchronised = synchronised;

@@ -2,6 +2,7 @@ package dev.lockstep.block.replicated.primary;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,7 +14,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import dev.lockstep.block.replicated.lineage.DiskLineage;
 import dev.lockstep.block.overlay.MemoryDevice;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.IoAction;
@@ -21,6 +24,9 @@ import dev.lockstep.block.layer.IoAction;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class PrimaryDeviceTests {
+
+	@TempDir
+	Path dir;
 
 	private static final int SIZE = 1024 * 1024;
 
@@ -35,8 +41,9 @@ class PrimaryDeviceTests {
 		MemoryDevice secondary = new MemoryDevice(SIZE);
 		ExecutorService delays = Executors.newFixedThreadPool(4);
 		RemoteDisk remote = new DelayingRemote(secondary, delays);
-		PrimaryDevice primary = new PrimaryDevice("disk0", local, remote, "nbd://peer:1", new DirtyChunks(SIZE),
-				new Faults("disk0"), Duration.ofSeconds(10));
+		PrimaryDevice primary = new PrimaryDevice("disk0", local, remote, "nbd://peer:1",
+				DiskLineage.open("disk0", this.dir.resolve("disk0.img"), SIZE), new Faults("disk0"),
+				Duration.ofSeconds(10));
 		ExecutorService writers = Executors.newFixedThreadPool(8);
 		try {
 			List<Future<?>> futures = new ArrayList<>();
