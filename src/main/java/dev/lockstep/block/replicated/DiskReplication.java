@@ -2,7 +2,6 @@ package dev.lockstep.block.replicated;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
@@ -19,13 +18,8 @@ import dev.lockstep.block.BlockDevice;
 import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.SwitchingDevice;
-import dev.lockstep.block.Export;
 import dev.lockstep.block.replicated.lineage.DiskLineage;
-import dev.lockstep.block.replicated.lineage.LineageConflictException;
-import dev.lockstep.block.replicated.lineage.LineageDevice;
-import dev.lockstep.block.replicated.lineage.LineageView;
 import dev.lockstep.block.replicated.lineage.SyncPlan;
-import dev.lockstep.block.replicated.lineage.SyncPlanner;
 import dev.lockstep.block.replicated.primary.PrimaryDevice;
 import dev.lockstep.block.replicated.primary.RemoteDisk;
 import dev.lockstep.block.replicated.primary.Resync;
@@ -35,11 +29,8 @@ import dev.lockstep.block.replicated.primary.VerifyRefusedException;
 import dev.lockstep.block.replicated.primary.VerifyStatus;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
 import dev.lockstep.block.replicated.protocol.ReplicationKind;
-import dev.lockstep.block.replicated.secondary.ChunkHashes;
-import dev.lockstep.block.replicated.secondary.MirrorSecondary;
 import dev.lockstep.block.replicated.secondary.PrimaryLoss;
 import dev.lockstep.block.replicated.secondary.Secondary;
-import dev.lockstep.block.replicated.secondary.SecondaryStack;
 
 /**
  * The replication of one disk: its role, its layer stacks and their transitions.
@@ -101,7 +92,7 @@ final class DiskReplication {
 
 	private volatile @Nullable PrimaryDevice primary;
 
-	private volatile @Nullable Secondary secondary;
+	private volatile @Nullable SecondaryRole secondary;
 
 	private final Verifies verifies;
 
@@ -155,8 +146,8 @@ final class DiskReplication {
 
 	/** As secondary, whether the primary is lost; see {@link Secondary#primaryLoss()}. */
 	Optional<PrimaryLoss> primaryLoss() {
-		Secondary current = this.secondary;
-		return (this.role == Role.SECONDARY && current != null) ? current.primaryLoss() : Optional.empty();
+		SecondaryRole current = this.secondary;
+		return (this.role == Role.SECONDARY && current != null) ? current.side().primaryLoss() : Optional.empty();
 	}
 
 	/** The number of fault classes recorded since the last start. */
@@ -204,13 +195,11 @@ final class DiskReplication {
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
 		RemoteDisk remote = this.peers.connect(peer, PeerProtocol.replicaExport(this.name));
-		RemoteDisk lineageLink = null;
 		RemoteDisk hashes = null;
 		PrimaryDevice forwarding = null;
 		try {
 			this.peers.checkReplica(remote, peer, this.base.size(), this.kind);
-			lineageLink = this.peers.connect(peer, PeerProtocol.lineageExport(this.name));
-			SyncPlan plan = plan(peer, lineageLink, remote);
+			SyncPlan plan = this.peers.plan(peer, remote, this.lineage, this.forwardTimeout);
 			this.lineage.startingAsPrimary();
 			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.lineage, this.faults,
@@ -231,9 +220,7 @@ final class DiskReplication {
 			}
 			// Offers this node's generation, then completes the synchronisation (see
 			// PeerProtocol).
-			lineageLink.await(lineageLink.write(0, LineageDevice.offer(this.lineage.record().current()), false),
-					this.forwardTimeout);
-			lineageLink.await(lineageLink.flush(), this.forwardTimeout);
+			this.peers.offer(peer, this.lineage.record().current(), this.forwardTimeout);
 			hashes.await(hashes.flush(), this.forwardTimeout);
 			this.lineage.synchronisedAsPrimary();
 			this.verifies.allow(forwarding, peer.toString(),
@@ -258,109 +245,17 @@ final class DiskReplication {
 		}
 		finally {
 			closeQuietly(hashes);
-			closeQuietly(lineageLink);
-		}
-	}
-
-	/**
-	 * Reads the secondary's lineage and decides what the synchronisation copies. A
-	 * refusal disconnects from the replica export cleanly first, so that the secondary
-	 * sees a planned departure and nothing on it changes.
-	 */
-	private SyncPlan plan(URI peer, RemoteDisk lineageLink, RemoteDisk remote) throws IOException {
-		ByteBuffer bytes = ByteBuffer.allocate((int) lineageLink.size());
-		lineageLink.await(lineageLink.read(0, bytes), this.forwardTimeout);
-		try {
-			LineageView theirs = LineageView.decode(bytes.array(), this.base.size());
-			SyncPlan plan = SyncPlanner.plan(this.name, peer.toString(), this.lineage.view(), theirs);
-			logger.info("Disk '" + this.name + "': synchronisation with " + peer + " by " + plan.method() + ": "
-					+ plan.reason());
-			return plan;
-		}
-		catch (LineageConflictException ex) {
-			remote.close();
-			logger.warn(ex.getMessage());
-			throw new StartRefusedException(String.valueOf(ex.getMessage()), ex);
-		}
-		catch (IllegalArgumentException ex) {
-			throw new StartRefusedException("Cannot start disk '" + this.name + "' as primary: the lineage that the "
-					+ "secondary " + peer + " serves is unreadable (" + ex.getMessage() + "); run the same Lockstep "
-					+ "version on both nodes", ex);
 		}
 	}
 
 	private void startSecondary(boolean discardLocalChanges) throws IOException {
-		String replicaName = PeerProtocol.replicaExport(this.name);
-		String hashesName = PeerProtocol.hashesExport(this.name);
-		String verifyName = PeerProtocol.verifyExport(this.name);
-		String lineageName = PeerProtocol.lineageExport(this.name);
-		Secondary newSecondary = null;
-		try {
-			this.lineage.startingAsSecondary(discardLocalChanges);
-			newSecondary = (this.kind == ReplicationKind.COLO)
-					? new SecondaryStack(this.name, this.base, overlayPath("hidden"), overlayPath("active"),
-							this.faults, this.silenceLimit)
-					: new MirrorSecondary(this.name, this.base, this.faults, this.silenceLimit);
-			Secondary started = newSecondary;
-			this.device.switchTo(started.workload());
-			this.engine.addExport(lineageName, new LineageDevice(this.lineage), false, true,
-					PeerProtocol.lineageDescription(this.name), null);
-			// The primary pipelines its forwarded writes on one connection; they are
-			// short, so one thread applies them in order without a hand-over each.
-			this.engine.addExport(replicaName, started.replica(), false, true,
-					PeerProtocol.replicaDescription(this.name, this.kind), started.primaryConnections());
-			this.engine.addExport(hashesName, new ChunkHashes(this.base, () -> {
-				this.lineage.synchronisedAsSecondary();
-				started.synchronised();
-			}), true, false, PeerProtocol.hashesDescription(this.name), synchronisations(started));
-			// The same hashes for a verify, which must not look like a synchronisation.
-			this.engine.addExport(verifyName, new ChunkHashes(this.base, () -> {
-			}), true, false, PeerProtocol.verifyDescription(this.name), null);
-		}
-		catch (IOException | RuntimeException ex) {
-			this.engine.removeExport(verifyName);
-			this.engine.removeExport(hashesName);
-			this.engine.removeExport(replicaName);
-			this.engine.removeExport(lineageName);
-			this.device.switchTo(this.base);
-			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
-			if (newSecondary != null) {
-				newSecondary.closeReplica();
-				newSecondary.close();
-			}
-			throw new IOException("Cannot start disk '" + this.name + "' as secondary: " + Faults.describe(ex), ex);
-		}
-		this.secondary = newSecondary;
+		this.secondary = SecondaryRole.start(this.name, this.kind, this.base, this.image, this.device, this.engine,
+				this.lineage, this.faults, this.silenceLimit, discardLocalChanges);
 		this.primary = null;
 		this.role = Role.SECONDARY;
 		logger.info("Disk '" + this.name + "': secondary (" + this.kind + "), accepting writes on export '"
-				+ replicaName + "'" + (discardLocalChanges
+				+ PeerProtocol.replicaExport(this.name) + "'" + (discardLocalChanges
 						? "; this node's own changes will be overwritten by the primary (discardLocalChanges)" : ""));
-	}
-
-	/**
-	 * Follows the clients of the hash export: before a synchronisation starts, the
-	 * lineage records that this disk is no longer consistent; if it cannot, the
-	 * synchronisation is cut off.
-	 */
-	private Export.ClientListener synchronisations(Secondary started) {
-		Export.ClientListener watch = started.synchronisations();
-		return (disconnect) -> {
-			try {
-				this.lineage.synchronisationStarted();
-			}
-			catch (IOException ex) {
-				logger.warn("Disk '" + this.name + "': refusing a synchronisation, its start could not be recorded: "
-						+ ex.getMessage());
-				disconnect.run();
-			}
-			return watch.arrived(disconnect);
-		};
-	}
-
-	private Path overlayPath(String layer) {
-		Path file = this.image.getFileName();
-		return this.image.resolveSibling(file + "." + layer + ".overlay");
 	}
 
 	// ---- checkpoint -------------------------------------------------------
@@ -375,7 +270,7 @@ final class DiskReplication {
 					this.lineage.drained(false);
 				});
 			}
-			case SECONDARY -> secondary().checkpoint();
+			case SECONDARY -> secondary().side().checkpoint();
 			case FAILED_OVER -> logger.debug("Disk '" + this.name + "': checkpoint ignored after failover");
 			case IDLE -> throw new IllegalStateException("Disk '" + this.name + "' is not replicating");
 		}
@@ -388,9 +283,9 @@ final class DiskReplication {
 		return forwarding;
 	}
 
-	/** The secondary's side, which a disk has exactly while its role is SECONDARY. */
-	private Secondary secondary() {
-		Secondary secondary = this.secondary;
+	/** The secondary's role, which a disk has exactly while its role is SECONDARY. */
+	private SecondaryRole secondary() {
+		SecondaryRole secondary = this.secondary;
 		Assert.state(secondary != null, "A secondary disk has its secondary's side");
 		return secondary;
 	}
@@ -461,38 +356,7 @@ final class DiskReplication {
 	}
 
 	private void stopSecondary(boolean failover) throws Exception {
-		this.engine.removeExport(PeerProtocol.lineageExport(this.name));
-		this.engine.removeExport(PeerProtocol.verifyExport(this.name));
-		this.engine.removeExport(PeerProtocol.hashesExport(this.name));
-		this.engine.removeExport(PeerProtocol.replicaExport(this.name));
-		Secondary current = secondary();
-		current.closeReplica();
-		if (failover) {
-			this.device.exclusive(() -> {
-				// A new generation first: what the commit writes is this node's alone.
-				this.lineage.newGeneration("failover as secondary");
-				current.commit();
-				this.device.switchTo(this.base);
-			});
-		}
-		else {
-			this.device.switchTo(this.base);
-			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
-			try {
-				this.base.flush();
-				this.lineage.drained(true);
-			}
-			catch (IOException ex) {
-				logger.warn("Disk '" + this.name + "': could not empty the activity log after the stop, so a crash "
-						+ "now would compare its extents with the peer: " + ex.getMessage());
-			}
-		}
-		try {
-			current.close();
-		}
-		catch (IOException ex) {
-			logger.warn("Disk '" + this.name + "': could not delete its overlays: " + ex.getMessage());
-		}
+		secondary().stop(failover);
 		this.secondary = null;
 		this.faults.clear();
 		if (failover) {
@@ -535,7 +399,8 @@ final class DiskReplication {
 
 	DiskReplicationStatus status() {
 		PrimaryDevice forwarding = this.primary;
-		Secondary current = this.secondary;
+		SecondaryRole role = this.secondary;
+		Secondary current = (role != null) ? role.side() : null;
 		Role currentRole = this.role;
 		return new DiskReplicationStatus(this.name, this.kind.toString(), currentRole.name().toLowerCase(Locale.ROOT),
 				(currentRole == Role.PRIMARY) ? String.valueOf(this.peer) : null,
