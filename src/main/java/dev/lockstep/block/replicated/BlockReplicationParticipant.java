@@ -270,8 +270,9 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	 * Registers per-disk replication meters, tagged with the disk's name: its role (1 for
 	 * the current one), whether writes are forwarded, the bytes marked for the next
 	 * resynchronisation, the size of each overlay, whether a secondary's primary is lost,
-	 * the number of fault classes recorded, and the bytes compared and copied by the last
-	 * synchronisation.
+	 * the number of fault classes recorded, the bytes compared and copied by the last
+	 * synchronisation, the last verify's figures, whether the data lineage can be
+	 * trusted, and the bytes a crash left in doubt.
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (DiskReplication disk : this.disks) {
@@ -302,6 +303,11 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 			gauge(meters, "lockstep.replication.verify.mismatched", disk,
 					(d) -> verifyCount(d, VerifyStatus::mismatchedChunks), "chunks",
 					"Chunks found different on the secondary by the last or running online verify");
+			gauge(meters, "lockstep.replication.lineage.trusted", disk, (d) -> d.status().lineage().trusted() ? 1 : 0,
+					null, "1 while the disk's data lineage can be trusted; 0: the next synchronisation compares "
+							+ "every chunk");
+			gauge(meters, "lockstep.replication.suspect", disk, (d) -> d.status().lineage().suspectBytes(), "bytes",
+					"Bytes a crash left in doubt, compared at the next synchronisation");
 			gauge(meters, "lockstep.replication.verify.running", disk,
 					(d) -> (d.status().verify() != null && d.status().verify().running()) ? 1 : 0, null,
 					"1 while an online verify runs");

@@ -144,6 +144,7 @@ class ParticipantLifecycleTests {
 		secondary.bindTo(bMeters);
 		try {
 			assertThat(gauge(aMeters, "lockstep.replication.role", "role", "idle")).isEqualTo(1);
+			assertThat(gauge(aMeters, "lockstep.replication.lineage.trusted")).isZero();
 			secondary.start(ReplicationMode.SECONDARY);
 			primary.start(ReplicationMode.PRIMARY);
 			assertThat(gauge(aMeters, "lockstep.replication.role", "role", "idle")).isZero();
@@ -152,6 +153,9 @@ class ParticipantLifecycleTests {
 			assertThat(gauge(aMeters, "lockstep.replication.forwarding")).isEqualTo(1);
 			assertThat(gauge(aMeters, "lockstep.replication.sync.compared")).isEqualTo(SIZE);
 			assertThat(gauge(aMeters, "lockstep.replication.sync.copied")).isEqualTo(SIZE);
+			assertThat(gauge(aMeters, "lockstep.replication.lineage.trusted")).isEqualTo(1);
+			assertThat(gauge(bMeters, "lockstep.replication.lineage.trusted")).isEqualTo(1);
+			assertThat(gauge(aMeters, "lockstep.replication.suspect")).isZero();
 			secondary.checkpoint();
 
 			a.export("disk0").write(0, ByteBuffer.wrap(new byte[3 * 65536]), false);
@@ -182,7 +186,7 @@ class ParticipantLifecycleTests {
 			String docs = Files.readString(Path.of("docs", "replication.md"));
 			Set<String> documented = names("`(lockstep_replication_[a-z_]+)",
 					docs.substring(docs.indexOf("## Metrics")));
-			assertThat(scraped).hasSize(11).isEqualTo(documented);
+			assertThat(scraped).hasSize(13).isEqualTo(documented);
 		}
 		finally {
 			participant.close();
