@@ -205,8 +205,13 @@ final class DiskReplication {
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.lineage, this.faults,
 					this.forwardTimeout);
 			forwarding.syncing(true);
-			this.lineage.tracking(DiskLineage.Tracking.AGREED);
-			this.device.switchTo(forwarding);
+			PrimaryDevice switched = forwarding;
+			// Atomically with the switch: a write before it is this node's alone, one
+			// after it is forwarded.
+			this.device.exclusive(() -> {
+				this.device.switchTo(switched);
+				this.lineage.tracking(DiskLineage.Tracking.AGREED);
+			});
 			this.peer = peer;
 			this.primary = forwarding;
 			this.role = Role.PRIMARY;
@@ -229,11 +234,12 @@ final class DiskReplication {
 		catch (Exception ex) {
 			// A failed start leaves the disk idle, and an idle disk reports no error.
 			this.faults.clear();
+			// Diverging first: a write from now on may not reach the secondary.
+			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
 			if (forwarding != null) {
 				forwarding.stopForwarding();
 				this.device.switchTo(this.base);
 			}
-			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
 			this.primary = null;
 			this.role = Role.IDLE;
 			closeQuietly(remote);

@@ -82,16 +82,26 @@ final class SecondaryRole {
 					overlayPath(image, "active"), faults, silenceLimit)
 					: new MirrorSecondary(disk, base, faults, silenceLimit);
 			role = new SecondaryRole(disk, base, device, engine, lineage, side);
-			device.switchTo(side.workload());
+			BlockDevice workload = side.workload();
+			// Atomically with the switch: a write before it is this node's alone; after
+			// it
+			// only the primary writes to the image.
+			device.exclusive(() -> {
+				device.switchTo(workload);
+				lineage.tracking(DiskLineage.Tracking.AGREED);
+			});
 			role.addExports(kind);
 			return role;
 		}
-		catch (IOException | RuntimeException ex) {
+		catch (IOException | RuntimeException | InterruptedException ex) {
+			if (ex instanceof InterruptedException) {
+				Thread.currentThread().interrupt();
+			}
 			if (role != null) {
 				role.removeExports();
 			}
-			device.switchTo(base);
 			lineage.tracking(DiskLineage.Tracking.DIVERGING);
+			device.switchTo(base);
 			if (side != null) {
 				side.closeReplica();
 				side.close();
@@ -165,8 +175,10 @@ final class SecondaryRole {
 			});
 		}
 		else {
-			this.device.switchTo(this.base);
+			// Diverging first: the client writes that reach the image from the switch on
+			// are this node's alone.
 			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
+			this.device.switchTo(this.base);
 			try {
 				this.base.flush();
 				this.lineage.drained(true);

@@ -153,17 +153,25 @@ public final class DiskLineage {
 		return lineage;
 	}
 
-	private static @Nullable String distrust(LineageRecord loaded, String disk, long size, LineageFiles files)
-			throws IOException {
+	private static @Nullable String distrust(LineageRecord loaded, String disk, long size, LineageFiles files) {
 		if (!loaded.disk().equals(disk) || loaded.size() != size) {
 			return "its lineage file " + files.record() + " describes disk '" + loaded.disk() + "' of " + loaded.size()
 					+ " bytes, not '" + disk + "' of " + size + " bytes";
 		}
-		if (loaded.clean() && !Objects.equals(loaded.image(), files.stamp())) {
+		if (loaded.clean() && !Objects.equals(loaded.image(), stampOrNull(files))) {
 			return "its image changed while Lockstep was not running (its size, modification time or file differ "
 					+ "from those recorded at the clean shutdown)";
 		}
 		return null;
+	}
+
+	private static LineageRecord.@Nullable ImageStamp stampOrNull(LineageFiles files) {
+		try {
+			return files.stamp();
+		}
+		catch (IOException ex) {
+			return null;
+		}
 	}
 
 	private static void readBitmaps(String disk, LineageFiles files, LineageRecord loaded, DirtyChunks dirty,
@@ -290,14 +298,14 @@ public final class DiskLineage {
 	/**
 	 * This node starts as secondary; with {@code discard} it lets the primary overwrite
 	 * its own changes (DRBD's {@code --discard-my-data}) until a synchronisation
-	 * completes.
+	 * completes. The caller sets {@link Tracking#AGREED} once only the primary writes to
+	 * the image.
 	 */
 	public void startingAsSecondary(boolean discard) throws IOException {
 		synchronized (this.monitor) {
 			if (this.record.discard() != discard) {
 				writeRecord(this.record.withFlags(this.record.consistent(), discard, false));
 			}
-			this.tracking = Tracking.AGREED;
 		}
 	}
 
