@@ -100,7 +100,7 @@ final class DiskReplication {
 			long logIntervalNanos, Duration forwardTimeout, Duration probeInterval) throws IOException {
 		this.name = disk.name();
 		this.kind = kind;
-		this.lineage = DiskLineage.open(disk.name(), disk.image(), disk.device().size());
+		this.lineage = DiskLineage.open(disk.name(), disk.image(), disk.device().size(), disk.device().readOnly());
 		// Every write to the image, whatever the role, passes the lineage's tracking.
 		this.base = this.lineage.track(disk.device());
 		this.image = disk.image();

@@ -98,10 +98,12 @@ public final class DiskLineage {
 	 * @param disk the disk's name
 	 * @param image the image's path
 	 * @param size the disk's size in bytes
+	 * @param readOnly whether the disk is read-only: then files that cannot be written
+	 * are only logged
 	 * @return the lineage
-	 * @throws IOException if the files cannot be written
+	 * @throws IOException if the files of a writable disk cannot be written
 	 */
-	public static DiskLineage open(String disk, Path image, long size) throws IOException {
+	public static DiskLineage open(String disk, Path image, long size, boolean readOnly) throws IOException {
 		LineageFiles files = new LineageFiles(image);
 		DirtyChunks dirty = new DirtyChunks(size);
 		DirtyChunks suspect = new DirtyChunks(size);
@@ -148,7 +150,20 @@ public final class DiskLineage {
 		}
 		DiskLineage lineage = new DiskLineage(disk, size, files, dirty, suspect, start, note);
 		synchronized (lineage.monitor) {
-			lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(), start.image());
+			try {
+				lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(), start.image());
+			}
+			catch (IOException ex) {
+				String problem = "Disk '" + disk + "': cannot keep its data lineage in " + files.record() + " and "
+						+ files.bitmap() + ": " + ex.getMessage();
+				if (!readOnly) {
+					throw new IOException(problem + ". Lockstep keeps these files beside each writable image: make "
+							+ "the image's directory writable", ex);
+				}
+				// Nothing writes to a read-only disk; replicating it fails when the
+				// lineage must change.
+				logger.warn(problem + "; the disk is read-only, so it is served anyway");
+			}
 		}
 		return lineage;
 	}

@@ -42,7 +42,7 @@ class PrimaryDeviceTests {
 		ExecutorService delays = Executors.newFixedThreadPool(4);
 		RemoteDisk remote = new DelayingRemote(secondary, delays);
 		PrimaryDevice primary = new PrimaryDevice("disk0", local, remote, "nbd://peer:1",
-				DiskLineage.open("disk0", this.dir.resolve("disk0.img"), SIZE), new Faults("disk0"),
+				DiskLineage.open("disk0", this.dir.resolve("disk0.img"), SIZE, false), new Faults("disk0"),
 				Duration.ofSeconds(10));
 		ExecutorService writers = Executors.newFixedThreadPool(8);
 		try {
