@@ -230,8 +230,7 @@ public final class DiskLineage {
 		String why = this.note;
 		return new LineageStatus(now.current().id(), now.current().since(), (agreed != null) ? agreed.id() : null,
 				(divergedAt != null) ? divergedAt.since() : null, agreed != null && now.consistent(),
-				why.isEmpty() ? null : why, now.consistent(), now.discard(),
-				Math.min(this.size, this.activity.count() * ActivityLog.EXTENT_SIZE),
+				why.isEmpty() ? null : why, now.consistent(), now.discard(), this.activity.bytes(),
 				this.suspect.count() * PeerProtocol.CHUNK_SIZE);
 	}
 

@@ -198,6 +198,7 @@ class DiskLineageTests {
 		lineage.tracking(Tracking.AGREED);
 		write(tracked, 70 * MIB, 4096);
 		write(tracked, SIZE - 4096, 4096);
+		assertThat(lineage.status().activityLogBytes()).isEqualTo(EXTENT + MIB / 2);
 
 		DiskLineage reopened = DiskLineage.open("disk0", image, SIZE);
 		List<Long> expected = new ArrayList<>(LongStream.range(64, 128).boxed().toList());
