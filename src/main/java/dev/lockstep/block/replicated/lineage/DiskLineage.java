@@ -1,6 +1,7 @@
 package dev.lockstep.block.replicated.lineage;
 
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -148,7 +149,9 @@ public final class DiskLineage {
 		}
 		DiskLineage lineage = new DiskLineage(disk, size, files, dirty, suspect, start, note);
 		synchronized (lineage.monitor) {
-			lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(), start.image());
+			LineageRecord.ImageStamp now = stamp(files);
+			lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(),
+					(now != null) ? now : start.image());
 		}
 		return lineage;
 	}
@@ -159,11 +162,27 @@ public final class DiskLineage {
 			return "its lineage file " + files.record() + " describes disk '" + loaded.disk() + "' of " + loaded.size()
 					+ " bytes, not '" + disk + "' of " + size + " bytes";
 		}
-		if (loaded.clean() && !Objects.equals(loaded.image(), files.stamp())) {
+		if (loaded.clean() && !Objects.equals(loaded.image(), stamp(files))) {
 			return "its image changed while Lockstep was not running (its size, modification time or file differ "
 					+ "from those recorded at the clean shutdown)";
 		}
+		LineageRecord.ImageStamp recorded = loaded.image();
+		LineageRecord.ImageStamp now = (!loaded.clean() && recorded != null) ? stamp(files) : null;
+		if (recorded != null && now != null && !recorded.key().equals(now.key())) {
+			return "its image file was replaced after an unclean shutdown (it is not the file the lineage was "
+					+ "kept for)";
+		}
 		return null;
+	}
+
+	/** The image file as it is now, or {@code null} if the image is not a file. */
+	private static LineageRecord.@Nullable ImageStamp stamp(LineageFiles files) throws IOException {
+		try {
+			return files.stamp();
+		}
+		catch (NoSuchFileException ex) {
+			return null;
+		}
 	}
 
 	private static void readBitmaps(String disk, LineageFiles files, LineageRecord loaded, DirtyChunks dirty,

@@ -387,6 +387,49 @@ class DiskLineageTests {
 	}
 
 	@Test
+	void imageReplacedAfterAnUncleanEndMakesTheLineageUntrusted() throws Exception {
+		Path image = image(SIZE);
+		DiskLineage lineage = trusted(image);
+		write(lineage.track(device(image)), 5 * MIB, 4096);
+		Path copy = this.directory.resolve("copy.img");
+		Files.copy(image, copy);
+		Files.move(copy, image, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+		DiskLineage reopened = DiskLineage.open("disk0", image, SIZE);
+		assertThat(reopened.record().agreed()).isNull();
+		assertThat(reopened.status().trusted()).isFalse();
+		assertThat(reopened.status().note()).contains("its image file was replaced");
+	}
+
+	@Test
+	void imageWrittenAfterAnUncleanEndKeepsTheLineageTrusted() throws Exception {
+		Path image = image(SIZE);
+		DiskLineage lineage = trusted(image);
+		Generation generation = lineage.record().current();
+		BlockDevice device = device(image);
+		write(lineage.track(device), 5 * MIB, 4096);
+		closeDevice(device);
+		Files.setLastModifiedTime(image, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+		DiskLineage reopened = DiskLineage.open("disk0", image, SIZE);
+		assertThat(reopened.record().agreed()).isEqualTo(generation);
+		assertThat(chunks(reopened.suspect())).containsExactlyElementsOf(LongStream.range(0, 64).boxed().toList());
+		assertThat(reopened.status().trusted()).isTrue();
+	}
+
+	@Test
+	void imageThatIsNoFileKeepsItsLineageAcrossAnUncleanEnd() throws Exception {
+		Path image = this.directory.resolve("memory.img");
+		DiskLineage lineage = DiskLineage.open("disk0", image, 8 * MIB);
+		lineage.synchronisedAsPrimary();
+		Generation generation = lineage.record().current();
+		lineage.tracking(Tracking.AGREED);
+		write(lineage.track(new dev.lockstep.block.overlay.MemoryDevice((int) (8 * MIB))), MIB, 4096);
+		DiskLineage reopened = DiskLineage.open("disk0", image, 8 * MIB);
+		assertThat(reopened.record().current()).isEqualTo(generation);
+		assertThat(reopened.status().trusted()).isTrue();
+		assertThat(reopened.suspect().count()).isEqualTo(8);
+	}
+
+	@Test
 	void newGenerationKeepsTheOldOneInTheHistoryAndDiverges() throws Exception {
 		Path image = image(SIZE);
 		DiskLineage lineage = trusted(image);
