@@ -21,11 +21,14 @@ final class ActivityLog {
 	/** The size of an extent of the log. */
 	static final long EXTENT_SIZE = 1L << EXTENT_SHIFT;
 
+	private final long size;
+
 	private final long extents;
 
 	private final AtomicLongArray bits;
 
 	ActivityLog(long size) {
+		this.size = size;
 		this.extents = (size + EXTENT_SIZE - 1) >>> EXTENT_SHIFT;
 		this.bits = new AtomicLongArray((int) ((this.extents + 63) >>> 6));
 	}
@@ -91,6 +94,18 @@ final class ActivityLog {
 			count += Long.bitCount(this.bits.get(i));
 		}
 		return count;
+	}
+
+	/**
+	 * The bytes of the disk that the logged extents cover: a logged last extent counts
+	 * only as far as the disk reaches.
+	 */
+	long bytes() {
+		long bytes = (long) count() << EXTENT_SHIFT;
+		if (this.extents > 0 && isLogged(this.extents - 1)) {
+			bytes -= (this.extents << EXTENT_SHIFT) - this.size;
+		}
+		return bytes;
 	}
 
 	private boolean isLogged(long extent) {

@@ -151,7 +151,9 @@ public final class DiskLineage {
 		DiskLineage lineage = new DiskLineage(disk, size, files, dirty, suspect, start, note);
 		synchronized (lineage.monitor) {
 			try {
-				lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(), start.image());
+				LineageRecord.ImageStamp now = stamp(files);
+				lineage.save(start.withFlags(start.consistent(), start.discard(), false), List.of(),
+						(now != null) ? now : start.image());
 			}
 			catch (IOException ex) {
 				String problem = "Disk '" + disk + "': cannot keep its data lineage in " + files.record() + " and "
@@ -173,14 +175,24 @@ public final class DiskLineage {
 			return "its lineage file " + files.record() + " describes disk '" + loaded.disk() + "' of " + loaded.size()
 					+ " bytes, not '" + disk + "' of " + size + " bytes";
 		}
-		if (loaded.clean() && !Objects.equals(loaded.image(), stampOrNull(files))) {
+		if (loaded.clean() && !Objects.equals(loaded.image(), stamp(files))) {
 			return "its image changed while Lockstep was not running (its size, modification time or file differ "
 					+ "from those recorded at the clean shutdown)";
+		}
+		LineageRecord.ImageStamp recorded = loaded.image();
+		LineageRecord.ImageStamp now = (!loaded.clean() && recorded != null) ? stamp(files) : null;
+		if (recorded != null && now != null && !recorded.key().equals(now.key())) {
+			return "its image file was replaced after an unclean shutdown (it is not the file the lineage was "
+					+ "kept for)";
 		}
 		return null;
 	}
 
-	private static LineageRecord.@Nullable ImageStamp stampOrNull(LineageFiles files) {
+	/**
+	 * The image file as it is now, or {@code null} if it cannot be examined (no file at
+	 * that path, as for an in-memory device).
+	 */
+	private static LineageRecord.@Nullable ImageStamp stamp(LineageFiles files) {
 		try {
 			return files.stamp();
 		}
@@ -253,8 +265,7 @@ public final class DiskLineage {
 		String why = this.note;
 		return new LineageStatus(now.current().id(), now.current().since(), (agreed != null) ? agreed.id() : null,
 				(divergedAt != null) ? divergedAt.since() : null, agreed != null && now.consistent(),
-				why.isEmpty() ? null : why, now.consistent(), now.discard(),
-				Math.min(this.size, this.activity.count() * ActivityLog.EXTENT_SIZE),
+				why.isEmpty() ? null : why, now.consistent(), now.discard(), this.activity.bytes(),
 				this.suspect.count() * PeerProtocol.CHUNK_SIZE);
 	}
 

@@ -31,7 +31,8 @@ import org.jspecify.annotations.Nullable;
  * @param clean whether the process shut down cleanly after this record was written
  * @param activity the activity log: the extents ({@link ActivityLog#EXTENT_SIZE}) that
  * may hold a write in flight, in ascending order
- * @param image the image file as it was at the clean shutdown, or {@code null}
+ * @param image the image file as it was at the clean shutdown, or, while the disk is in
+ * use, when its lineage was opened; {@code null} in records written before either
  * @param bitmap the SHA-256 of the bitmap file that belongs to this record
  */
 public record LineageRecord(String disk, long size, Generation current, @Nullable Generation agreed,
