@@ -82,7 +82,7 @@ class LineageCrashTests {
 		LockstepNode.Response started = a.start("primary");
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
 		// Only the extent the activity log named is compared, not the whole disk.
-		assertThat(this.process.text("method")).isEqualTo("bitmap");
+		assertThat(this.process.text("method")).as(this.process.text("reason")).isEqualTo("bitmap");
 		assertThat(this.process.number("totalBytes")).isEqualTo(EXTENT);
 		assertThat(this.process.number("hashedBytes")).isGreaterThanOrEqualTo(EXTENT);
 		assertThat(this.process.number("suspectBytes")).isZero();
@@ -102,7 +102,7 @@ class LineageCrashTests {
 		assertThat(b.start("secondary").status()).isEqualTo(200);
 		started = a.start("primary");
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
-		assertThat(this.process.text("method")).isEqualTo("none");
+		assertThat(this.process.text("method")).as(this.process.text("reason")).isEqualTo("none");
 		assertThat(this.process.number("copiedBytes")).isZero();
 		assertThat(this.process.number("hashedBytes")).isZero();
 		this.writer.assertAcknowledgedOn(a, "disk0");
@@ -113,9 +113,9 @@ class LineageCrashTests {
 	@Test
 	void killedSecondaryGetsEveryWriteThePrimaryAcknowledgedAloneOrForwarded() throws Exception {
 		int[] ports = LockstepNode.freePorts(4);
-		this.node = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, "mirror").start();
+		this.node = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, "colo").start();
 		this.process = NodeProcess
-			.start(new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "mirror"));
+			.start(new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "colo"));
 		LockstepNode a = this.node;
 		LockstepNode b = this.process.node();
 		assertThat(b.start("secondary").status()).isEqualTo(200);
@@ -146,6 +146,43 @@ class LineageCrashTests {
 		this.writer.assertAcknowledgedOn(a, "disk0");
 		this.writer.assertAcknowledgedOn(b, "disk0.replica");
 		DataGenerationTests.compare(a.uri("disk0"), b.uri("disk0.replica"));
+		// The restarted secondary's checkpoints work again, and show the same disk.
+		assertThat(a.checkpoint().status()).isEqualTo(200);
+		LockstepNode.Response checkpoint = b.checkpoint();
+		assertThat(checkpoint.status()).as(checkpoint.body()).isEqualTo(200);
+		DataGenerationTests.compare(a.uri("disk0"), b.uri("disk0"));
+	}
+
+	@Test
+	void primaryKilledAfterWritingAloneStillCopiesWhatItWrote() throws Exception {
+		int[] ports = LockstepNode.freePorts(4);
+		this.node = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], SIZE, "mirror").start();
+		this.process = NodeProcess
+			.start(new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], SIZE, "mirror"));
+		LockstepNode a = this.process.node();
+		LockstepNode b = this.node;
+		assertThat(b.start("secondary").status()).isEqualTo(200);
+		assertThat(a.start("primary").status()).isEqualTo(200);
+		a.io("disk0", "write -P 0x11 0 1M");
+		b.close();
+		// A goes on alone, and dies before it could save its bitmap.
+		a.io("disk0", "write -P 0x21 10M 64k");
+		a.io("disk0", "write -P 0x22 50M 4k");
+		assertThat(this.process.number("dirtyBytes")).isEqualTo(2 * 1024 * 1024);
+		this.process.kill();
+
+		this.process.restart();
+		b.start();
+		assertThat(b.start("secondary").status()).isEqualTo(200);
+		LockstepNode.Response started = a.start("primary");
+		assertThat(started.status()).as(started.body()).isEqualTo(200);
+		assertThat(this.process.text("method")).as(this.process.text("reason")).isEqualTo("bitmap");
+		assertThat(this.process.number("totalBytes")).isEqualTo(EXTENT);
+		assertThat(this.process.number("copiedBytes")).isEqualTo(2 * 1024 * 1024);
+		DataGenerationTests.compare(a.uri("disk0"), b.uri("disk0.replica"));
+		b.io("disk0.replica", "read -P 0x11 0 1M");
+		b.io("disk0.replica", "read -P 0x21 10M 64k");
+		b.io("disk0.replica", "read -P 0x22 50M 4k");
 	}
 
 	@Test
