@@ -185,6 +185,9 @@ class DataGenerationTests {
 		assertThat(this.b.get("/api/v1/replication/errors").body()).contains("\"healthy\":true");
 		assertThat(sha256(this.a.image())).isEqualTo(imageOfA);
 		assertThat(sha256(this.b.image())).isEqualTo(imageOfB);
+		assertThat(this.a.disk().lineage().generation()).isEqualTo(older);
+		assertThat(this.b.disk().lineage().generation()).isEqualTo(newer);
+		assertThat(this.b.disk().lineage().consistent()).isTrue();
 
 		// The right way round: B's changes since the failover are copied to A.
 		assertThat(this.b.stop(false).status()).isEqualTo(200);
@@ -244,6 +247,10 @@ class DataGenerationTests {
 		assertThat(this.b.stop(false).status()).isEqualTo(200);
 		assertThat(sha256(this.a.image())).isEqualTo(imageOfA);
 		assertThat(sha256(this.b.image())).isEqualTo(imageOfB);
+		assertThat(this.a.disk().lineage().generation()).isEqualTo(ofA.generation());
+		assertThat(this.b.disk().lineage().generation()).isEqualTo(ofB.generation());
+		assertThat(this.a.disk().lineage().consistent()).isTrue();
+		assertThat(this.b.disk().lineage().consistent()).isTrue();
 		this.a.io("disk0", "read -P 0x21 2M 64k");
 		this.b.io("disk0", "read -P 0x31 4M 64k");
 
