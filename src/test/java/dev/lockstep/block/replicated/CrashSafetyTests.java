@@ -1,15 +1,10 @@
 package dev.lockstep.block.replicated;
 
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -20,7 +15,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.lockstep.LockstepApplication;
 import dev.lockstep.block.nbd.Tools;
 import dev.lockstep.block.nbd.client.NbdClient;
 
@@ -43,18 +37,13 @@ class CrashSafetyTests {
 	@TempDir
 	Path dir;
 
-	private Process primary;
+	private NodeProcess primary;
 
 	private LockstepNode secondary;
 
 	@AfterEach
-	void cleanUp() {
-		if (this.primary != null) {
-			this.primary.destroyForcibly();
-		}
-		if (this.secondary != null) {
-			this.secondary.close();
-		}
+	void cleanUp() throws Exception {
+		LockstepNode.closeAll(this.primary, this.secondary);
 	}
 
 	@ParameterizedTest
@@ -115,8 +104,7 @@ class CrashSafetyTests {
 			paused.set(false);
 		}
 		awaitWrites(written, 80);
-		this.primary.destroyForcibly();
-		assertThat(this.primary.waitFor(30, TimeUnit.SECONDS)).isTrue();
+		this.primary.kill();
 		writer.join(30_000);
 		assertThat(writerEnd.get()).as("the writer saw the primary die").isNotNull();
 		int tornRegion = inFlight.get();
@@ -164,8 +152,7 @@ class CrashSafetyTests {
 		writer.setDaemon(true);
 		writer.start();
 		awaitWrites(written, 500);
-		this.primary.destroy();
-		assertThat(this.primary.waitFor(60, TimeUnit.SECONDS)).as("the primary exits").isTrue();
+		this.primary.terminate();
 		writer.join(30_000);
 		assertThat(writerEnd.get()).as("the writer saw the primary stop").isNotNull();
 
@@ -185,9 +172,9 @@ class CrashSafetyTests {
 		this.secondary = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3], ports[1], "8MiB", replication)
 			.start();
 		assertThat(this.secondary.start("secondary").status()).isEqualTo(200);
-		this.primary = startPrimaryProcess(ports[0], ports[1], ports[3], replication);
-		LockstepNode a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], "8MiB",
-				replication);
+		this.primary = NodeProcess
+			.start(new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], "8MiB", replication));
+		LockstepNode a = this.primary.node();
 		LockstepNode.Response started = a.start("primary");
 		assertThat(started.status()).as(started.body()).isEqualTo(200);
 		return a;
@@ -198,50 +185,6 @@ class CrashSafetyTests {
 		while (written.get() < count) {
 			assertThat(System.nanoTime()).as("writes keep flowing").isLessThan(deadline);
 			Thread.sleep(5);
-		}
-	}
-
-	private Process startPrimaryProcess(int httpPort, int nbdPort, int peerNbdPort, String replication)
-			throws IOException, InterruptedException {
-		Path home = this.dir.resolve("a");
-		Files.createDirectories(home);
-		List<String> command = new ArrayList<>(List.of(
-				Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-				"-XX:TieredStopAtLevel=1", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED", "-cp",
-				System.getProperty("java.class.path"), LockstepApplication.class.getName(), "--server.port=" + httpPort,
-				"--lockstep.block.nbd.port=" + nbdPort, "--lockstep.block.disks[0].name=disk0",
-				"--lockstep.block.disks[0].path=" + home.resolve("disk0.img"), "--lockstep.block.disks[0].size=8MiB",
-				"--lockstep.block.disks[0].replication=" + replication,
-				"--lockstep.block.peer=nbd://127.0.0.1:" + peerNbdPort, "--spring.main.banner-mode=off",
-				"--lockstep.security.api-token=" + LockstepNode.TOKEN, "--logging.level.root=WARN"));
-		Process process = new ProcessBuilder(command).redirectErrorStream(true)
-			.redirectOutput(home.resolve("primary.log").toFile())
-			.start();
-		long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-		while (System.nanoTime() < deadline) {
-			assertThat(process.isAlive()).as(() -> log(home)).isTrue();
-			try {
-				LockstepNode.Response response = new LockstepNode("a", home, httpPort, nbdPort, peerNbdPort, "8MiB",
-						replication)
-					.get("/api/v1/replication");
-				if (response.status() == 200) {
-					return process;
-				}
-			}
-			catch (IOException ex) {
-				// not listening yet
-			}
-			Thread.sleep(200);
-		}
-		throw new AssertionError("The primary process did not start:\n" + log(home));
-	}
-
-	private static String log(Path home) {
-		try {
-			return Files.readString(home.resolve("primary.log"));
-		}
-		catch (IOException ex) {
-			return ex.toString();
 		}
 	}
 

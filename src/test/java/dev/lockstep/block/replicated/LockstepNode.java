@@ -77,9 +77,34 @@ final class LockstepNode implements AutoCloseable {
 
 	LockstepNode start() {
 		// Command-line arguments, which take precedence over application.yaml.
-		this.context = new SpringApplicationBuilder(LockstepApplication.class)
-			.run(this.properties.stream().map((property) -> "--" + property).toArray(String[]::new));
+		this.context = new SpringApplicationBuilder(LockstepApplication.class).run(arguments().toArray(String[]::new));
 		return this;
+	}
+
+	/**
+	 * Closes the node cleanly and starts it again on the same directory and ports, as a
+	 * restart of its process would.
+	 */
+	LockstepNode restart() {
+		close();
+		return start();
+	}
+
+	/**
+	 * The node's settings as command-line arguments, for a node run as its own process.
+	 */
+	List<String> arguments() {
+		return this.properties.stream().map((property) -> "--" + property).toList();
+	}
+
+	/** The disk's image file. */
+	Path image() {
+		return this.dir.resolve("disk0.img");
+	}
+
+	/** The replication status of {@code disk0}, read in this JVM. */
+	DiskReplicationStatus disk() {
+		return participant().status().disks().get(0);
 	}
 
 	boolean running() {
@@ -143,6 +168,18 @@ final class LockstepNode implements AutoCloseable {
 
 	Response start(String mode) throws IOException, InterruptedException {
 		return post("/api/v1/replication/start", "{\"mode\":\"" + mode + "\"}");
+	}
+
+	/**
+	 * Starts the node as a secondary that lets the primary overwrite its own changes.
+	 */
+	Response startDiscardingLocalChanges() throws IOException, InterruptedException {
+		return post("/api/v1/replication/start", "{\"mode\":\"secondary\",\"discardLocalChanges\":true}");
+	}
+
+	/** A failover that skips the check of the peer. */
+	Response forcedFailover() throws IOException, InterruptedException {
+		return post("/api/v1/replication/stop", "{\"failover\":true,\"force\":true}");
 	}
 
 	Response checkpoint() throws IOException, InterruptedException {
