@@ -274,7 +274,10 @@ public final class DiskLineage {
 		if (this.closed) {
 			reopen();
 		}
-		if (!this.activity.covers(offset, length)) {
+		// While a synchronisation into this disk runs, every chunk is in doubt anyway: a
+		// crash leaves the lineage inconsistent and the next synchronisation compares
+		// all of them, so the log would only cost the synchronisation a sync per extent.
+		if (this.record.consistent() && !this.activity.covers(offset, length)) {
 			logActivity(offset, length);
 		}
 		if (this.tracking == Tracking.DIVERGING) {
@@ -293,7 +296,12 @@ public final class DiskLineage {
 	 */
 	public void diverged(long offset, long length) throws IOException {
 		LineageRecord current = this.record;
-		if (current.agreed() != null && !current.diverged()) {
+		if (current.agreed() == null) {
+			// Nothing is known to be in sync: the next synchronisation compares every
+			// chunk, and a chunk marked here would be copied without comparing it.
+			return;
+		}
+		if (!current.diverged()) {
 			synchronized (this.monitor) {
 				if (this.record.agreed() != null && !this.record.diverged()) {
 					LineageRecord next = this.record.withCurrent(Generation.next());

@@ -158,14 +158,32 @@ class DiskLineageTests {
 	}
 
 	@Test
-	void untrustedLineageMarksDivergingWritesWithoutANewGeneration() throws Exception {
+	void untrustedLineageNeitherMarksWritesNorDrawsAGeneration() throws Exception {
 		Path image = image(SIZE);
 		DiskLineage lineage = DiskLineage.open("disk0", image, SIZE, false);
 		Generation current = lineage.record().current();
 		write(lineage.track(device(image)), 3 * MIB, 10);
 		assertThat(lineage.record().current()).isEqualTo(current);
 		assertThat(lineage.record().history()).isEmpty();
-		assertThat(chunks(lineage.dirty())).containsExactly(3L);
+		// The next synchronisation compares every chunk; a marked one would be copied
+		// even where the peer holds the same bytes.
+		assertThat(chunks(lineage.dirty())).isEmpty();
+	}
+
+	@Test
+	void noActivityIsLoggedWhileASynchronisationIntoTheDiskRuns() throws Exception {
+		Path image = image(SIZE);
+		DiskLineage lineage = trusted(image);
+		// As a secondary: only the synchronising primary writes.
+		lineage.tracking(DiskLineage.Tracking.AGREED);
+		lineage.synchronisationStarted();
+		byte[] before = Files.readAllBytes(image.resolveSibling("disk0.img.lineage"));
+		write(lineage.track(device(image)), 70 * MIB, 10);
+		assertThat(Files.readAllBytes(image.resolveSibling("disk0.img.lineage"))).isEqualTo(before);
+		assertThat(lineage.record().activity()).isEmpty();
+		// A crash now leaves the disk inconsistent: the next synchronisation compares it
+		// all.
+		assertThat(DiskLineage.open("disk0", image, SIZE, false).record().consistent()).isFalse();
 	}
 
 	@Test

@@ -91,7 +91,10 @@ class TrackedDeviceTests {
 		try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
 			file.setLength(SIZE);
 		}
-		return DiskLineage.open("disk0", image, SIZE, false);
+		DiskLineage lineage = DiskLineage.open("disk0", image, SIZE, false);
+		// In sync with a peer, so that this node's own writes count as changes.
+		lineage.synchronisedAsPrimary();
+		return lineage;
 	}
 
 	private static byte[] filled(int length, int value) {
