@@ -12,7 +12,7 @@
 #     synchronised 1 GiB (POST /api/v1/disks/disk0/verify), whose rate is set against that second
 #     synchronisation's compare rate (target >= 0.8);
 #  3. with --against <commit>: the copy of 1 into A against the same copy into the primary D of a pair D, E
-#     running the code of <commit>, built in target/bench-against/<commit>; five paired rounds alternating
+#     running the code of <commit>, built in target/bench-against/<commit>; seven paired rounds alternating
 #     which goes first, the median of the rounds' ratios new/old (target >= 0.95: the cost of the lineage's
 #     activity log on the write path);
 #  4. resynchronisation after a restart of the primary's process with 1% of the disk changed: planned stop of
@@ -20,8 +20,10 @@
 #     again), B started, start(primary); against the same with B's `disk0.img.lineage` removed before B starts,
 #     which makes the lineage untrusted and the synchronisation a full hash pass; --rounds paired rounds
 #     (default 3), alternating which goes first; bytes read and copied as a share of the disk (target <= 2%)
-#     and the median ratio of the synchronisations' times (target <= 1/20). After each full pass, a verify:
-#     its rate against that pass's compare rate;
+#     and the median ratio of the synchronisations' times (target <= 1/20), also against the full pass in the
+#     warm primary of 2. Each round also resynchronises the same 10 MiB written as one contiguous run inside
+#     one 64 MiB activity-log extent, which shows what the ten extents' durable updates cost. After each full
+#     pass, a verify: its rate against that pass's compare rate;
 #  5. in process: secondary checkpoint time with 1,000 dirty 64 KiB regions on 1 GiB and 8 GiB sparse disks,
 #     and failover commit time for 100 MiB of dirty data against a plain write + fsync of 100 MiB.
 # Usage: bench/replication.sh [colo|mirror, default colo] [--against <commit>] [--rounds <n>]
@@ -207,7 +209,7 @@ if [ -n "$AGAINST" ]; then
   nbdcopy "$WORK/src2.img" "$D"   # the unmeasured pass while replicating
   checkpoint "$D_HTTP" "$E_HTTP"
   OLDS=(); NEWS=(); AGAINST_RATIOS=()
-  for run in 1 2 3 4 5; do
+  for run in 1 2 3 4 5 6 7; do
     src="$WORK/src$(( run % 2 + 1 )).img"
     if (( run % 2 )); then o=$(timed_copy "$src" "$D"); n=$(timed_copy "$src" "$A")
     else n=$(timed_copy "$src" "$A"); o=$(timed_copy "$src" "$D"); fi
@@ -222,14 +224,15 @@ if [ -n "$AGAINST" ]; then
 fi
 
 # Resynchronisation after a restart of the primary's process, 1% of the disk changed, against a full pass.
-resync() { # round method(bitmap|full): sets STATUS to A's sync status after start(primary)
+resync() { # round method(bitmap|full) [contiguous]: sets STATUS to A's sync status after start(primary)
   local pattern
   pattern=$(printf '0x%02x' $(( ($1 * 16 + ${#2}) % 255 + 1 )))
   post "$A_HTTP" stop '{"failover":false}' >/dev/null; post "$B_HTTP" stop '{"failover":false}' >/dev/null
   stop_node b
   local cmds=() i
-  # ten whole chunks, 1 MiB each, spread over the disk: 10 MiB, 0.98% of it
-  for i in $(seq $(( $1 * 7 + ${#2} )) 103 1023); do cmds+=(-c "write -P $pattern ${i}M 1M"); done
+  # ten whole chunks, 1 MiB each, spread over the disk (or contiguous in one 64 MiB extent): 10 MiB, 0.98% of it
+  if [ -n "${3:-}" ]; then cmds=(-c "write -P $pattern $(( $1 % 7 * 128 + 2 ))M 10M")
+  else for i in $(seq $(( $1 * 7 + ${#2} )) 103 1023); do cmds+=(-c "write -P $pattern ${i}M 1M"); done; fi
   qemu-io -f raw "$A" "${cmds[@]}" >/dev/null
   stop_node a
   node a "$A_HTTP" "$A_NBD" "$B_NBD"
@@ -241,7 +244,7 @@ resync() { # round method(bitmap|full): sets STATUS to A's sync status after sta
   STATUS=$(sync_status "$A_HTTP")
   checkpoint "$A_HTTP" "$B_HTTP"
 }
-BITMAP_MS=(); FULL_MS=(); TIME_RATIOS=(); READ_SHARES=(); COPY_SHARES=(); VERIFY_RATIOS=()
+BITMAP_MS=(); RUN_MS=(); FULL_MS=(); TIME_RATIOS=(); READ_SHARES=(); COPY_SHARES=(); VERIFY_RATIOS=()
 for run in $(seq 1 "$ROUNDS"); do
   if (( run % 2 )); then order="bitmap full"; else order="full bitmap"; fi
   for method in $order; do
@@ -260,6 +263,9 @@ for run in $(seq 1 "$ROUNDS"); do
       echo "verify after it: $vc bytes in $vs s, $vm mismatched chunks, rate ${VERIFY_RATIOS[-1]} of the sync's"
     fi
   done
+  resync "$run" bitmap contiguous
+  echo "resync round $run, bitmap, contiguous: $STATUS"
+  RUN_MS+=("$(jq .elapsedMillis <<<"$STATUS")")
   TIME_RATIOS+=("$(awk -v b="${BITMAP_MS[-1]}" -v f="${FULL_MS[-1]}" 'BEGIN {printf "%.4f", b / f}')")
 done
 if qemu-img compare -q -f raw -F raw "$A" "$B"; then RESYNC_SAME=identical; else RESYNC_SAME=DIFFERENT; fi
@@ -273,8 +279,8 @@ echo "ratio replicated/unreplicated: $MEDIAN median of the five rounds (${RATIOS
 echo "after a checkpoint, primary and secondary disks are $SAME"
 if [ -n "$AGAINST" ]; then
   echo "== Replicated write throughput ($MODE) against $OLD_SHA"
-  echo "old: $(median "${OLDS[@]}") s, new: $(median "${NEWS[@]}") s (medians of 5)"
-  echo "ratio throughput new/old: $AGAINST_MEDIAN median of the five rounds (${AGAINST_RATIOS[*]}) (target >= 0.95)"
+  echo "old: $(median "${OLDS[@]}") s, new: $(median "${NEWS[@]}") s (medians of 7)"
+  echo "ratio throughput new/old: $AGAINST_MEDIAN median of the seven rounds (${AGAINST_RATIOS[*]}) (target >= 0.95)"
   echo "after a checkpoint, the old pair's disks are $OLD_SAME"
 fi
 echo "== Initial sync of two 1 GiB disks differing in $DIFFERING of 1024 chunks"
@@ -291,9 +297,12 @@ awk -v v="$VERIFY" -v c="$VCOMPARED" -v m="$MISMATCHED" -v sc="$(jq .comparedByt
   printf "ratio verify rate / sync compare rate: %.2f (target >= 0.8)\n", (c / v) / (sc / (sm / 1000)) }'
 echo "ratio verify rate / full resync compare rate: $(median "${VERIFY_RATIOS[@]}") median of $ROUNDS (${VERIFY_RATIOS[*]}) (target >= 0.8)"
 echo "== Resynchronisation after a restart of the primary's process, 10 MiB (1%) of 1 GiB changed"
-echo "bitmap: $(median "${BITMAP_MS[@]}") ms, full hash pass: $(median "${FULL_MS[@]}") ms (medians of $ROUNDS; ${BITMAP_MS[*]} / ${FULL_MS[*]})"
+echo "bitmap: $(printf %.0f "$(median "${BITMAP_MS[@]}")") ms, full hash pass: $(printf %.0f "$(median "${FULL_MS[@]}")") ms (medians of $ROUNDS; ${BITMAP_MS[*]} / ${FULL_MS[*]})"
 echo "bitmap read $(median "${READ_SHARES[@]}")% and copied $(median "${COPY_SHARES[@]}")% of the disk (target <= 2%)"
 echo "ratio time bitmap/full: $(median "${TIME_RATIOS[@]}") median of $ROUNDS (${TIME_RATIOS[*]}) (target <= 0.05)"
+awk -v b="$(median "${BITMAP_MS[@]}")" -v w="$(jq .elapsedMillis <<<"$S2")" 'BEGIN {
+  printf "ratio time bitmap/full pass in the warm primary of the sync again (%d ms): %.4f (target <= 0.05)\n", w, b / w }'
+echo "the same 10 MiB contiguous, in one activity-log extent: $(printf %.0f "$(median "${RUN_MS[@]}")") ms (median of $ROUNDS; ${RUN_MS[*]})"
 echo "after the last resync and a checkpoint, primary and secondary disks are $RESYNC_SAME"
 
 for n in "${!PID_OF[@]}"; do stop_node "$n"; done
