@@ -7,6 +7,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import dev.lockstep.logging.LogText;
+import dev.lockstep.pair.PairFailedException;
+import dev.lockstep.pair.PairRefusedException;
 import dev.lockstep.replication.FailoverRefusedException;
 import dev.lockstep.replication.Operation;
 import dev.lockstep.replication.OperationConflictException;
@@ -79,6 +81,20 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 		problem.setProperty("peer", ex.check().peer());
 		problem.setProperty("peerAnswer", ex.check().answer());
 		return respond(problem, ProblemType.FAILOVER_REFUSED);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> pairRefused(PairRefusedException ex, HttpServletRequest request) {
+		ProblemType type = ex.unconfigured() ? ProblemType.PAIR_NOT_CONFIGURED : ProblemType.PAIR_REFUSED;
+		return respond(problem(type, ex.getMessage(), request), type);
+	}
+
+	@ExceptionHandler
+	ResponseEntity<Object> pairFailed(PairFailedException ex, HttpServletRequest request) {
+		ProblemDetail problem = problem(ProblemType.PAIR_FAILED,
+				ex.report().error() + ". See the report for every step on both nodes.", request);
+		problem.setProperty("report", ex.report());
+		return respond(problem, ProblemType.PAIR_FAILED);
 	}
 
 	@ExceptionHandler

@@ -102,4 +102,26 @@ final class ApiProblems {
 
 	}
 
+	/** Errors of a pair operation. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "409",
+			description = "No peer is configured (`pair-not-configured`), or the pair cannot run this now: a node "
+					+ "runs an operation, the peer cannot be reached, or the nodes are not in the state it needs "
+					+ "(`pair-refused`); nothing was called",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "502",
+			description = "A node failed its part; the body has the pair `report`, whose steps name the node and "
+					+ "the participant",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface Pair {
+
+	}
+
 }

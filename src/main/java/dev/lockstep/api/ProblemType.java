@@ -29,6 +29,12 @@ enum ProblemType {
 	VERIFY_REFUSED(HttpStatus.CONFLICT, "Verify not possible now"),
 	FAILOVER_REFUSED(HttpStatus.CONFLICT, "Failover refused: the primary is alive"),
 
+	PAIR_NOT_CONFIGURED(HttpStatus.CONFLICT, "No peer configured"),
+
+	PAIR_REFUSED(HttpStatus.CONFLICT, "Pair operation not possible now"),
+
+	PAIR_FAILED(HttpStatus.BAD_GATEWAY, "A node of the pair failed"),
+
 	PARTICIPANT_FAILED(HttpStatus.BAD_GATEWAY, "A participant failed"),
 
 	PARTICIPANT_TIMED_OUT(HttpStatus.GATEWAY_TIMEOUT, "A participant timed out"),

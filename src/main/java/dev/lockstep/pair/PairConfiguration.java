@@ -1,8 +1,12 @@
 package dev.lockstep.pair;
 
 import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
 
+import dev.lockstep.replication.CoordinatorProperties;
 import dev.lockstep.replication.FailoverGuard;
+import dev.lockstep.replication.ReplicationCoordinator;
 import dev.lockstep.security.SecurityProperties;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -15,7 +19,8 @@ import org.springframework.util.Assert;
 /**
  * Registers the failover check against the peer when {@code lockstep.pair.peer-api} is
  * set. Without it the coordinator has no guard, and a failover goes ahead as it always
- * did.
+ * did. Also registers the pair operations, which without a peer refuse every call with
+ * what to configure.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties({ PairProperties.class, SecurityProperties.class })
@@ -27,6 +32,25 @@ class PairConfiguration {
 		URI peerApi = pair.peerApi();
 		Assert.state(peerApi != null, "lockstep.pair.peer-api is set");
 		return new PeerFailoverGuard(peerApi, new PeerToken(pair, security), pair.peerTimeout(), jsonMapper);
+	}
+
+	/**
+	 * How long a pair operation waits for one lifecycle call of the peer: a start may
+	 * synchronise disks for as long as the participants' own deadlines allow (the block
+	 * participant's is 30 minutes by default).
+	 */
+	private static final Duration PEER_OPERATION_TIMEOUT = Duration.ofHours(1);
+
+	@Bean
+	PairOperations pairOperations(ReplicationCoordinator coordinator, CoordinatorProperties coordinatorProperties,
+			PairProperties pair, SecurityProperties security, JsonMapper jsonMapper) {
+		URI peerApi = pair.peerApi();
+		PeerApi api = (peerApi != null)
+				? new PeerApi(peerApi, new PeerToken(pair, security), pair.peerTimeout(), PEER_OPERATION_TIMEOUT)
+				: null;
+		return new PairOperations(new LocalMember(coordinator, jsonMapper), api,
+				(api != null) ? new PeerMember(api, jsonMapper) : null, jsonMapper, coordinatorProperties.history(),
+				Clock.systemUTC());
 	}
 
 }

@@ -144,13 +144,13 @@ final class PeerFailoverGuard implements FailoverGuard {
 		}
 	}
 
-	private static String statusLine(int status) {
+	static String statusLine(int status) {
 		HttpStatus known = HttpStatus.resolve(status);
 		return "HTTP " + status + ((known != null) ? " " + known.getReasonPhrase() : "");
 	}
 
 	/** The innermost message: the JDK client's own exceptions often have none. */
-	private static String message(@Nullable Throwable ex) {
+	static String message(@Nullable Throwable ex) {
 		String found = null;
 		String type = "I/O error";
 		for (Throwable candidate = ex; candidate != null; candidate = candidate.getCause()) {

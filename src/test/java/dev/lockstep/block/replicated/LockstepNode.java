@@ -75,6 +75,15 @@ final class LockstepNode implements AutoCloseable {
 		return ports;
 	}
 
+	/**
+	 * Adds a setting, such as {@code lockstep.pair.peer-api=...}; before
+	 * {@link #start()}.
+	 */
+	LockstepNode with(String property) {
+		this.properties.add(property);
+		return this;
+	}
+
 	LockstepNode start() {
 		// Command-line arguments, which take precedence over application.yaml.
 		this.context = new SpringApplicationBuilder(LockstepApplication.class).run(arguments().toArray(String[]::new));

@@ -1,0 +1,388 @@
+package dev.lockstep.pair;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Function;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import dev.lockstep.logging.LogText;
+import dev.lockstep.replication.CoordinatorState;
+import dev.lockstep.replication.ReplicationMode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Drives both nodes of the pair with one call, through each node's own lifecycle: this
+ * node through its coordinator, the peer through its API
+ * ({@code lockstep.pair.peer-api}). The per-node API stays as it is; a pair operation
+ * only calls it in the right order.
+ * <ul>
+ * <li>{@link #start}: the secondary first, then the primary; if the primary's start
+ * fails, the secondary is stopped again, so a failed pair start leaves both idle.</li>
+ * <li>{@link #checkpoint}: the primary's checkpoint, then the secondary's, and the
+ * secondary's only if the primary's succeeded.</li>
+ * <li>{@link #switchover}: a checkpoint of the pair, a planned stop of the primary and
+ * then of the secondary, then the old primary started as secondary and the old secondary
+ * as primary. Both disks are equal and both stopped cleanly at the same generation, so
+ * the new primary's start copies and hashes nothing.</li>
+ * </ul>
+ * One pair operation runs at a time, and none while either node runs an operation of its
+ * own. Each records one {@link PairReport}, kept here and sent to the peer.
+ */
+public final class PairOperations {
+
+	private static final Log logger = LogFactory.getLog(PairOperations.class);
+
+	private final PairMember self;
+
+	private final @Nullable PairMember peer;
+
+	private final @Nullable PeerApi peerApi;
+
+	private final JsonMapper jsonMapper;
+
+	private final PairReports reports;
+
+	private final Clock clock;
+
+	private final Object monitor = new Object();
+
+	private @Nullable String running;
+
+	PairOperations(PairMember self, @Nullable PeerApi peerApi, @Nullable PairMember peer, JsonMapper jsonMapper,
+			int history, Clock clock) {
+		this.self = self;
+		this.peerApi = peerApi;
+		this.peer = peer;
+		this.jsonMapper = jsonMapper;
+		this.reports = new PairReports(history);
+		this.clock = clock;
+	}
+
+	/**
+	 * Starts the pair: the secondary first, then the primary.
+	 * @param primary the node to start as primary
+	 * @param caller who asks
+	 * @return the report
+	 * @throws PairRefusedException if no peer is configured, the peer cannot be reached,
+	 * a node runs an operation, or a node is not idle
+	 * @throws PairFailedException if a node's start failed; both nodes are idle again
+	 */
+	public PairReport start(PairNode primary, @Nullable String caller) {
+		return run("start", caller, (run) -> {
+			PairMember first = member(primary.other());
+			PairMember second = member(primary);
+			MemberStatus firstStatus = first.status();
+			MemberStatus secondStatus = second.status();
+			if (firstStatus.state() != CoordinatorState.IDLE || secondStatus.state() != CoordinatorState.IDLE) {
+				throw new PairRefusedException("A pair start needs both nodes idle, but this node is "
+						+ describe(run.statusOf(PairNode.SELF, firstStatus, secondStatus, first)) + " and the peer "
+						+ describe(run.statusOf(PairNode.PEER, firstStatus, secondStatus, first))
+						+ "; stop the pair (or each node) first", false);
+			}
+			if (!run.call(first, (member) -> member.start(ReplicationMode.SECONDARY, run.caller()))) {
+				return;
+			}
+			if (!run.call(second, (member) -> member.start(ReplicationMode.PRIMARY, run.caller()))) {
+				run.call(first, (member) -> member.stop(run.caller()));
+				run.fail(run.error() + "; the secondary (" + first.node().value() + ") was stopped again");
+				return;
+			}
+			run.primary(primary);
+		});
+	}
+
+	/**
+	 * Takes a checkpoint of the pair: the primary's, then the secondary's.
+	 * @param caller who asks
+	 * @return the report
+	 * @throws PairRefusedException if the pair does not run, or a node is busy
+	 * @throws PairFailedException if a checkpoint failed
+	 */
+	public PairReport checkpoint(@Nullable String caller) {
+		return run("checkpoint", caller, (run) -> {
+			PairNode primary = runningPrimary();
+			run.primary(primary);
+			checkpointPair(run, member(primary), member(primary.other()));
+		});
+	}
+
+	/**
+	 * Swaps the roles of the two nodes without a synchronisation.
+	 * @param caller who asks
+	 * @return the report
+	 * @throws PairRefusedException if the pair does not run, or a node is busy
+	 * @throws PairFailedException if a step failed; the report says where the pair is
+	 */
+	public PairReport switchover(@Nullable String caller) {
+		return run("switchover", caller, (run) -> {
+			PairNode oldPrimary = runningPrimary();
+			PairMember primary = member(oldPrimary);
+			PairMember secondary = member(oldPrimary.other());
+			run.primary(oldPrimary);
+			if (!checkpointPair(run, primary, secondary)) {
+				return;
+			}
+			if (!run.call(primary, (member) -> member.stop(run.caller()))
+					|| !run.call(secondary, (member) -> member.stop(run.caller()))) {
+				run.primary(null);
+				run.fail(run.error() + "; the pair is partly stopped: stop both nodes, then start the pair again");
+				return;
+			}
+			run.primary(null);
+			if (!run.call(primary, (member) -> member.start(ReplicationMode.SECONDARY, run.caller()))) {
+				run.fail(run.error() + "; both nodes are idle: start the pair again");
+				return;
+			}
+			if (!run.call(secondary, (member) -> member.start(ReplicationMode.PRIMARY, run.caller()))) {
+				run.call(primary, (member) -> member.stop(run.caller()));
+				run.fail(run.error() + "; both nodes are idle: start the pair again");
+				return;
+			}
+			run.primary(oldPrimary.other());
+			run.note("The " + oldPrimary.other().value() + " node is primary now: NBD clients must reconnect to its "
+					+ "exports; the old primary's exports serve the secondary's view");
+		});
+	}
+
+	/** Both nodes' status side by side. */
+	public PairView status() {
+		MemberStatus mine = this.self.status();
+		PairView.NodeView selfView = PairView.NodeView.of(mine);
+		PairMember other = this.peer;
+		PeerApi api = this.peerApi;
+		if (other == null || api == null) {
+			throw notConfigured();
+		}
+		MemberStatus theirs;
+		try {
+			theirs = other.status();
+		}
+		catch (PairRefusedException ex) {
+			return new PairView(selfView, null, api.base(), false, ex.getMessage(), primaryOf(mine, null), false);
+		}
+		PairView.NodeView peerView = PairView.NodeView.of(theirs);
+		PairNode primary = primaryOf(mine, theirs);
+		boolean inSync = primary != null
+				&& ((primary == PairNode.SELF) ? theirs : mine).runningAs(ReplicationMode.SECONDARY)
+				&& ((primary == PairNode.SELF) ? selfView : peerView).disks()
+					.stream()
+					.allMatch(PairView.DiskSummary::inSync);
+		return new PairView(selfView, peerView, api.base(), true, null, primary, inSync);
+	}
+
+	/** The pair report of that id, from this node or sent by the peer. */
+	public Optional<PairReport> report(String id) {
+		return this.reports.find(id);
+	}
+
+	/** The newest pair reports, up to {@code limit}. */
+	public List<PairReport> reports(int limit) {
+		return this.reports.newest(limit);
+	}
+
+	/** Keeps the copy of a report the peer ran, as this node sees it. */
+	public void recordFromPeer(PairReport report) {
+		this.reports.add(report);
+	}
+
+	private static @Nullable PairNode primaryOf(MemberStatus mine, @Nullable MemberStatus theirs) {
+		if (mine.runningAs(ReplicationMode.PRIMARY)) {
+			return PairNode.SELF;
+		}
+		return (theirs != null && theirs.runningAs(ReplicationMode.PRIMARY)) ? PairNode.PEER : null;
+	}
+
+	/** The node running as primary while the other runs as secondary. */
+	private PairNode runningPrimary() {
+		MemberStatus mine = this.self.status();
+		MemberStatus theirs = member(PairNode.PEER).status();
+		if (mine.runningAs(ReplicationMode.PRIMARY) && theirs.runningAs(ReplicationMode.SECONDARY)) {
+			return PairNode.SELF;
+		}
+		if (mine.runningAs(ReplicationMode.SECONDARY) && theirs.runningAs(ReplicationMode.PRIMARY)) {
+			return PairNode.PEER;
+		}
+		throw new PairRefusedException(
+				"The pair does not run: this node is " + describe(mine) + " and the peer " + describe(theirs)
+						+ "; one must run as primary and the other as secondary " + "(POST /api/v1/pair/start)",
+				false);
+	}
+
+	private boolean checkpointPair(Run run, PairMember primary, PairMember secondary) {
+		if (!run.call(primary, (member) -> member.checkpoint(run.caller()))) {
+			run.fail(run.error() + "; the secondary was not asked, so it keeps the last checkpoint");
+			return false;
+		}
+		return run.call(secondary, (member) -> member.checkpoint(run.caller()));
+	}
+
+	private PairReport run(String operation, @Nullable String caller, Body body) {
+		PairMember other = this.peer;
+		if (other == null) {
+			throw notConfigured();
+		}
+		synchronized (this.monitor) {
+			if (this.running != null) {
+				throw new PairRefusedException(
+						"A pair " + this.running + " runs on this node; retry when it has " + "finished", false);
+			}
+			this.running = operation;
+		}
+		try {
+			MemberStatus mine = this.self.status();
+			MemberStatus theirs = other.status();
+			if (mine.busy() || theirs.busy()) {
+				throw new PairRefusedException("Cannot run a pair " + operation + ": "
+						+ (mine.busy() ? "this node" : "the peer") + " runs an operation; retry when it has finished",
+						false);
+			}
+			Run run = new Run(newId(), operation, "pair " + operation + ((caller != null) ? " by " + caller : ""),
+					this.clock.instant());
+			body.run(run);
+			PairReport report = run.report(caller, Duration.between(run.startedAt, this.clock.instant()).toMillis());
+			this.reports.add(report);
+			share(report);
+			logger.info("Pair " + operation + " " + report.id() + ": " + report.outcome()
+					+ ((report.error() != null) ? ": " + LogText.quote(report.error()) : ""));
+			if (!report.succeeded()) {
+				throw new PairFailedException(report);
+			}
+			return report;
+		}
+		finally {
+			synchronized (this.monitor) {
+				this.running = null;
+			}
+		}
+	}
+
+	/**
+	 * Sends the report to the peer, which keeps it as it sees it; a failure is logged.
+	 */
+	private void share(PairReport report) {
+		PeerApi api = this.peerApi;
+		if (api == null) {
+			return;
+		}
+		try {
+			PeerApi.Answer answer = api.put("/api/v1/pair/operations/" + report.id(),
+					this.jsonMapper.writeValueAsString(report.seenFromPeer()));
+			if (!answer.ok()) {
+				logger.warn("The peer did not keep pair report " + report.id() + ": it answered "
+						+ PeerFailoverGuard.statusLine(answer.status()));
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.warn("The peer did not keep pair report " + report.id() + ": " + ex.getMessage());
+		}
+	}
+
+	private PairMember member(PairNode node) {
+		if (node == PairNode.SELF) {
+			return this.self;
+		}
+		PairMember other = this.peer;
+		if (other == null) {
+			throw notConfigured();
+		}
+		return other;
+	}
+
+	private static PairRefusedException notConfigured() {
+		return new PairRefusedException(
+				"This node has no peer: set lockstep.pair.peer-api to the other node's API "
+						+ "URL (such as http://10.0.0.2:8080), and lockstep.pair.peer-token if its token differs",
+				true);
+	}
+
+	private static String describe(MemberStatus status) {
+		return status.state() + ((status.mode() != null) ? " as " + status.mode().value() : "");
+	}
+
+	private static String newId() {
+		return UUID.randomUUID().toString();
+	}
+
+	@FunctionalInterface
+	private interface Body {
+
+		void run(Run run);
+
+	}
+
+	/** The steps of a pair operation as they happen. */
+	private static final class Run {
+
+		private final String id;
+
+		private final String operation;
+
+		private final String caller;
+
+		private final Instant startedAt;
+
+		private final List<PairStep> steps = new ArrayList<>();
+
+		private @Nullable PairNode primary;
+
+		private @Nullable String note;
+
+		private @Nullable String error;
+
+		Run(String id, String operation, String caller, Instant startedAt) {
+			this.id = id;
+			this.operation = operation;
+			this.caller = caller;
+			this.startedAt = startedAt;
+		}
+
+		String caller() {
+			return this.caller;
+		}
+
+		/** Calls a node; records its steps and, on failure, the first error. */
+		boolean call(PairMember member, Function<PairMember, MemberAnswer> call) {
+			MemberAnswer answer = call.apply(member);
+			this.steps.addAll(answer.steps());
+			if (!answer.succeeded() && this.error == null) {
+				this.error = "The " + member.node().value() + " node failed: " + answer.message();
+			}
+			return answer.succeeded();
+		}
+
+		String error() {
+			return String.valueOf(this.error);
+		}
+
+		void fail(String message) {
+			this.error = message;
+		}
+
+		void primary(@Nullable PairNode node) {
+			this.primary = node;
+		}
+
+		void note(String text) {
+			this.note = text;
+		}
+
+		MemberStatus statusOf(PairNode node, MemberStatus first, MemberStatus second, PairMember firstMember) {
+			return (firstMember.node() == node) ? first : second;
+		}
+
+		PairReport report(@Nullable String requestedBy, long millis) {
+			return new PairReport(this.id, this.operation, (this.error == null) ? "succeeded" : "failed", this.primary,
+					requestedBy, this.startedAt, millis, this.steps, this.note, this.error);
+		}
+
+	}
+
+}
