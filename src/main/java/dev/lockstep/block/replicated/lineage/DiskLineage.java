@@ -479,8 +479,13 @@ public final class DiskLineage {
 		byte[] bytes = new byte[dirtyBytes.length + suspectBytes.length];
 		System.arraycopy(dirtyBytes, 0, bytes, 0, dirtyBytes.length);
 		System.arraycopy(suspectBytes, 0, bytes, dirtyBytes.length, suspectBytes.length);
-		this.files.writeBitmap(bytes);
-		writeRecord(next.withActivity(logged).withImage(image, LineageRecord.sha256(bytes)));
+		String hash = LineageRecord.sha256(bytes);
+		// The file on disk already holds these bitmaps if the record names their hash:
+		// two syncs saved, on every save that changes no bit.
+		if (!hash.equals(this.record.bitmap())) {
+			this.files.writeBitmap(bytes);
+		}
+		writeRecord(next.withActivity(logged).withImage(image, hash));
 		this.activity.set(logged);
 	}
 
