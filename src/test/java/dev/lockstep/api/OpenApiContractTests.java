@@ -90,7 +90,7 @@ class OpenApiContractTests {
 				}
 			}
 		}
-		assertThat(operations).hasSize(11);
+		assertThat(operations).hasSize(13);
 		assertThat(missing).isEmpty();
 	}
 
