@@ -4,8 +4,9 @@
  * Tomcat itself gives it. May depend on the coordinator
  * ({@code dev.lockstep.replication}), the disk engine ({@code dev.lockstep.block}), the
  * block replication participant for a disk's verify
- * ({@code dev.lockstep.block.replicated}) and {@code dev.lockstep.logging}; nothing in
- * the core depends on it.
+ * ({@code dev.lockstep.block.replicated}), the pair's settings
+ * ({@code dev.lockstep.pair}) for the pause deadline, and {@code dev.lockstep.logging};
+ * nothing in the core depends on it.
  */
 @NullMarked
 package dev.lockstep.api;

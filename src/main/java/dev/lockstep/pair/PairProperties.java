@@ -21,10 +21,14 @@ import org.springframework.util.StringUtils;
  * token ({@code lockstep.security.api-token}, else the token file)
  * @param peerTimeout how long the check waits for the peer's answer, all told; a peer
  * that has not answered by then counts as gone
+ * @param maxPause how long the workload may stay paused around a checkpoint: the pause of
+ * every participant together must fit in it, else the pause fails and the workload
+ * resumes; a workload still paused this long after its pause started is resumed by the
+ * coordinator itself
  */
 @ConfigurationProperties("lockstep.pair")
 public record PairProperties(@Nullable URI peerApi, @Nullable String peerToken,
-		@DefaultValue("2s") Duration peerTimeout) {
+		@DefaultValue("2s") Duration peerTimeout, @DefaultValue("2s") Duration maxPause) {
 
 	private static final String PREFIX = "lockstep.pair";
 
@@ -33,6 +37,9 @@ public record PairProperties(@Nullable URI peerApi, @Nullable String peerToken,
 		if (peerTimeout == null || peerTimeout.isNegative() || peerTimeout.isZero()) {
 			throw new IllegalArgumentException(
 					PREFIX + ".peer-timeout must be a positive duration, but was " + peerTimeout);
+		}
+		if (maxPause == null || maxPause.isNegative() || maxPause.isZero()) {
+			throw new IllegalArgumentException(PREFIX + ".max-pause must be a positive duration, but was " + maxPause);
 		}
 		if (peerApi != null) {
 			validate(peerApi);

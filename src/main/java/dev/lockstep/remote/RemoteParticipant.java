@@ -25,6 +25,8 @@ import dev.lockstep.replication.ReplicationParticipant;
  * POST {url}/checkpoint  {}
  * GET  {url}/error       answers {"error":null} or {"error":"message"}
  * POST {url}/stop        {"failover":true} or {"failover":false}
+ * POST {url}/pause       {}   only with phases: true
+ * POST {url}/resume      {}   only with phases: true
  * </pre> A lifecycle call succeeds on any 2xx status and fails on any other status, a
  * refused connection or a timeout; see {@link RemoteParticipantClient} for the failure
  * messages.
@@ -86,6 +88,11 @@ public final class RemoteParticipant implements ReplicationParticipant {
 
 	private final URI stopUri;
 
+	/** Where the phases are sent, or null for a participant without them. */
+	private final @Nullable URI pauseUri;
+
+	private final @Nullable URI resumeUri;
+
 	private final AtomicBoolean polling = new AtomicBoolean();
 
 	/** The failure of the most recent lifecycle call, or null. */
@@ -107,6 +114,23 @@ public final class RemoteParticipant implements ReplicationParticipant {
 	 */
 	RemoteParticipant(String name, URI url, int order, @Nullable Duration timeout, Duration defaultTimeout,
 			Duration pollTimeout, RemoteParticipantClient client, Clock clock) {
+		this(name, url, order, timeout, defaultTimeout, pollTimeout, client, clock, false);
+	}
+
+	/**
+	 * Creates a participant that may implement the phases of a paused checkpoint.
+	 * @param name the unique name
+	 * @param url the base URL to which the protocol's paths are appended
+	 * @param order the position in the lifecycle order
+	 * @param timeout the configured deadline of each lifecycle call, or null
+	 * @param defaultTimeout the coordinator's default deadline
+	 * @param pollTimeout the deadline of each {@code /error} poll
+	 * @param client the shared HTTP client
+	 * @param clock the clock for the times shown in errors
+	 * @param phases whether {@code pause} and {@code resume} are sent to the remote
+	 */
+	RemoteParticipant(String name, URI url, int order, @Nullable Duration timeout, Duration defaultTimeout,
+			Duration pollTimeout, RemoteParticipantClient client, Clock clock, boolean phases) {
 		this.name = name;
 		this.url = url;
 		this.order = order;
@@ -120,6 +144,8 @@ public final class RemoteParticipant implements ReplicationParticipant {
 		this.checkpointUri = URI.create(base + "/checkpoint");
 		this.errorUri = URI.create(base + "/error");
 		this.stopUri = URI.create(base + "/stop");
+		this.pauseUri = phases ? URI.create(base + "/pause") : null;
+		this.resumeUri = phases ? URI.create(base + "/resume") : null;
 	}
 
 	@Override
@@ -169,6 +195,29 @@ public final class RemoteParticipant implements ReplicationParticipant {
 		call(this.stopUri, Map.of("failover", failover));
 	}
 
+	/**
+	 * With phases, sends {@code POST {url}/pause}; the coordinator interrupts it, and so
+	 * abandons the request, at {@code lockstep.pair.max-pause}. Without, does nothing.
+	 */
+	@Override
+	public void pause() throws Exception {
+		URI uri = this.pauseUri;
+		if (uri != null) {
+			call(uri, Map.of());
+		}
+	}
+
+	/**
+	 * With phases, sends {@code POST {url}/resume}; without, does nothing.
+	 */
+	@Override
+	public void resume() throws Exception {
+		URI uri = this.resumeUri;
+		if (uri != null) {
+			call(uri, Map.of());
+		}
+	}
+
 	private void call(URI uri, Map<String, Object> body) throws RemoteParticipantException, InterruptedException {
 		try {
 			this.client.post(uri, body, this.requestTimeout);
@@ -206,6 +255,9 @@ public final class RemoteParticipant implements ReplicationParticipant {
 		PollState state = this.pollState;
 		Map<String, Object> details = new LinkedHashMap<>();
 		details.put("url", this.url.toString());
+		if (this.pauseUri != null) {
+			details.put("phases", true);
+		}
 		if (state.polledAt() != null) {
 			details.put("errorPolledAt", state.polledAt().toString());
 		}

@@ -67,9 +67,12 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 	 * @param order its position: lower values start first and stop last
 	 * @param timeout the deadline of each lifecycle call; the coordinator's
 	 * {@code lockstep.coordinator.call-timeout} if not set
+	 * @param phases whether the participant implements the phases of a checkpoint with
+	 * the workload paused, and so receives {@code POST {url}/pause} and {@code POST
+	 * {url}/resume}; without it the phases do nothing for this participant
 	 */
 	public record Remote(@Nullable String name, @Nullable URI url, @DefaultValue("0") int order,
-			@Nullable Duration timeout) {
+			@Nullable Duration timeout, @DefaultValue("false") boolean phases) {
 
 		public Remote {
 			name = (name != null) ? name.trim() : null;

@@ -64,7 +64,7 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 			Assert.state(name != null && url != null, "RemoteParticipantProperties refuses a remote without both");
 			RemoteParticipant participant = new RemoteParticipant(name, url, remote.order(), remote.timeout(),
 					this.coordinatorProperties.callTimeout(), this.properties.errorPollTimeout(), this.client,
-					this.clock);
+					this.clock, remote.phases());
 			ParticipantRegistry.Registration registration;
 			try {
 				registration = this.registry.register(participant, remote.order(), ParticipantKind.REMOTE);

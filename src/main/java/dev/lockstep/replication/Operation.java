@@ -9,7 +9,13 @@ import com.fasterxml.jackson.annotation.JsonValue;
  */
 public enum Operation {
 
-	START, CHECKPOINT, STOP;
+	START, CHECKPOINT, STOP,
+
+	/** Pauses the workload of every started participant before a checkpoint. */
+	PAUSE,
+
+	/** Resumes the workload after a pause. */
+	RESUME;
 
 	@JsonValue
 	public String value() {

@@ -17,8 +17,9 @@ final class OperationLog {
 	}
 
 	static void operation(OperationReport report) {
-		if (report.operation() == Operation.CHECKPOINT && report.outcome() != OperationOutcome.FAILED
-				&& !logger.isDebugEnabled()) {
+		boolean frequent = report.operation() == Operation.CHECKPOINT || report.operation() == Operation.PAUSE
+				|| report.operation() == Operation.RESUME;
+		if (frequent && report.outcome() != OperationOutcome.FAILED && !logger.isDebugEnabled()) {
 			return;
 		}
 		String message = "Operation " + report.operation().value() + " " + report.id() + " by "
@@ -39,7 +40,7 @@ final class OperationLog {
 					.append(step.error()));
 			logger.warn(failures);
 		}
-		else if (report.operation() == Operation.CHECKPOINT) {
+		else if (frequent) {
 			if (logger.isDebugEnabled()) {
 				logger.debug(message);
 			}

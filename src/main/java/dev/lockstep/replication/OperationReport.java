@@ -26,15 +26,29 @@ import org.jspecify.annotations.Nullable;
  * what the peer answered when it was asked whether it still runs as primary
  * @param discardLocalChanges for {@code start}, {@code true} if the caller let the
  * primary overwrite this node's own changes ({@link StartOptions#discardLocalChanges()})
+ * @param pausedMillis for {@code resume}, and for a {@code pause} that failed and resumed
+ * at once, how long the workload was paused: from the start of the pause to the end of
+ * the resume
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record OperationReport(String id, Operation operation, @Nullable ReplicationMode mode,
 		@Nullable Boolean failover, OperationOutcome outcome, CoordinatorState state, @Nullable String caller,
 		Instant startedAt, long durationMillis, List<StepReport> steps, @Nullable Boolean forced,
-		@Nullable String peerCheck, @Nullable Boolean discardLocalChanges) {
+		@Nullable String peerCheck, @Nullable Boolean discardLocalChanges, @Nullable Long pausedMillis) {
 
 	public OperationReport {
 		steps = List.copyOf(steps);
+	}
+
+	/**
+	 * A report of an operation that paused nothing.
+	 */
+	public OperationReport(String id, Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
+			OperationOutcome outcome, CoordinatorState state, @Nullable String caller, Instant startedAt,
+			long durationMillis, List<StepReport> steps, @Nullable Boolean forced, @Nullable String peerCheck,
+			@Nullable Boolean discardLocalChanges) {
+		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, forced, peerCheck,
+				discardLocalChanges, null);
 	}
 
 	/**
@@ -43,7 +57,8 @@ public record OperationReport(String id, Operation operation, @Nullable Replicat
 	public OperationReport(String id, Operation operation, @Nullable ReplicationMode mode, @Nullable Boolean failover,
 			OperationOutcome outcome, CoordinatorState state, @Nullable String caller, Instant startedAt,
 			long durationMillis, List<StepReport> steps) {
-		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, null, null, null);
+		this(id, operation, mode, failover, outcome, state, caller, startedAt, durationMillis, steps, null, null, null,
+				null);
 	}
 
 	/**

@@ -5,12 +5,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
@@ -19,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -32,6 +36,8 @@ import org.jspecify.annotations.Nullable;
  * <li>{@code stop} visits the started participants in descending order and goes on
  * through failures; if any participant could not be stopped the coordinator is
  * {@link CoordinatorState#FAILED} and a later stop retries only those.</li>
+ * <li>{@code pause} and {@code resume} bracket checkpoints with the workload paused; see
+ * {@link #pause(Duration, String)}.</li>
  * </ul>
  * Every participant call has a deadline (see {@link OperationRun}). A lifecycle call that
  * arrives while another runs is refused at once; status and error queries always answer.
@@ -39,6 +45,11 @@ import org.jspecify.annotations.Nullable;
 public final class ReplicationCoordinator {
 
 	private static final Duration HARD_DEADLINE_MARGIN = Duration.ofSeconds(5);
+
+	/** How soon the watchdog looks again when another operation runs at its deadline. */
+	private static final long WATCHDOG_RETRY_MILLIS = 10;
+
+	private static final Log logger = LogFactory.getLog(ReplicationCoordinator.class);
 
 	private final ParticipantRegistry registry;
 
@@ -58,6 +69,8 @@ public final class ReplicationCoordinator {
 
 	private final Map<String, Timer> operationTimers = new ConcurrentHashMap<>();
 
+	private final Timer pauseTimer;
+
 	private final Object monitor = new Object();
 
 	/** Guarded by monitor. */
@@ -65,6 +78,9 @@ public final class ReplicationCoordinator {
 
 	/** Guarded by monitor: the participants started and not stopped since. */
 	private List<RegisteredParticipant> started = List.of();
+
+	/** Guarded by monitor: the pause in effect, if any. */
+	private @Nullable PausedWorkload paused;
 
 	private volatile CoordinatorState state = CoordinatorState.IDLE;
 
@@ -89,6 +105,11 @@ public final class ReplicationCoordinator {
 		this.executor = executor;
 		this.meterRegistry = meterRegistry;
 		this.clock = clock;
+		this.pauseTimer = Timer.builder("lockstep.pair.pause")
+			.description("How long the workload was paused around a checkpoint, from the start of the pause to the "
+					+ "end of the resume")
+			.publishPercentileHistogram()
+			.register(meterRegistry);
 		for (CoordinatorState candidate : CoordinatorState.values()) {
 			Gauge.builder("lockstep.state", this, (coordinator) -> (coordinator.state == candidate) ? 1 : 0)
 				.tag("state", candidate.name())
@@ -201,6 +222,7 @@ public final class ReplicationCoordinator {
 	 * was called
 	 */
 	public OperationReport stop(boolean failover, boolean force, @Nullable String caller) {
+		resumeBeforeStop(caller);
 		FailoverCheck check = (failover && !force) ? checkFailover(caller) : null;
 		String peerCheck = (check != null) ? check.describe() : null;
 		OperationPlan.Stop plan;
@@ -217,6 +239,173 @@ public final class ReplicationCoordinator {
 		boolean failed = !plan.started.isEmpty();
 		return finish(operation, OperationFacts.stop(failover, force, peerCheck), caller, steps, failed,
 				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
+	}
+
+	/**
+	 * Pauses the workload of every started participant in ascending order (see
+	 * {@link ReplicationParticipant#pause()}), all of them within {@code maxPause}. On
+	 * success the workload stays paused until {@link #resume(String)}, a stop, or the
+	 * watchdog: once {@code maxPause} has passed since the pause started, the coordinator
+	 * resumes by itself, as soon as no other operation runs. Checkpoints may be taken
+	 * meanwhile. On failure, or past the deadline, every participant whose pause was
+	 * called is resumed at once, the report's first failed step names the participant
+	 * that failed or held the pause up, and the report records the paused time.
+	 * @param maxPause how long the pause may take, and how long the workload may stay
+	 * paused
+	 * @param caller who asks; may be {@code null}
+	 * @return the report
+	 * @throws OperationConflictException if not running, already paused, or busy with
+	 * another operation
+	 */
+	public OperationReport pause(Duration maxPause, @Nullable String caller) {
+		List<RegisteredParticipant> participants;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			checkIdle(Operation.PAUSE);
+			if (this.state != CoordinatorState.RUNNING) {
+				throw conflict("A pause needs running replication, but the coordinator is " + this.state);
+			}
+			PausedWorkload current = this.paused;
+			if (current != null) {
+				throw conflict("The workload is already paused since " + current.since() + " (operation "
+						+ current.operationId() + "); resume it before pausing again");
+			}
+			participants = this.started;
+			operation = beginPhase(Operation.PAUSE, maxPause.plus(resumeBudget(participants)));
+		}
+		long sinceNanos = System.nanoTime();
+		PhaseRun.Paused result = phases().pause(participants, maxPause);
+		List<RegisteredParticipant> toResume = new ArrayList<>(result.called());
+		Collections.reverse(toResume);
+		PausedWorkload pause = new PausedWorkload(operation.id(), operation.startedAt(), sinceNanos, toResume,
+				maxPause);
+		if (!result.failed()) {
+			OperationReport report = finishPhase(operation, caller, result.steps(), false, pause, null);
+			watch(pause, maxPause.toNanos());
+			return report;
+		}
+		List<StepReport> steps = new ArrayList<>(result.steps());
+		steps.addAll(phases().resume(toResume));
+		return finishPhase(operation, caller, steps, true, null, paused(pause));
+	}
+
+	/**
+	 * Resumes the workload after {@link #pause(Duration, String)}: every participant
+	 * whose pause was called, in descending order, going on through failures. The pause
+	 * is over afterwards even if a resume failed; the report names that participant.
+	 * @param caller who asks; may be {@code null}
+	 * @return the report, with the paused time; its outcome is {@code noop} if nothing is
+	 * paused
+	 * @throws OperationConflictException if busy with another operation
+	 */
+	public OperationReport resume(@Nullable String caller) {
+		PausedWorkload pause;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			checkIdle(Operation.RESUME);
+			pause = this.paused;
+			if (pause == null) {
+				return noop(Operation.RESUME, OperationFacts.checkpoint(this.mode), caller);
+			}
+			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+		}
+		return resume(pause, operation, caller);
+	}
+
+	/**
+	 * Returns whether the workload is paused.
+	 */
+	public boolean paused() {
+		synchronized (this.monitor) {
+			return this.paused != null;
+		}
+	}
+
+	private OperationReport resume(PausedWorkload pause, RunningOperation operation, @Nullable String caller) {
+		List<StepReport> steps = phases().resume(pause.participants());
+		boolean failed = steps.stream().anyMatch((step) -> step.outcome().isFailure());
+		return finishPhase(operation, caller, steps, failed, null, paused(pause));
+	}
+
+	private long paused(PausedWorkload pause) {
+		long nanos = pause.pausedNanos();
+		this.pauseTimer.record(nanos, TimeUnit.NANOSECONDS);
+		return TimeUnit.NANOSECONDS.toMillis(nanos);
+	}
+
+	/** A stop while paused resumes first, so that nothing stays held back. */
+	private void resumeBeforeStop(@Nullable String caller) {
+		PausedWorkload pause;
+		RunningOperation operation;
+		synchronized (this.monitor) {
+			pause = this.paused;
+			if (pause == null || this.running != null) {
+				return;
+			}
+			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+		}
+		resume(pause, operation, caller);
+	}
+
+	/** Resumes by itself a pause that nobody resumed in time. */
+	private void watch(PausedWorkload pause, long delayNanos) {
+		Executor delayed = CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, this.executor);
+		delayed.execute(() -> {
+			RunningOperation operation;
+			synchronized (this.monitor) {
+				PausedWorkload current = this.paused;
+				if (current == null || !current.operationId().equals(pause.operationId())) {
+					return;
+				}
+				if (this.running != null) {
+					watch(pause, TimeUnit.MILLISECONDS.toNanos(WATCHDOG_RETRY_MILLIS));
+					return;
+				}
+				operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+			}
+			logger.warn("The workload was paused for " + OperationRun.describe(pause.maxPause())
+					+ " (lockstep.pair.max-pause) without a resume; resuming it");
+			resume(pause, operation, "watchdog");
+		});
+	}
+
+	private Duration resumeBudget(List<RegisteredParticipant> participants) {
+		Duration budget = HARD_DEADLINE_MARGIN;
+		for (RegisteredParticipant participant : participants) {
+			budget = budget.plus(participant.timeout(this.properties.callTimeout()));
+		}
+		return budget;
+	}
+
+	private PhaseRun phases() {
+		return new PhaseRun(this.executor, this.properties.callTimeout(), this::recordCall);
+	}
+
+	/** Called with the monitor held. */
+	private RunningOperation beginPhase(Operation operation, Duration budget) {
+		Instant now = this.clock.instant();
+		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
+		this.running = running;
+		return running;
+	}
+
+	private OperationReport finishPhase(RunningOperation operation, @Nullable String caller, List<StepReport> steps,
+			boolean failed, @Nullable PausedWorkload pause, @Nullable Long pausedMillis) {
+		long nanos = Math.max(0, Duration.between(operation.startedAt(), this.clock.instant()).toNanos());
+		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
+		OperationReport report;
+		synchronized (this.monitor) {
+			report = new OperationReport(operation.id(), operation.operation(), this.mode, null, outcome, this.state,
+					caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(nanos), steps, null, null, null,
+					pausedMillis);
+			this.paused = pause;
+			record(report);
+			this.running = null;
+		}
+		this.errorSweep.invalidate();
+		operationTimer(operation.operation(), outcome).record(nanos, TimeUnit.NANOSECONDS);
+		OperationLog.operation(report);
+		return report;
 	}
 
 	/**

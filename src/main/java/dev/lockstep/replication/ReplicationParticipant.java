@@ -30,6 +30,16 @@ import java.util.Optional;
  * {@link #error()} may be called at any time, in any state, including while one of the
  * calls above is running on another thread.
  *
+ * <h2>Phases</h2> While running, a checkpoint may be taken with the workload paused:
+ * {@link #pause()} on every started participant in ascending order, then any number of
+ * checkpoints, then {@link #resume()} in descending order. Both are optional and do
+ * nothing by default, so a participant without a workload of its own ignores them. The
+ * pause of every participant together is bounded by {@code lockstep.pair.max-pause}; a
+ * pause still running at that deadline is interrupted and fails the pause. A resume is
+ * always attempted after a pause, whatever failed in between: every participant whose
+ * {@code pause()} was called is resumed, also when its pause threw or overran, and also
+ * when nobody asks for the resume in time (the coordinator then resumes by itself).
+ *
  * <h2>Threading</h2>
  * <ul>
  * <li>{@code start}, {@code checkpoint} and {@code stop} are never called concurrently
@@ -153,6 +163,39 @@ public interface ReplicationParticipant {
 	 * by a later stop
 	 */
 	void stop(boolean failover) throws Exception;
+
+	/**
+	 * Pauses the workload before a checkpoint, so that the checkpoint captures a state in
+	 * which nothing is half done. Called only while running, on the started participants
+	 * in ascending order, and never twice without a {@link #resume()} in between.
+	 * <ul>
+	 * <li>Let what is in flight finish, then hold back new changes; reads and other work
+	 * that changes nothing may go on. Return once nothing changes any more.</li>
+	 * <li>Be quick: the pause of every participant together must fit in
+	 * {@code lockstep.pair.max-pause} (2 seconds by default); past it the pause fails and
+	 * the workload is resumed.</li>
+	 * </ul>
+	 * A checkpoint may follow; a stop may follow too, in which case the participant is
+	 * resumed first. Does nothing by default.
+	 * @throws Exception if the workload could not be paused; the pause fails, and
+	 * {@link #resume()} is still called on this participant and on every other one paused
+	 * so far
+	 */
+	default void pause() throws Exception {
+	}
+
+	/**
+	 * Resumes the workload after a {@link #pause()}: admits what was held back, in the
+	 * order it arrived. Called in descending order on every participant whose
+	 * {@code pause()} was called, whether that pause succeeded, threw or overran its
+	 * deadline (then once the late pause has returned); so it must cope with a pause that
+	 * never took effect, and must be safe to call when nothing is paused. Does nothing by
+	 * default.
+	 * @throws Exception if the workload could not be resumed; the other participants are
+	 * resumed all the same, and the failure is reported
+	 */
+	default void resume() throws Exception {
+	}
 
 	/**
 	 * Returns this participant's own deadline for each lifecycle call, if it needs one

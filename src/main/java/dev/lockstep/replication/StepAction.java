@@ -9,7 +9,7 @@ import com.fasterxml.jackson.annotation.JsonValue;
  */
 public enum StepAction {
 
-	START, CHECKPOINT, STOP,
+	START, CHECKPOINT, STOP, PAUSE, RESUME,
 
 	/**
 	 * A {@code stop(false)} that undoes a start after a later participant failed to

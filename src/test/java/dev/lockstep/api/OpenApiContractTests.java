@@ -90,7 +90,7 @@ class OpenApiContractTests {
 				}
 			}
 		}
-		assertThat(operations).hasSize(18);
+		assertThat(operations).hasSize(20);
 		assertThat(missing).isEmpty();
 	}
 

@@ -97,6 +97,16 @@ public class TestParticipant implements ReplicationParticipant {
 	}
 
 	@Override
+	public void pause() throws Exception {
+		act(StepAction.PAUSE, "pause");
+	}
+
+	@Override
+	public void resume() throws Exception {
+		act(StepAction.RESUME, "resume");
+	}
+
+	@Override
 	public Optional<String> error() {
 		CountDownLatch block = this.errorBlock;
 		if (block != null) {

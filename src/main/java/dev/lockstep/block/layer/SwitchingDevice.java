@@ -13,11 +13,15 @@ import dev.lockstep.block.BlockDevice;
  * (the plain image, the primary's forwarding device, the secondary's overlays) and can
  * switch stacks, or run an action such as a checkpoint, while no request is in flight:
  * every request holds a shared lock for its whole duration, and {@link #exclusive} takes
- * the exclusive one.
+ * the exclusive one. Its {@link #writeHold() write hold} can hold new writes back while
+ * reads go on; held writes wait outside the shared lock, so a checkpoint or a switch
+ * still proceeds while they wait.
  */
 public final class SwitchingDevice implements BlockDevice {
 
 	private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
+
+	private final WriteHold writeHold = new WriteHold();
 
 	private final long size;
 
@@ -31,6 +35,11 @@ public final class SwitchingDevice implements BlockDevice {
 	/** Returns the current layer stack. */
 	public BlockDevice target() {
 		return this.target;
+	}
+
+	/** Returns the hold that can keep new writes, write-zeroes and trims back. */
+	public WriteHold writeHold() {
+		return this.writeHold;
 	}
 
 	/** Waits for the requests in flight, then switches to {@code next}. */
@@ -100,43 +109,61 @@ public final class SwitchingDevice implements BlockDevice {
 
 	@Override
 	public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-		Lock lock = this.barrier.readLock();
-		lock.lock();
+		this.writeHold.enter();
 		try {
-			BlockDevice device = this.target;
-			checkWritable(device);
-			device.write(offset, src, fua);
+			Lock lock = this.barrier.readLock();
+			lock.lock();
+			try {
+				BlockDevice device = this.target;
+				checkWritable(device);
+				device.write(offset, src, fua);
+			}
+			finally {
+				lock.unlock();
+			}
 		}
 		finally {
-			lock.unlock();
+			this.writeHold.leave();
 		}
 	}
 
 	@Override
 	public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
-		Lock lock = this.barrier.readLock();
-		lock.lock();
+		this.writeHold.enter();
 		try {
-			BlockDevice device = this.target;
-			checkWritable(device);
-			device.writeZeroes(offset, length, mayTrim, fua);
+			Lock lock = this.barrier.readLock();
+			lock.lock();
+			try {
+				BlockDevice device = this.target;
+				checkWritable(device);
+				device.writeZeroes(offset, length, mayTrim, fua);
+			}
+			finally {
+				lock.unlock();
+			}
 		}
 		finally {
-			lock.unlock();
+			this.writeHold.leave();
 		}
 	}
 
 	@Override
 	public void trim(long offset, long length, boolean fua) throws IOException {
-		Lock lock = this.barrier.readLock();
-		lock.lock();
+		this.writeHold.enter();
 		try {
-			BlockDevice device = this.target;
-			checkWritable(device);
-			device.trim(offset, length, fua);
+			Lock lock = this.barrier.readLock();
+			lock.lock();
+			try {
+				BlockDevice device = this.target;
+				checkWritable(device);
+				device.trim(offset, length, fua);
+			}
+			finally {
+				lock.unlock();
+			}
 		}
 		finally {
-			lock.unlock();
+			this.writeHold.leave();
 		}
 	}
 

@@ -169,6 +169,30 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 		});
 	}
 
+	/**
+	 * On the primary, holds new client writes back at every disk's export: the writes in
+	 * flight drain first, reads go on, and a write held now lands after the checkpoint.
+	 * On the secondary it does nothing. No image is touched, so it runs on the caller's
+	 * thread; an interrupt at the pause's deadline lets the writes through again.
+	 */
+	@Override
+	public void pause() throws InterruptedException {
+		for (DiskReplication disk : this.disks) {
+			disk.pause();
+		}
+	}
+
+	/**
+	 * Admits the writes held back by {@link #pause()}, in the order they arrived, on
+	 * every disk.
+	 */
+	@Override
+	public void resume() {
+		for (DiskReplication disk : this.disks) {
+			disk.resume();
+		}
+	}
+
 	@Override
 	public Optional<String> error() {
 		String message = null;

@@ -296,6 +296,23 @@ final class DiskReplication {
 		return secondary;
 	}
 
+	/**
+	 * As primary, holds new writes at the export back once those in flight are done;
+	 * reads go on. As secondary nothing: the primary's writes it receives are the ones
+	 * the primary holds back, and the secondary's own writes are buffered until the
+	 * checkpoint.
+	 */
+	void pause() throws InterruptedException {
+		if (this.role == Role.PRIMARY) {
+			this.device.writeHold().hold();
+		}
+	}
+
+	/** Lets the held writes in, in the order they arrived; harmless if none are held. */
+	void resume() {
+		this.device.writeHold().release();
+	}
+
 	// ---- stop -------------------------------------------------------------
 
 	void stop(boolean failover) throws Exception {

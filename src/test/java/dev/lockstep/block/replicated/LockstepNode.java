@@ -57,6 +57,14 @@ final class LockstepNode implements AutoCloseable {
 				"logging.level.dev.lockstep.block.replicated=INFO", "lockstep.security.api-token=" + TOKEN));
 	}
 
+	/**
+	 * Adds a setting, such as {@code lockstep.pair.max-pause=10s}, for the next start.
+	 */
+	LockstepNode with(String property) {
+		this.properties.add(property);
+		return this;
+	}
+
 	static int[] freePorts(int count) throws IOException {
 		int[] ports = new int[count];
 		List<ServerSocket> sockets = new ArrayList<>();
@@ -73,15 +81,6 @@ final class LockstepNode implements AutoCloseable {
 			}
 		}
 		return ports;
-	}
-
-	/**
-	 * Adds a setting, such as {@code lockstep.pair.peer-api=...}; before
-	 * {@link #start()}.
-	 */
-	LockstepNode with(String property) {
-		this.properties.add(property);
-		return this;
 	}
 
 	LockstepNode start() {
