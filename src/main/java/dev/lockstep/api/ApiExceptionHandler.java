@@ -110,6 +110,12 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	@ExceptionHandler
+	ResponseEntity<Object> idempotencyKeyReused(IdempotencyKeyReusedException ex, HttpServletRequest request) {
+		return respond(problem(ProblemType.IDEMPOTENCY_KEY_REUSED, ex.getMessage(), request),
+				ProblemType.IDEMPOTENCY_KEY_REUSED);
+	}
+
+	@ExceptionHandler
 	ResponseEntity<Object> notFound(NotFoundException ex, HttpServletRequest request) {
 		return respond(problem(ProblemType.NOT_FOUND, ex.getMessage(), request), ProblemType.NOT_FOUND);
 	}

@@ -29,6 +29,8 @@ enum ProblemType {
 	VERIFY_REFUSED(HttpStatus.CONFLICT, "Verify not possible now"),
 	FAILOVER_REFUSED(HttpStatus.CONFLICT, "Failover refused: the primary is alive"),
 
+	IDEMPOTENCY_KEY_REUSED(HttpStatus.UNPROCESSABLE_CONTENT, "Idempotency key reused"),
+
 	PARTICIPANT_FAILED(HttpStatus.BAD_GATEWAY, "A participant failed"),
 
 	PARTICIPANT_TIMED_OUT(HttpStatus.GATEWAY_TIMEOUT, "A participant timed out"),
