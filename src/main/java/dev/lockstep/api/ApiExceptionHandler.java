@@ -249,8 +249,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 			return "Content type " + ((unsupported.getContentType() != null) ? unsupported.getContentType() : "(none)")
 					+ " is not supported; send application/json";
 		}
-		if (ex instanceof HttpMediaTypeNotAcceptableException) {
-			return "This endpoint answers with application/json; accept it";
+		if (ex instanceof HttpMediaTypeNotAcceptableException notAcceptable) {
+			List<MediaType> supported = notAcceptable.getSupportedMediaTypes();
+			String answers = (supported.size() == 1) ? supported.get(0).toString() : "application/json";
+			return "This endpoint answers with " + answers + "; accept it";
 		}
 		// A controller's own refusal (not a subclass such as a validation failure).
 		if (ex.getClass() == ResponseStatusException.class && ((ResponseStatusException) ex).getReason() != null) {

@@ -90,7 +90,7 @@ class OpenApiContractTests {
 				}
 			}
 		}
-		assertThat(operations).hasSize(11);
+		assertThat(operations).hasSize(12);
 		assertThat(missing).isEmpty();
 	}
 
