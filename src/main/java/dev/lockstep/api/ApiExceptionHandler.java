@@ -126,6 +126,12 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 	}
 
 	@ExceptionHandler
+	ResponseEntity<Object> idempotencyKeyReused(IdempotencyKeyReusedException ex, HttpServletRequest request) {
+		return respond(problem(ProblemType.IDEMPOTENCY_KEY_REUSED, ex.getMessage(), request),
+				ProblemType.IDEMPOTENCY_KEY_REUSED);
+	}
+
+	@ExceptionHandler
 	ResponseEntity<Object> notFound(NotFoundException ex, HttpServletRequest request) {
 		return respond(problem(ProblemType.NOT_FOUND, ex.getMessage(), request), ProblemType.NOT_FOUND);
 	}
@@ -259,8 +265,10 @@ class ApiExceptionHandler extends ResponseEntityExceptionHandler {
 			return "Content type " + ((unsupported.getContentType() != null) ? unsupported.getContentType() : "(none)")
 					+ " is not supported; send application/json";
 		}
-		if (ex instanceof HttpMediaTypeNotAcceptableException) {
-			return "This endpoint answers with application/json; accept it";
+		if (ex instanceof HttpMediaTypeNotAcceptableException notAcceptable) {
+			List<MediaType> supported = notAcceptable.getSupportedMediaTypes();
+			String answers = (supported.size() == 1) ? supported.get(0).toString() : "application/json";
+			return "This endpoint answers with " + answers + "; accept it";
 		}
 		// A controller's own refusal (not a subclass such as a validation failure).
 		if (ex.getClass() == ResponseStatusException.class && ((ResponseStatusException) ex).getReason() != null) {

@@ -6,6 +6,7 @@ import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
+import io.swagger.v3.oas.annotations.headers.Header;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import io.swagger.v3.oas.annotations.responses.ApiResponse;
@@ -78,11 +79,24 @@ final class ApiProblems {
 
 	}
 
-	/** Errors of a lifecycle operation. */
+	/** Answers and errors of a lifecycle operation. */
 	@Target(ElementType.METHOD)
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
-	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "200", description = "OK: the operation has ended", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "202",
+			description = "With `Prefer: respond-async`: the operation started; the body is the report so far "
+					+ "(outcome `running`); poll the `Location` until the outcome is no longer `running`",
+			useReturnTypeSchema = true,
+			headers = {
+					@Header(name = "Location",
+							description = "The operation's report: /api/v1/replication/operations/{id}",
+							schema = @Schema(type = "string")),
+					@Header(name = "Preference-Applied", description = "`respond-async`",
+							schema = @Schema(type = "string")) })
+	@ApiResponse(responseCode = "422",
+			description = "The `Idempotency-Key` was first sent with another body or to another operation",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",

@@ -35,6 +35,8 @@ enum ProblemType {
 
 	PAIR_FAILED(HttpStatus.BAD_GATEWAY, "A node of the pair failed"),
 
+	IDEMPOTENCY_KEY_REUSED(HttpStatus.UNPROCESSABLE_CONTENT, "Idempotency key reused"),
+
 	PARTICIPANT_FAILED(HttpStatus.BAD_GATEWAY, "A participant failed"),
 
 	PARTICIPANT_TIMED_OUT(HttpStatus.GATEWAY_TIMEOUT, "A participant timed out"),

@@ -2,7 +2,6 @@ package dev.lockstep.api;
 
 import java.util.List;
 
-import dev.lockstep.replication.OperationOutcome;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.ParticipantStatus;
 import dev.lockstep.replication.ReplicationCoordinator;
@@ -12,19 +11,23 @@ import dev.lockstep.replication.StartOptions;
 import dev.lockstep.replication.SweepResult;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -40,10 +43,23 @@ import org.springframework.web.server.ResponseStatusException;
 @SecurityRequirement(name = OpenApiConfiguration.BEARER)
 class ReplicationController {
 
+	static final String PREFER_DESCRIPTION = "`respond-async` (RFC 7240): answer `202 Accepted` as soon as the "
+			+ "operation started, with the report so far (outcome `running`), a `Location` to poll and "
+			+ "`Preference-Applied: respond-async`. Without it the call answers when the operation has ended.";
+
+	static final String KEY_DESCRIPTION = "Makes the call safe to retry: a retry with the same key and the same "
+			+ "body answers the first call's report, with the same id, without calling any participant again, even "
+			+ "while the first call still runs. The same key with another body or another operation is refused "
+			+ "with `422`. A key is kept as long as its report (lockstep.coordinator.history); a call refused "
+			+ "before its operation started (`409`) does not keep its key. 1 to 255 visible ASCII characters.";
+
 	private final ReplicationCoordinator coordinator;
 
-	ReplicationController(ReplicationCoordinator coordinator) {
+	private final OperationRequests requests;
+
+	ReplicationController(ReplicationCoordinator coordinator, OperationRequests requests) {
 		this.coordinator = coordinator;
+		this.requests = requests;
 	}
 
 	@GetMapping
@@ -60,23 +76,40 @@ class ReplicationController {
 					+ "{\"mode\":\"secondary\",\"discardLocalChanges\":true} lets the primary overwrite this "
 					+ "node's own changes, the way out of a split brain (docs/replication.md).")
 	@ApiProblems.Lifecycle
-	OperationReport start(@Valid @RequestBody StartRequest request, HttpServletRequest http) {
+	ResponseEntity<OperationReport> start(@Valid @RequestBody StartRequest request,
+			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
+					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
+							required = false) @Nullable String prefer,
+			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
+					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
+							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
+			HttpServletRequest http) {
 		if (request.discards() && request.mode() != ReplicationMode.SECONDARY) {
 			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
 					"'discardLocalChanges' applies only to a secondary, whose own changes the primary then "
 							+ "overwrites; send it with {\"mode\":\"secondary\"} on the node whose changes are "
 							+ "discarded, and start the other node as primary without it");
 		}
-		return succeeded(
-				this.coordinator.start(request.mode(), new StartOptions(request.discards()), Callers.of(http)));
+		String caller = Callers.of(http);
+		return this.requests.run(prefer, idempotencyKey,
+				"start " + request.mode().value() + (request.discards() ? " discarding local changes" : ""),
+				() -> this.coordinator.start(request.mode(), new StartOptions(request.discards()), caller));
 	}
 
 	@PostMapping("/checkpoint")
 	@Operation(summary = "Take a checkpoint on every started participant in ascending order",
 			description = "Fails fast; replication stays running after a failed checkpoint. No request body.")
 	@ApiProblems.Lifecycle
-	OperationReport checkpoint(HttpServletRequest http) {
-		return succeeded(this.coordinator.checkpoint(Callers.of(http)));
+	ResponseEntity<OperationReport> checkpoint(
+			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
+					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
+							required = false) @Nullable String prefer,
+			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
+					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
+							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
+			HttpServletRequest http) {
+		String caller = Callers.of(http);
+		return this.requests.run(prefer, idempotencyKey, "checkpoint", () -> this.coordinator.checkpoint(caller));
 	}
 
 	@PostMapping(path = "/stop", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -87,15 +120,24 @@ class ReplicationController {
 					+ "secondary first asks the peer whether it still runs as primary, and is refused (409 "
 					+ "failover-refused) if it does; {\"failover\":true,\"force\":true} skips that check.")
 	@ApiProblems.Lifecycle
-	OperationReport stop(@Valid @RequestBody StopRequest request, HttpServletRequest http) {
+	ResponseEntity<OperationReport> stop(@Valid @RequestBody StopRequest request,
+			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
+					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
+							required = false) @Nullable String prefer,
+			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
+					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
+							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
+			HttpServletRequest http) {
 		if (request.forced() && !request.failover()) {
 			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
 					"'force' applies only to a failover, whose check of the peer it skips; send "
 							+ "{\"failover\":true,\"force\":true}, or leave 'force' out of a planned stop");
 		}
 		String caller = Callers.of(http);
-		return succeeded(request.forced() ? this.coordinator.stop(true, true, caller)
-				: this.coordinator.stop(request.failover(), caller));
+		String fingerprint = request.forced() ? "forced failover stop"
+				: (request.failover() ? "failover stop" : "planned stop");
+		return this.requests.run(prefer, idempotencyKey, fingerprint, () -> request.forced()
+				? this.coordinator.stop(true, true, caller) : this.coordinator.stop(request.failover(), caller));
 	}
 
 	@GetMapping("/errors")
@@ -123,19 +165,15 @@ class ReplicationController {
 	}
 
 	@GetMapping("/operations/{id}")
-	@Operation(summary = "Show one operation report")
+	@Operation(summary = "Show one operation report",
+			description = "While the operation runs, the report so far: outcome `running`, one step per participant "
+					+ "call that has ended. A start's synchronisation progress is in each disk's `sync` in "
+					+ "GET /api/v1/replication.")
 	@ApiProblems.NotFound
 	OperationReport operation(@PathVariable String id) {
 		return this.coordinator.operation(id)
 			.orElseThrow(() -> new NotFoundException("No operation with id '" + id
 					+ "' is kept; only the last reports are kept, see GET /api/v1/replication/operations"));
-	}
-
-	private static OperationReport succeeded(OperationReport report) {
-		if (report.outcome() == OperationOutcome.FAILED) {
-			throw new OperationFailedException(report);
-		}
-		return report;
 	}
 
 }

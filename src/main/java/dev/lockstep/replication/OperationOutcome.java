@@ -16,7 +16,13 @@ public enum OperationOutcome {
 	FAILED,
 
 	/** Nothing had to be done: the coordinator was already in the requested state. */
-	NOOP;
+	NOOP,
+
+	/**
+	 * The operation has not ended yet: the report so far, which grows by one step per
+	 * participant call.
+	 */
+	RUNNING;
 
 	@JsonValue
 	public String value() {

@@ -7,6 +7,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 import dev.lockstep.replication.OperationPlan.Call;
 import org.jspecify.annotations.Nullable;
@@ -46,6 +47,8 @@ final class OperationRun {
 
 	private final CallListener listener;
 
+	private final Consumer<StepReport> stepListener;
+
 	private final ReentrantLock lock = new ReentrantLock();
 
 	private final Condition finished = this.lock.newCondition();
@@ -81,6 +84,17 @@ final class OperationRun {
 
 	OperationRun(OperationPlan plan, Invoker invoker, Executor executor, Duration defaultTimeout,
 			CallListener listener) {
+		this(plan, invoker, executor, defaultTimeout, listener, (step) -> {
+		});
+	}
+
+	/**
+	 * Creates a run that also hands each step to {@code stepListener} as soon as it is
+	 * accepted, in call order; the listener must return quickly.
+	 */
+	OperationRun(OperationPlan plan, Invoker invoker, Executor executor, Duration defaultTimeout, CallListener listener,
+			Consumer<StepReport> stepListener) {
+		this.stepListener = stepListener;
 		this.plan = plan;
 		this.invoker = invoker;
 		this.executor = executor;
@@ -191,6 +205,7 @@ final class OperationRun {
 				}
 				if (last != null) {
 					this.steps.add(last);
+					this.stepListener.accept(last);
 				}
 				call = this.plan.next(last);
 				if (call == null) {

@@ -6,6 +6,7 @@ import java.util.List;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.beans.factory.config.ConfigurableListableBeanFactory;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -63,6 +64,21 @@ class ReplicationConfiguration {
 			ObjectProvider<FailoverGuard> failoverGuard) {
 		return new ReplicationCoordinator(registry, errorSweep, properties, executor, meterRegistry, Clock.systemUTC(),
 				failoverGuard.getIfAvailable());
+	}
+
+	/**
+	 * Adds every {@link OperationListener} bean to the coordinator once all singletons
+	 * exist, so that a listener may depend on the coordinator itself.
+	 */
+	@Bean
+	static SmartInitializingSingleton operationListenerRegistrar(ObjectProvider<ReplicationCoordinator> coordinator,
+			ObjectProvider<OperationListener> listeners) {
+		return () -> {
+			ReplicationCoordinator target = coordinator.getIfAvailable();
+			if (target != null) {
+				listeners.orderedStream().forEach(target::addListener);
+			}
+		};
 	}
 
 }

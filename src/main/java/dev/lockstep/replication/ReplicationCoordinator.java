@@ -73,6 +73,8 @@ public final class ReplicationCoordinator {
 
 	private final Object monitor = new Object();
 
+	private final OperationAnnouncer announcer;
+
 	/** Guarded by monitor. */
 	private final Deque<OperationReport> history = new ArrayDeque<>();
 
@@ -110,6 +112,7 @@ public final class ReplicationCoordinator {
 					+ "end of the resume")
 			.publishPercentileHistogram()
 			.register(meterRegistry);
+		this.announcer = new OperationAnnouncer(clock);
 		for (CoordinatorState candidate : CoordinatorState.values()) {
 			Gauge.builder("lockstep.state", this, (coordinator) -> (coordinator.state == candidate) ? 1 : 0)
 				.tag("state", candidate.name())
@@ -161,7 +164,7 @@ public final class ReplicationCoordinator {
 				throw conflict("The last stop did not stop every participant; retry the stop before starting again");
 			}
 			plan = new OperationPlan.Start(this.registry.participants());
-			operation = begin(Operation.START, plan);
+			operation = begin(Operation.START, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> {
 			if (action == StepAction.START) {
@@ -186,17 +189,18 @@ public final class ReplicationCoordinator {
 	public OperationReport checkpoint(@Nullable String caller) {
 		OperationPlan.Checkpoint plan;
 		RunningOperation operation;
+		OperationFacts facts;
 		synchronized (this.monitor) {
 			checkIdle(Operation.CHECKPOINT);
 			if (this.state != CoordinatorState.RUNNING) {
 				throw conflict("A checkpoint needs running replication, but the coordinator is " + this.state);
 			}
 			plan = new OperationPlan.Checkpoint(this.started);
-			operation = begin(Operation.CHECKPOINT, plan);
+			facts = OperationFacts.checkpoint(this.mode);
+			operation = begin(Operation.CHECKPOINT, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.checkpoint());
-		return finish(operation, OperationFacts.checkpoint(this.mode), caller, steps, plan.failed(),
-				CoordinatorState.RUNNING, plan);
+		return finish(operation, facts, caller, steps, plan.failed(), CoordinatorState.RUNNING, plan);
 	}
 
 	/**
@@ -225,20 +229,21 @@ public final class ReplicationCoordinator {
 		resumeBeforeStop(caller);
 		FailoverCheck check = (failover && !force) ? checkFailover(caller) : null;
 		String peerCheck = (check != null) ? check.describe() : null;
+		OperationFacts facts = OperationFacts.stop(failover, force, peerCheck);
 		OperationPlan.Stop plan;
 		RunningOperation operation;
 		synchronized (this.monitor) {
 			checkIdle(Operation.STOP);
 			if (this.state == CoordinatorState.IDLE) {
-				return noop(Operation.STOP, OperationFacts.stop(failover, force, peerCheck), caller);
+				return noop(Operation.STOP, facts, caller);
 			}
 			plan = new OperationPlan.Stop(this.started);
-			operation = begin(Operation.STOP, plan);
+			operation = begin(Operation.STOP, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.stop(failover));
 		boolean failed = !plan.started.isEmpty();
-		return finish(operation, OperationFacts.stop(failover, force, peerCheck), caller, steps, failed,
-				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
+		return finish(operation, facts, caller, steps, failed, failed ? CoordinatorState.FAILED : CoordinatorState.IDLE,
+				plan);
 	}
 
 	/**
@@ -496,12 +501,33 @@ public final class ReplicationCoordinator {
 	}
 
 	/**
-	 * Returns the report with the given id, if it is still kept.
+	 * Returns the report with the given id, if it is still kept; for the operation in
+	 * progress, the report so far, with outcome {@link OperationOutcome#RUNNING}.
 	 */
 	public Optional<OperationReport> operation(String id) {
 		synchronized (this.monitor) {
-			return this.history.stream().filter((report) -> report.id().equals(id)).findFirst();
+			Optional<OperationReport> kept = this.history.stream()
+				.filter((report) -> report.id().equals(id))
+				.findFirst();
+			if (kept.isPresent()) {
+				return kept;
+			}
 		}
+		return this.announcer.running(id);
+	}
+
+	/**
+	 * Adds a listener that hears of every operation and state change from now on.
+	 */
+	public void addListener(OperationListener listener) {
+		this.announcer.add(listener);
+	}
+
+	/**
+	 * Removes a listener added before.
+	 */
+	public void removeListener(OperationListener listener) {
+		this.announcer.remove(listener);
 	}
 
 	/**
@@ -536,7 +562,9 @@ public final class ReplicationCoordinator {
 		return new OperationConflictException(message, this.state, null);
 	}
 
-	private RunningOperation begin(Operation operation, OperationPlan plan) {
+	/** Called with the monitor held. */
+	private RunningOperation begin(Operation operation, OperationPlan plan, OperationFacts facts,
+			@Nullable String caller) {
 		Instant now = this.clock.instant();
 		Duration budget = this.properties.hardDeadline();
 		if (budget == null) {
@@ -547,11 +575,16 @@ public final class ReplicationCoordinator {
 		}
 		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
 		this.running = running;
+		this.announcer.begin(running, facts, caller, this.state);
 		return running;
 	}
 
+	/** Announces the operation begun last, then runs its plan. */
 	private List<StepReport> execute(OperationPlan plan, OperationRun.Invoker invoker) {
-		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall).run();
+		this.announcer.announceStart();
+		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall,
+				this.announcer::step)
+			.run();
 	}
 
 	private OperationReport finish(RunningOperation operation, OperationFacts facts, @Nullable String caller,
@@ -562,7 +595,9 @@ public final class ReplicationCoordinator {
 		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, facts.failover(),
 				outcome, next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps,
 				facts.forced(), facts.peerCheck(), facts.discardLocalChanges());
+		CoordinatorState previous;
 		synchronized (this.monitor) {
+			previous = this.state;
 			this.started = plan.startedInOrder();
 			this.state = next;
 			if (next == CoordinatorState.IDLE) {
@@ -577,6 +612,7 @@ public final class ReplicationCoordinator {
 		this.errorSweep.invalidate();
 		operationTimer(operation.operation(), outcome).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
 		OperationLog.operation(report);
+		this.announcer.finished(report, previous);
 		return report;
 	}
 

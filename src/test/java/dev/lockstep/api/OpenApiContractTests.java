@@ -90,7 +90,7 @@ class OpenApiContractTests {
 				}
 			}
 		}
-		assertThat(operations).hasSize(20);
+		assertThat(operations).hasSize(21);
 		assertThat(missing).isEmpty();
 	}
 

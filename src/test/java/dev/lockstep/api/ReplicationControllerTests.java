@@ -58,7 +58,7 @@ import static org.springframework.test.web.servlet.request.MockMvcRequestBuilder
  * Web slice tests for {@link ReplicationController} and the problem+json errors.
  */
 @WebMvcTest(ReplicationController.class)
-@Import(SecurityConfiguration.class)
+@Import({ SecurityConfiguration.class, OperationRequests.class })
 class ReplicationControllerTests {
 
 	private static final Instant NOW = Instant.parse("2026-11-26T10:00:00Z");
