@@ -1,5 +1,6 @@
 package dev.lockstep.pair;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -20,9 +21,12 @@ final class LocalMember implements PairMember {
 
 	private final JsonMapper jsonMapper;
 
-	LocalMember(ReplicationCoordinator coordinator, JsonMapper jsonMapper) {
+	private final Duration maxPause;
+
+	LocalMember(ReplicationCoordinator coordinator, JsonMapper jsonMapper, Duration maxPause) {
 		this.coordinator = coordinator;
 		this.jsonMapper = jsonMapper;
+		this.maxPause = maxPause;
 	}
 
 	@Override
@@ -45,6 +49,16 @@ final class LocalMember implements PairMember {
 	@Override
 	public MemberAnswer checkpoint(String caller) {
 		return call(() -> this.coordinator.checkpoint(caller));
+	}
+
+	@Override
+	public MemberAnswer pause(String caller) {
+		return call(() -> this.coordinator.pause(this.maxPause, caller));
+	}
+
+	@Override
+	public MemberAnswer resume(String caller) {
+		return call(() -> this.coordinator.resume(caller));
 	}
 
 	@Override

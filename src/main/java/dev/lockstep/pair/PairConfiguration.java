@@ -48,7 +48,7 @@ class PairConfiguration {
 		PeerApi api = (peerApi != null)
 				? new PeerApi(peerApi, new PeerToken(pair, security), pair.peerTimeout(), PEER_OPERATION_TIMEOUT)
 				: null;
-		return new PairOperations(new LocalMember(coordinator, jsonMapper), api,
+		return new PairOperations(new LocalMember(coordinator, jsonMapper, pair.maxPause()), api,
 				(api != null) ? new PeerMember(api, jsonMapper) : null, jsonMapper, coordinatorProperties.history(),
 				Clock.systemUTC());
 	}

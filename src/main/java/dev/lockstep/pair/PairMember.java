@@ -24,6 +24,15 @@ interface PairMember {
 	/** Takes a checkpoint on the node's participants. */
 	MemberAnswer checkpoint(String caller);
 
+	/**
+	 * Pauses the workload of the node's participants, within
+	 * {@code lockstep.pair.max-pause}.
+	 */
+	MemberAnswer pause(String caller);
+
+	/** Resumes the workload of the node's paused participants. */
+	MemberAnswer resume(String caller);
+
 	/** Stops the node's participants, as planned. */
 	MemberAnswer stop(String caller);
 

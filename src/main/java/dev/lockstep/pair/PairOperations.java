@@ -26,8 +26,10 @@ import tools.jackson.databind.json.JsonMapper;
  * <ul>
  * <li>{@link #start}: the secondary first, then the primary; if the primary's start
  * fails, the secondary is stopped again, so a failed pair start leaves both idle.</li>
- * <li>{@link #checkpoint}: the primary's checkpoint, then the secondary's, and the
- * secondary's only if the primary's succeeded.</li>
+ * <li>{@link #checkpoint}: phased: the workload paused on the primary's node, then on the
+ * secondary's ({@code lockstep.pair.max-pause}); the primary's checkpoint, then the
+ * secondary's, and the secondary's only if the primary's succeeded; then a resume of
+ * every node that was paused, whatever failed in between.</li>
  * <li>{@link #switchover}: a checkpoint of the pair, a planned stop of the primary and
  * then of the secondary, then the old primary started as secondary and the old secondary
  * as primary. Both disks are equal and both stopped cleanly at the same generation, so
@@ -216,12 +218,38 @@ public final class PairOperations {
 				false);
 	}
 
+	/**
+	 * The phased checkpoint: pauses the workload on the primary's node, then on the
+	 * secondary's; checkpoints the primary, then the secondary; resumes every node that
+	 * was paused, whatever failed in between.
+	 */
 	private boolean checkpointPair(Run run, PairMember primary, PairMember secondary) {
-		if (!run.call(primary, (member) -> member.checkpoint(run.caller()))) {
-			run.fail(run.error() + "; the secondary was not asked, so it keeps the last checkpoint");
-			return false;
+		long pauseStarted = System.nanoTime();
+		List<PairMember> paused = new ArrayList<>();
+		boolean succeeded = pause(run, primary, paused) && pause(run, secondary, paused);
+		if (succeeded) {
+			succeeded = run.call(primary, (member) -> member.checkpoint(run.caller()));
+			if (!succeeded) {
+				run.fail(run.error() + "; the secondary was not asked, so it keeps the last checkpoint");
+			}
+			else {
+				succeeded = run.call(secondary, (member) -> member.checkpoint(run.caller()));
+			}
 		}
-		return run.call(secondary, (member) -> member.checkpoint(run.caller()));
+		for (int i = paused.size() - 1; i >= 0; i--) {
+			succeeded &= run.call(paused.get(i), (member) -> member.resume(run.caller()));
+		}
+		run.paused(Duration.ofNanos(System.nanoTime() - pauseStarted).toMillis());
+		return succeeded;
+	}
+
+	private static boolean pause(Run run, PairMember member, List<PairMember> paused) {
+		// A pause that failed has resumed what it paused on that node.
+		boolean done = run.call(member, (node) -> node.pause(run.caller()));
+		if (done) {
+			paused.add(member);
+		}
+		return done;
 	}
 
 	private PairReport run(String operation, @Nullable String caller, Body body) {
@@ -337,6 +365,8 @@ public final class PairOperations {
 
 		private @Nullable String error;
 
+		private @Nullable Long pausedMillis;
+
 		Run(String id, String operation, String caller, Instant startedAt) {
 			this.id = id;
 			this.operation = operation;
@@ -370,6 +400,10 @@ public final class PairOperations {
 			this.primary = node;
 		}
 
+		void paused(long millis) {
+			this.pausedMillis = millis;
+		}
+
 		void note(String text) {
 			this.note = text;
 		}
@@ -380,7 +414,7 @@ public final class PairOperations {
 
 		PairReport report(@Nullable String requestedBy, long millis) {
 			return new PairReport(this.id, this.operation, (this.error == null) ? "succeeded" : "failed", this.primary,
-					requestedBy, this.startedAt, millis, this.steps, this.note, this.error);
+					requestedBy, this.startedAt, millis, this.steps, this.note, this.error, this.pausedMillis);
 		}
 
 	}

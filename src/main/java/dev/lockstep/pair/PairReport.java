@@ -22,11 +22,13 @@ import org.jspecify.annotations.Nullable;
  * @param steps every participant call on both nodes, in call order
  * @param note what the operator should know, such as that NBD clients must reconnect
  * @param error why it failed, or {@code null}
+ * @param pausedMillis for a checkpoint or switchover, how long the workload was paused:
+ * from the first pause to the end of the last resume
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record PairReport(String id, String operation, String outcome, @Nullable PairNode primary,
 		@Nullable String caller, Instant startedAt, long durationMillis, List<PairStep> steps, @Nullable String note,
-		@Nullable String error) {
+		@Nullable String error, @Nullable Long pausedMillis) {
 
 	public PairReport {
 		steps = List.copyOf(steps);
@@ -47,7 +49,7 @@ public record PairReport(String id, String operation, String outcome, @Nullable 
 					.map((step) -> new PairStep(step.node().other(), step.nodeOperation(), step.participant(),
 							step.action(), step.outcome(), step.durationMillis(), step.error()))
 					.toList(),
-				this.note, this.error);
+				this.note, this.error, this.pausedMillis);
 	}
 
 }

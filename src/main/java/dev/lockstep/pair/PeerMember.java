@@ -56,6 +56,16 @@ final class PeerMember implements PairMember {
 	}
 
 	@Override
+	public MemberAnswer pause(String caller) {
+		return call("/api/v1/replication/pause", null);
+	}
+
+	@Override
+	public MemberAnswer resume(String caller) {
+		return call("/api/v1/replication/resume", null);
+	}
+
+	@Override
 	public MemberAnswer stop(String caller) {
 		return call("/api/v1/replication/stop", "{\"failover\":false}");
 	}

@@ -1,6 +1,8 @@
 package dev.lockstep.block.replicated;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -70,12 +72,19 @@ class PairOperationsTests {
 		assertThat(pair.path("peerReachable").asBoolean()).isTrue();
 		assertThat(pair.path("inSync").asBoolean()).isTrue();
 
-		// Either node checkpoints the pair: the primary first, then the secondary.
+		// Either node checkpoints the pair, phased: both paused, the primary's
+		// checkpoint,
+		// then the secondary's, both resumed.
 		LockstepNode.Response checkpoint = this.b.post("/api/v1/pair/checkpoint", "");
 		assertThat(checkpoint.status()).as(checkpoint.body()).isEqualTo(200);
-		JsonNode steps = json.readTree(checkpoint.body()).path("steps");
-		assertThat(steps.get(0).path("node").asString()).isEqualTo("peer");
-		assertThat(steps.get(steps.size() - 1).path("node").asString()).isEqualTo("self");
+		JsonNode checkpointed = json.readTree(checkpoint.body());
+		List<String> order = new ArrayList<>();
+		for (JsonNode step : checkpointed.path("steps")) {
+			order.add(step.path("node").asString() + " " + step.path("action").asString());
+		}
+		assertThat(order).containsExactly("peer pause", "self pause", "peer checkpoint", "self checkpoint",
+				"self resume", "peer resume");
+		assertThat(checkpointed.path("pausedMillis").isNumber()).isTrue();
 		DataGenerationTests.compare(this.a.uri("disk0"), this.b.uri("disk0"));
 
 		LockstepNode.Response switched = this.a.post("/api/v1/pair/switchover", "");
