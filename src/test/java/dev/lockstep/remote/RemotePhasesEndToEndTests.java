@@ -107,7 +107,9 @@ class RemotePhasesEndToEndTests {
 		assertThat(elapsedMillis).isBetween(MAX_PAUSE.toMillis(), MAX_PAUSE.toMillis() + 1500);
 		// The workload resumed before the answer; the stuck participant as soon as its
 		// abandoned pause returned.
-		assertThat(journal).startsWith("workload pause {}", "stuck pause {}", "workload resume {}");
+		// The order of the two resumes is not fixed: the abandoned pause may return at
+		// once and resume its participant on its own thread.
+		assertThat(journal).startsWith("workload pause {}", "stuck pause {}").contains("workload resume {}");
 		await().atMost(Duration.ofSeconds(5)).until(() -> journal.contains("stuck resume {}"));
 		// Nothing stays paused: the node takes checkpoints and pauses again.
 		post("/api/v1/replication/resume").expectStatus().isOk().expectBody().jsonPath("$.outcome").isEqualTo("noop");

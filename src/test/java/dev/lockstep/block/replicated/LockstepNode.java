@@ -19,6 +19,8 @@ import dev.lockstep.block.DiskEngine;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.Tools;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 /**
  * One Lockstep node for two-node tests: a full application context on fixed loopback
  * ports, with one disk {@code disk0} in its own directory, driven through the REST API
@@ -188,6 +190,21 @@ final class LockstepNode implements AutoCloseable {
 	/** A failover that skips the check of the peer. */
 	Response forcedFailover() throws IOException, InterruptedException {
 		return post("/api/v1/replication/stop", "{\"failover\":true,\"force\":true}");
+	}
+
+	/**
+	 * The body of {@code GET /api/v1/replication/errors} once it contains {@code text},
+	 * asking for at most 5 s: a sweep may be reused for the error cache's lifetime.
+	 */
+	String awaitErrors(String text) throws IOException, InterruptedException {
+		long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+		String body = get("/api/v1/replication/errors").body();
+		while (!body.contains(text) && System.nanoTime() < deadline) {
+			Thread.sleep(100);
+			body = get("/api/v1/replication/errors").body();
+		}
+		assertThat(body).contains(text);
+		return body;
 	}
 
 	Response checkpoint() throws IOException, InterruptedException {
