@@ -3,24 +3,19 @@ package dev.lockstep.replication;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -59,24 +54,17 @@ public final class ReplicationCoordinator {
 
 	private final Executor executor;
 
-	private final MeterRegistry meterRegistry;
-
 	private final Clock clock;
 
 	private final @Nullable FailoverGuard failoverGuard;
 
-	private final Map<CallKey, Timer> callTimers = new ConcurrentHashMap<>();
-
-	private final Map<String, Timer> operationTimers = new ConcurrentHashMap<>();
-
-	private final Timer pauseTimer;
+	private final CoordinatorMeters meters;
 
 	private final Object monitor = new Object();
 
 	private final OperationAnnouncer announcer;
 
-	/** Guarded by monitor. */
-	private final Deque<OperationReport> history = new ArrayDeque<>();
+	private final OperationHistory history;
 
 	/** Guarded by monitor: the participants started and not stopped since. */
 	private List<RegisteredParticipant> started = List.of();
@@ -105,20 +93,10 @@ public final class ReplicationCoordinator {
 		this.errorSweep = errorSweep;
 		this.properties = properties;
 		this.executor = executor;
-		this.meterRegistry = meterRegistry;
 		this.clock = clock;
-		this.pauseTimer = Timer.builder("lockstep.pair.pause")
-			.description("How long the workload was paused around a checkpoint, from the start of the pause to the "
-					+ "end of the resume")
-			.publishPercentileHistogram()
-			.register(meterRegistry);
 		this.announcer = new OperationAnnouncer(clock);
-		for (CoordinatorState candidate : CoordinatorState.values()) {
-			Gauge.builder("lockstep.state", this, (coordinator) -> (coordinator.state == candidate) ? 1 : 0)
-				.tag("state", candidate.name())
-				.description("1 for the coordinator's current lifecycle state, 0 for the others")
-				.register(meterRegistry);
-		}
+		this.meters = new CoordinatorMeters(meterRegistry, () -> this.state);
+		this.history = new OperationHistory(properties.history());
 	}
 
 	/**
@@ -334,7 +312,7 @@ public final class ReplicationCoordinator {
 
 	private long paused(PausedWorkload pause) {
 		long nanos = pause.pausedNanos();
-		this.pauseTimer.record(nanos, TimeUnit.NANOSECONDS);
+		this.meters.paused(nanos);
 		return TimeUnit.NANOSECONDS.toMillis(nanos);
 	}
 
@@ -383,7 +361,7 @@ public final class ReplicationCoordinator {
 	}
 
 	private PhaseRun phases() {
-		return new PhaseRun(this.executor, this.properties.callTimeout(), this::recordCall);
+		return new PhaseRun(this.executor, this.properties.callTimeout(), this.meters::call);
 	}
 
 	/** Called with the monitor held. */
@@ -404,11 +382,11 @@ public final class ReplicationCoordinator {
 					caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(nanos), steps, null, null, null,
 					pausedMillis);
 			this.paused = pause;
-			record(report);
+			this.history.add(report);
 			this.running = null;
 		}
 		this.errorSweep.invalidate();
-		operationTimer(operation.operation(), outcome).record(nanos, TimeUnit.NANOSECONDS);
+		this.meters.operation(operation.operation(), outcome, nanos);
 		OperationLog.operation(report);
 		return report;
 	}
@@ -447,7 +425,7 @@ public final class ReplicationCoordinator {
 		ReplicationMode currentMode;
 		synchronized (this.monitor) {
 			startedNow = Set.copyOf(this.started);
-			last = this.history.peekFirst();
+			last = this.history.newest();
 			currentState = this.state;
 			currentMode = this.mode;
 		}
@@ -495,9 +473,7 @@ public final class ReplicationCoordinator {
 	 * Returns up to {@code limit} of the most recent reports, newest first.
 	 */
 	public List<OperationReport> operations(int limit) {
-		synchronized (this.monitor) {
-			return this.history.stream().limit(limit).toList();
-		}
+		return this.history.newest(limit);
 	}
 
 	/**
@@ -505,15 +481,8 @@ public final class ReplicationCoordinator {
 	 * progress, the report so far, with outcome {@link OperationOutcome#RUNNING}.
 	 */
 	public Optional<OperationReport> operation(String id) {
-		synchronized (this.monitor) {
-			Optional<OperationReport> kept = this.history.stream()
-				.filter((report) -> report.id().equals(id))
-				.findFirst();
-			if (kept.isPresent()) {
-				return kept;
-			}
-		}
-		return this.announcer.running(id);
+		Optional<OperationReport> kept = this.history.find(id);
+		return kept.isPresent() ? kept : this.announcer.running(id);
 	}
 
 	/**
@@ -582,7 +551,7 @@ public final class ReplicationCoordinator {
 	/** Announces the operation begun last, then runs its plan. */
 	private List<StepReport> execute(OperationPlan plan, OperationRun.Invoker invoker) {
 		this.announcer.announceStart();
-		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this::recordCall,
+		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this.meters::call,
 				this.announcer::step)
 			.run();
 	}
@@ -606,11 +575,11 @@ public final class ReplicationCoordinator {
 			else if (mode != null) {
 				this.mode = mode;
 			}
-			record(report);
+			this.history.add(report);
 			this.running = null;
 		}
 		this.errorSweep.invalidate();
-		operationTimer(operation.operation(), outcome).record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
+		this.meters.operation(operation.operation(), outcome, nanos);
 		OperationLog.operation(report);
 		this.announcer.finished(report, previous);
 		return report;
@@ -620,42 +589,10 @@ public final class ReplicationCoordinator {
 		OperationReport report = new OperationReport(newId(), operation, facts.mode(), facts.failover(),
 				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of(), facts.forced(),
 				facts.peerCheck(), facts.discardLocalChanges());
-		record(report);
-		operationTimer(operation, OperationOutcome.NOOP).record(0, TimeUnit.NANOSECONDS);
+		this.history.add(report);
+		this.meters.operation(operation, OperationOutcome.NOOP, 0);
 		OperationLog.operation(report);
 		return report;
-	}
-
-	/** Called with the monitor held. */
-	private void record(OperationReport report) {
-		this.history.addFirst(report);
-		while (this.history.size() > this.properties.history()) {
-			this.history.removeLast();
-		}
-	}
-
-	private Timer operationTimer(Operation operation, OperationOutcome outcome) {
-		return this.operationTimers.computeIfAbsent(operation.value() + "/" + outcome.value(),
-				(key) -> Timer.builder("lockstep.operations")
-					.tag("operation", operation.value())
-					.tag("outcome", outcome.value())
-					.description("Lifecycle operations")
-					.register(this.meterRegistry));
-	}
-
-	private void recordCall(RegisteredParticipant participant, StepAction action, StepOutcome outcome, long nanos) {
-		this.callTimers
-			.computeIfAbsent(new CallKey(participant.name(), action, outcome),
-					(key) -> Timer.builder("lockstep.participant.calls")
-						.tag("participant", key.participant())
-						.tag("action", key.action().value())
-						.tag("outcome", key.outcome().value())
-						.description("Participant lifecycle calls")
-						.register(this.meterRegistry))
-			.record(nanos, TimeUnit.NANOSECONDS);
-	}
-
-	private record CallKey(String participant, StepAction action, StepOutcome outcome) {
 	}
 
 }
