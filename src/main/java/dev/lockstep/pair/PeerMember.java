@@ -71,7 +71,15 @@ final class PeerMember implements PairMember {
 	}
 
 	private MemberAnswer call(String path, @Nullable String body) {
-		PeerApi.Answer answer = this.api.post(path, body);
+		PeerApi.Answer answer;
+		try {
+			answer = this.api.post(path, body);
+		}
+		catch (PairRefusedException ex) {
+			// The peer went away in the middle of a pair operation: a failed step, so
+			// that the operation undoes what it did and reports it.
+			return MemberAnswer.refused(String.valueOf(ex.getMessage()));
+		}
 		JsonNode document = read(answer.body());
 		JsonNode report = (document == null) ? null : (answer.ok() ? document : document.get("report"));
 		List<PairStep> steps = new ArrayList<>();
