@@ -78,16 +78,12 @@ public final class PairOperations {
 	 * @throws PairFailedException if a node's start failed; both nodes are idle again
 	 */
 	public PairReport start(PairNode primary, @Nullable String caller) {
-		return run("start", caller, (run) -> {
+		return run("start", caller, (run, mine, theirs) -> {
 			PairMember first = member(primary.other());
 			PairMember second = member(primary);
-			MemberStatus firstStatus = first.status();
-			MemberStatus secondStatus = second.status();
-			if (firstStatus.state() != CoordinatorState.IDLE || secondStatus.state() != CoordinatorState.IDLE) {
-				throw new PairRefusedException("A pair start needs both nodes idle, but this node is "
-						+ describe(run.statusOf(PairNode.SELF, firstStatus, secondStatus, first)) + " and the peer "
-						+ describe(run.statusOf(PairNode.PEER, firstStatus, secondStatus, first))
-						+ "; stop the pair (or each node) first", false);
+			if (mine.state() != CoordinatorState.IDLE || theirs.state() != CoordinatorState.IDLE) {
+				throw new PairRefusedException("A pair start needs both nodes idle, but this node is " + describe(mine)
+						+ " and the peer " + describe(theirs) + "; stop the pair (or each node) first", false);
 			}
 			if (!run.call(first, (member) -> member.start(ReplicationMode.SECONDARY, run.caller()))) {
 				return;
@@ -109,8 +105,8 @@ public final class PairOperations {
 	 * @throws PairFailedException if a checkpoint failed
 	 */
 	public PairReport checkpoint(@Nullable String caller) {
-		return run("checkpoint", caller, (run) -> {
-			PairNode primary = runningPrimary();
+		return run("checkpoint", caller, (run, mine, theirs) -> {
+			PairNode primary = runningPrimary(mine, theirs);
 			run.primary(primary);
 			checkpointPair(run, member(primary), member(primary.other()));
 		});
@@ -124,8 +120,8 @@ public final class PairOperations {
 	 * @throws PairFailedException if a step failed; the report says where the pair is
 	 */
 	public PairReport switchover(@Nullable String caller) {
-		return run("switchover", caller, (run) -> {
-			PairNode oldPrimary = runningPrimary();
+		return run("switchover", caller, (run, mine, theirs) -> {
+			PairNode oldPrimary = runningPrimary(mine, theirs);
 			PairMember primary = member(oldPrimary);
 			PairMember secondary = member(oldPrimary.other());
 			run.primary(oldPrimary);
@@ -203,9 +199,7 @@ public final class PairOperations {
 	}
 
 	/** The node running as primary while the other runs as secondary. */
-	private PairNode runningPrimary() {
-		MemberStatus mine = this.self.status();
-		MemberStatus theirs = member(PairNode.PEER).status();
+	private static PairNode runningPrimary(MemberStatus mine, MemberStatus theirs) {
 		if (mine.runningAs(ReplicationMode.PRIMARY) && theirs.runningAs(ReplicationMode.SECONDARY)) {
 			return PairNode.SELF;
 		}
@@ -274,7 +268,7 @@ public final class PairOperations {
 			}
 			Run run = new Run(newId(), operation, "pair " + operation + ((caller != null) ? " by " + caller : ""),
 					this.clock.instant());
-			body.run(run);
+			body.run(run, mine, theirs);
 			PairReport report = run.report(caller, Duration.between(run.startedAt, this.clock.instant()).toMillis());
 			this.reports.add(report);
 			share(report);
@@ -342,7 +336,13 @@ public final class PairOperations {
 	@FunctionalInterface
 	private interface Body {
 
-		void run(Run run);
+		/**
+		 * Runs the pair operation.
+		 * @param run where its steps are recorded
+		 * @param mine this node's status, read as the operation began
+		 * @param theirs the peer's status, read as the operation began
+		 */
+		void run(Run run, MemberStatus mine, MemberStatus theirs);
 
 	}
 
@@ -406,10 +406,6 @@ public final class PairOperations {
 
 		void note(String text) {
 			this.note = text;
-		}
-
-		MemberStatus statusOf(PairNode node, MemberStatus first, MemberStatus second, PairMember firstMember) {
-			return (firstMember.node() == node) ? first : second;
 		}
 
 		PairReport report(@Nullable String requestedBy, long millis) {
