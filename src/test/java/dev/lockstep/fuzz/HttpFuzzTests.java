@@ -46,7 +46,9 @@ class HttpFuzzTests {
 	private static final String[] PATHS = { "/api/v1/replication", "/api/v1/replication/start",
 			"/api/v1/replication/checkpoint", "/api/v1/replication/stop", "/api/v1/replication/errors",
 			"/api/v1/replication/participants", "/api/v1/replication/operations", "/api/v1/replication/operations/%s",
-			"/api/v1/disks", "/api/v1/nothing", "/api", "/actuator/health", "/actuator/health/liveness",
+			"/api/v1/disks", "/api/v1/replication/pause", "/api/v1/replication/resume", "/api/v1/pair",
+			"/api/v1/pair/start", "/api/v1/pair/checkpoint", "/api/v1/pair/switchover", "/api/v1/pair/peer",
+			"/api/v1/pair/operations/%s", "/api/v1/nothing", "/api", "/actuator/health", "/actuator/health/liveness",
 			"/actuator/health/readiness", "/actuator/info", "/actuator/env", "/actuator/prometheus", "/v3/api-docs",
 			"/error", "/" };
 
@@ -85,29 +87,51 @@ class HttpFuzzTests {
 		int sent = 0;
 		int rejected = 0;
 		for (; sent < REQUESTS && System.nanoTime() < deadline; sent++) {
-			Fuzzed request = generate(random);
-			Snapshot before = snapshot();
-			HttpResponse<byte[]> response = this.http.send(request.build(this.port),
-					HttpResponse.BodyHandlers.ofByteArray());
-			String context = "seed " + seed + ", request #" + sent + ": " + request;
-			int status = response.statusCode();
-			assertThat(status).as(context).isLessThan(500);
-			String body = new String(response.body(), StandardCharsets.UTF_8);
-			if (status >= 400) {
+			if (check(generate(random), "seed " + seed + ", request #" + sent) >= 400) {
 				rejected++;
-				for (String leak : LEAKS) {
-					assertThat(body).as(context).doesNotContain(leak);
-				}
-				if (!request.method().equals("HEAD")) {
-					assertThat(response.headers().firstValue("Content-Type").orElse("(none)")).as(context)
-						.startsWith("application/problem+json");
-					assertThat(body).as(context).contains("\"status\":" + status);
-				}
-				assertThat(snapshot()).as(context).isEqualTo(before);
 			}
 		}
 		assertThat(sent).isGreaterThanOrEqualTo(1000);
 		assertThat(rejected).as("most generated requests are hostile").isGreaterThan(sent / 2);
+	}
+
+	@Test
+	void malformedFormBodiesAreRefusedAsProblems() throws Exception {
+		byte[] body = "%".getBytes(StandardCharsets.UTF_8);
+		for (String method : new String[] { "PUT", "PATCH", "DELETE", "POST" }) {
+			for (String path : new String[] { "/api/v1/replication/stop", "/api/v1/replication/start",
+					"/api/v1/replication" }) {
+				Fuzzed request = new Fuzzed(method, path + "?limit=0", "application/x-www-form-urlencoded",
+						"application/xml", "Bearer " + TestClients.TOKEN, body);
+				assertThat(check(request, "fixed case")).as(request.toString()).isGreaterThanOrEqualTo(400);
+			}
+		}
+	}
+
+	/**
+	 * Sends one request and checks the invariants.
+	 * @return the response's status
+	 */
+	private int check(Fuzzed request, String label) throws Exception {
+		Snapshot before = snapshot();
+		HttpResponse<byte[]> response = this.http.send(request.build(this.port),
+				HttpResponse.BodyHandlers.ofByteArray());
+		String context = label + ": " + request;
+		int status = response.statusCode();
+		assertThat(status).as(context).isLessThan(500);
+		if (status >= 400) {
+			String body = new String(response.body(), StandardCharsets.UTF_8);
+			for (String leak : LEAKS) {
+				assertThat(body).as(context).doesNotContain(leak);
+			}
+			if (!request.method().equals("HEAD")) {
+				assertThat(response.headers().firstValue("Content-Type").orElse("(none)")).as(context)
+					.startsWith("application/problem+json");
+				assertThat(body).as(context).contains("\"status\":" + status);
+			}
+			assertThat(snapshot()).as(context).isEqualTo(before);
+		}
+		return status;
 	}
 
 	private Snapshot snapshot() {
