@@ -6,6 +6,8 @@ import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.headers.Header;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
@@ -18,6 +20,16 @@ import io.swagger.v3.oas.annotations.responses.ApiResponse;
 final class ApiProblems {
 
 	static final String PROBLEM_JSON = "application/problem+json";
+
+	static final String PREFER_DESCRIPTION = "`respond-async` (RFC 7240): answer `202 Accepted` as soon as the "
+			+ "operation started, with the report so far (outcome `running`), a `Location` to poll and "
+			+ "`Preference-Applied: respond-async`. Without it the call answers when the operation has ended.";
+
+	static final String KEY_DESCRIPTION = "Makes the call safe to retry: a retry with the same key and the same "
+			+ "body answers the first call's report, with the same id, without calling any participant again, even "
+			+ "while the first call still runs. The same key with another body or another operation is refused "
+			+ "with `422`. A key is kept as long as its report (lockstep.coordinator.history); a call refused "
+			+ "before its operation started (`409`) does not keep its key. 1 to 255 visible ASCII characters.";
 
 	private ApiProblems() {
 	}
@@ -83,6 +95,10 @@ final class ApiProblems {
 	@Target(ElementType.METHOD)
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
+	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.PREFER, description = ApiProblems.PREFER_DESCRIPTION,
+			example = AsyncCalls.RESPOND_ASYNC, schema = @Schema(type = "string"))
+	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.IDEMPOTENCY_KEY, description = ApiProblems.KEY_DESCRIPTION,
+			example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42", schema = @Schema(type = "string"))
 	@ApiResponse(responseCode = "200", description = "OK: the operation has ended", useReturnTypeSchema = true)
 	@ApiResponse(responseCode = "202",
 			description = "With `Prefer: respond-async`: the operation started; the body is the report so far "
@@ -116,11 +132,27 @@ final class ApiProblems {
 
 	}
 
-	/** Errors of a pair operation. */
+	/** Answers and errors of a pair operation. */
 	@Target(ElementType.METHOD)
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
-	@ApiResponse(responseCode = "200", description = "OK", useReturnTypeSchema = true)
+	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.PREFER, description = ApiProblems.PREFER_DESCRIPTION,
+			example = AsyncCalls.RESPOND_ASYNC, schema = @Schema(type = "string"))
+	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.IDEMPOTENCY_KEY, description = ApiProblems.KEY_DESCRIPTION,
+			example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42", schema = @Schema(type = "string"))
+	@ApiResponse(responseCode = "200", description = "OK: the pair operation has ended", useReturnTypeSchema = true)
+	@ApiResponse(responseCode = "202",
+			description = "With `Prefer: respond-async`: the pair operation started; the body is the pair report so "
+					+ "far (outcome `running`); poll the `Location` until the outcome is no longer `running`",
+			useReturnTypeSchema = true,
+			headers = {
+					@Header(name = "Location", description = "The pair report: /api/v1/pair/operations/{id}",
+							schema = @Schema(type = "string")),
+					@Header(name = "Preference-Applied", description = "`respond-async`",
+							schema = @Schema(type = "string")) })
+	@ApiResponse(responseCode = "422",
+			description = "The `Idempotency-Key` was first sent with another body or to another operation",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",

@@ -4,9 +4,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.util.function.Predicate;
-
-import dev.lockstep.replication.OperationReport;
 
 /**
  * The {@code Idempotency-Key}s of operation requests, each with the call it started.
@@ -17,16 +16,21 @@ import dev.lockstep.replication.OperationReport;
  * that a retry runs anew. Keys are kept as long as their reports: once there are more
  * keys than {@code capacity}, the oldest whose reports the coordinator no longer keeps
  * are forgotten.
+ *
+ * @param <R> the kind of report
  */
-final class IdempotencyKeys {
+final class IdempotencyKeys<R> {
 
 	private final int capacity;
 
 	/** Guarded by this; in the order keys were claimed. */
-	private final Map<String, Call> calls = new LinkedHashMap<>();
+	private final Map<String, Call<R>> calls = new LinkedHashMap<>();
 
-	IdempotencyKeys(int capacity) {
+	private final Function<R, String> id;
+
+	IdempotencyKeys(int capacity, Function<R, String> id) {
 		this.capacity = capacity;
+		this.id = id;
 	}
 
 	/**
@@ -36,24 +40,24 @@ final class IdempotencyKeys {
 	 * @param kept whether the coordinator still keeps a report, by id
 	 * @return the call, and whether this request claimed the key
 	 */
-	synchronized Claim claim(String key, String fingerprint, Predicate<String> kept) {
-		Call existing = this.calls.get(key);
-		if (existing != null && !existing.expired(kept)) {
-			return new Claim(existing, false);
+	synchronized Claim<R> claim(String key, String fingerprint, Predicate<String> kept) {
+		Call<R> existing = this.calls.get(key);
+		if (existing != null && !expired(existing, kept)) {
+			return new Claim<>(existing, false);
 		}
-		Call call = new Call(fingerprint);
+		Call<R> call = new Call<>(fingerprint);
 		this.calls.remove(key);
 		this.calls.put(key, call);
 		if (this.calls.size() > this.capacity) {
 			forgetExpired(kept);
 		}
-		return new Claim(call, true);
+		return new Claim<>(call, true);
 	}
 
 	/**
 	 * Gives up a key whose call ended without a report.
 	 */
-	synchronized void release(String key, Call call) {
+	synchronized void release(String key, Call<R> call) {
 		this.calls.remove(key, call);
 	}
 
@@ -62,12 +66,20 @@ final class IdempotencyKeys {
 	}
 
 	private void forgetExpired(Predicate<String> kept) {
-		Iterator<Call> calls = this.calls.values().iterator();
+		Iterator<Call<R>> calls = this.calls.values().iterator();
 		while (calls.hasNext() && this.calls.size() > this.capacity) {
-			if (calls.next().expired(kept)) {
+			if (expired(calls.next(), kept)) {
 				calls.remove();
 			}
 		}
+	}
+
+	/**
+	 * Whether the call ended with a report that is no longer kept.
+	 */
+	private boolean expired(Call<R> call, Predicate<String> kept) {
+		R report = call.finished.getNow(null);
+		return report != null && !kept.test(this.id.apply(report));
 	}
 
 	/**
@@ -75,14 +87,17 @@ final class IdempotencyKeys {
 	 *
 	 * @param call the call that claimed the key
 	 * @param first whether this request claimed it
+	 * @param <R> the kind of report
 	 */
-	record Claim(Call call, boolean first) {
+	record Claim<R>(Call<R> call, boolean first) {
 	}
 
 	/**
 	 * One operation request, as retries of it see it.
+	 *
+	 * @param <R> the kind of report
 	 */
-	static final class Call {
+	static final class Call<R> {
 
 		private final String fingerprint;
 
@@ -90,10 +105,10 @@ final class IdempotencyKeys {
 		 * The report when the operation started, or its final report if it never
 		 * announced a start (a {@code noop}).
 		 */
-		final CompletableFuture<OperationReport> started = new CompletableFuture<>();
+		final CompletableFuture<R> started = new CompletableFuture<>();
 
 		/** The final report. */
-		final CompletableFuture<OperationReport> finished = new CompletableFuture<>();
+		final CompletableFuture<R> finished = new CompletableFuture<>();
 
 		Call(String fingerprint) {
 			this.fingerprint = fingerprint;
@@ -101,14 +116,6 @@ final class IdempotencyKeys {
 
 		String fingerprint() {
 			return this.fingerprint;
-		}
-
-		/**
-		 * Whether the call ended with a report that the coordinator no longer keeps.
-		 */
-		boolean expired(Predicate<String> kept) {
-			OperationReport report = this.finished.getNow(null);
-			return report != null && !kept.test(report.id());
 		}
 
 	}

@@ -15,6 +15,7 @@ import jakarta.validation.constraints.Min;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
 import org.springframework.validation.annotation.Validated;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -43,8 +44,11 @@ class PairController {
 
 	private final PairOperations pair;
 
-	PairController(PairOperations pair) {
+	private final AsyncCalls<PairReport> calls;
+
+	PairController(PairOperations pair, PairRequests requests) {
 		this.pair = pair;
+		this.calls = requests.calls();
 	}
 
 	@GetMapping
@@ -63,16 +67,20 @@ class PairController {
 			description = "If the primary's start fails, the secondary is stopped again, so a failed pair start "
 					+ "leaves both nodes idle.")
 	@ApiProblems.Pair
-	PairReport start(@Valid @RequestBody PairStartRequest request, HttpServletRequest http) {
-		return this.pair.start(PairNode.of(request.primary()), Callers.of(http));
+	ResponseEntity<PairReport> start(@Valid @RequestBody PairStartRequest request, HttpServletRequest http) {
+		PairNode primary = PairNode.of(request.primary());
+		String caller = Callers.of(http);
+		return this.calls.run(http, "pair start with " + primary.value() + " as primary",
+				(started) -> this.pair.start(primary, caller, started));
 	}
 
 	@PostMapping("/checkpoint")
 	@Operation(operationId = "pairCheckpoint", summary = "Checkpoint the pair: the primary, then the secondary",
 			description = "The secondary is asked only if the primary's checkpoint succeeded. No request body.")
 	@ApiProblems.Pair
-	PairReport checkpoint(HttpServletRequest http) {
-		return this.pair.checkpoint(Callers.of(http));
+	ResponseEntity<PairReport> checkpoint(HttpServletRequest http) {
+		String caller = Callers.of(http);
+		return this.calls.run(http, "pair checkpoint", (started) -> this.pair.checkpoint(caller, started));
 	}
 
 	@PostMapping("/switchover")
@@ -82,8 +90,9 @@ class PairController {
 					+ "same data generation, so nothing is copied and nothing is hashed. NBD clients must reconnect "
 					+ "to the new primary. No request body.")
 	@ApiProblems.Pair
-	PairReport switchover(HttpServletRequest http) {
-		return this.pair.switchover(Callers.of(http));
+	ResponseEntity<PairReport> switchover(HttpServletRequest http) {
+		String caller = Callers.of(http);
+		return this.calls.run(http, "pair switchover", (started) -> this.pair.switchover(caller, started));
 	}
 
 	@GetMapping("/operations")

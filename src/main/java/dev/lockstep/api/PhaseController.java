@@ -4,17 +4,13 @@ import dev.lockstep.pair.PairProperties;
 import dev.lockstep.replication.OperationReport;
 import dev.lockstep.replication.ReplicationCoordinator;
 import io.swagger.v3.oas.annotations.Operation;
-import io.swagger.v3.oas.annotations.Parameter;
-import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PostMapping;
-import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -49,17 +45,9 @@ class PhaseController {
 					+ "A workload still paused max-pause after its pause started is resumed by the coordinator "
 					+ "itself, and a stop resumes first. Needs running replication; no request body.")
 	@ApiProblems.Lifecycle
-	ResponseEntity<OperationReport> pause(
-			@Parameter(in = ParameterIn.HEADER, description = ReplicationController.PREFER_DESCRIPTION,
-					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
-							required = false) @Nullable String prefer,
-			@Parameter(in = ParameterIn.HEADER, description = ReplicationController.KEY_DESCRIPTION,
-					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
-							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
-			HttpServletRequest http) {
+	ResponseEntity<OperationReport> pause(HttpServletRequest http) {
 		String caller = Callers.of(http);
-		return this.requests.run(prefer, idempotencyKey, "pause",
-				() -> this.coordinator.pause(this.pair.maxPause(), caller));
+		return this.requests.run(http, "pause", () -> this.coordinator.pause(this.pair.maxPause(), caller));
 	}
 
 	@PostMapping("/resume")
@@ -68,16 +56,9 @@ class PhaseController {
 					+ "records how long the workload was paused (pausedMillis). Resuming when nothing is paused is "
 					+ "a no-op. No request body.")
 	@ApiProblems.Lifecycle
-	ResponseEntity<OperationReport> resume(
-			@Parameter(in = ParameterIn.HEADER, description = ReplicationController.PREFER_DESCRIPTION,
-					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
-							required = false) @Nullable String prefer,
-			@Parameter(in = ParameterIn.HEADER, description = ReplicationController.KEY_DESCRIPTION,
-					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
-							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
-			HttpServletRequest http) {
+	ResponseEntity<OperationReport> resume(HttpServletRequest http) {
 		String caller = Callers.of(http);
-		return this.requests.run(prefer, idempotencyKey, "resume", () -> this.coordinator.resume(caller));
+		return this.requests.run(http, "resume", () -> this.coordinator.resume(caller));
 	}
 
 }

@@ -11,14 +11,12 @@ import dev.lockstep.replication.StartOptions;
 import dev.lockstep.replication.SweepResult;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
-import io.swagger.v3.oas.annotations.enums.ParameterIn;
 import io.swagger.v3.oas.annotations.security.SecurityRequirement;
 import io.swagger.v3.oas.annotations.tags.Tag;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -27,7 +25,6 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
-import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -42,16 +39,6 @@ import org.springframework.web.server.ResponseStatusException;
 @Tag(name = "replication", description = "Drive the replication lifecycle across every participant")
 @SecurityRequirement(name = OpenApiConfiguration.BEARER)
 class ReplicationController {
-
-	static final String PREFER_DESCRIPTION = "`respond-async` (RFC 7240): answer `202 Accepted` as soon as the "
-			+ "operation started, with the report so far (outcome `running`), a `Location` to poll and "
-			+ "`Preference-Applied: respond-async`. Without it the call answers when the operation has ended.";
-
-	static final String KEY_DESCRIPTION = "Makes the call safe to retry: a retry with the same key and the same "
-			+ "body answers the first call's report, with the same id, without calling any participant again, even "
-			+ "while the first call still runs. The same key with another body or another operation is refused "
-			+ "with `422`. A key is kept as long as its report (lockstep.coordinator.history); a call refused "
-			+ "before its operation started (`409`) does not keep its key. 1 to 255 visible ASCII characters.";
 
 	private final ReplicationCoordinator coordinator;
 
@@ -76,14 +63,7 @@ class ReplicationController {
 					+ "{\"mode\":\"secondary\",\"discardLocalChanges\":true} lets the primary overwrite this "
 					+ "node's own changes, the way out of a split brain (docs/replication.md).")
 	@ApiProblems.Lifecycle
-	ResponseEntity<OperationReport> start(@Valid @RequestBody StartRequest request,
-			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
-					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
-							required = false) @Nullable String prefer,
-			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
-					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
-							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
-			HttpServletRequest http) {
+	ResponseEntity<OperationReport> start(@Valid @RequestBody StartRequest request, HttpServletRequest http) {
 		if (request.discards() && request.mode() != ReplicationMode.SECONDARY) {
 			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
 					"'discardLocalChanges' applies only to a secondary, whose own changes the primary then "
@@ -91,7 +71,7 @@ class ReplicationController {
 							+ "discarded, and start the other node as primary without it");
 		}
 		String caller = Callers.of(http);
-		return this.requests.run(prefer, idempotencyKey,
+		return this.requests.run(http,
 				"start " + request.mode().value() + (request.discards() ? " discarding local changes" : ""),
 				() -> this.coordinator.start(request.mode(), new StartOptions(request.discards()), caller));
 	}
@@ -100,16 +80,9 @@ class ReplicationController {
 	@Operation(summary = "Take a checkpoint on every started participant in ascending order",
 			description = "Fails fast; replication stays running after a failed checkpoint. No request body.")
 	@ApiProblems.Lifecycle
-	ResponseEntity<OperationReport> checkpoint(
-			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
-					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
-							required = false) @Nullable String prefer,
-			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
-					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
-							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
-			HttpServletRequest http) {
+	ResponseEntity<OperationReport> checkpoint(HttpServletRequest http) {
 		String caller = Callers.of(http);
-		return this.requests.run(prefer, idempotencyKey, "checkpoint", () -> this.coordinator.checkpoint(caller));
+		return this.requests.run(http, "checkpoint", () -> this.coordinator.checkpoint(caller));
 	}
 
 	@PostMapping(path = "/stop", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -120,14 +93,7 @@ class ReplicationController {
 					+ "secondary first asks the peer whether it still runs as primary, and is refused (409 "
 					+ "failover-refused) if it does; {\"failover\":true,\"force\":true} skips that check.")
 	@ApiProblems.Lifecycle
-	ResponseEntity<OperationReport> stop(@Valid @RequestBody StopRequest request,
-			@Parameter(in = ParameterIn.HEADER, description = PREFER_DESCRIPTION,
-					example = "respond-async") @RequestHeader(name = OperationRequests.PREFER,
-							required = false) @Nullable String prefer,
-			@Parameter(in = ParameterIn.HEADER, description = KEY_DESCRIPTION,
-					example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42") @RequestHeader(
-							name = OperationRequests.IDEMPOTENCY_KEY, required = false) @Nullable String idempotencyKey,
-			HttpServletRequest http) {
+	ResponseEntity<OperationReport> stop(@Valid @RequestBody StopRequest request, HttpServletRequest http) {
 		if (request.forced() && !request.failover()) {
 			throw new ResponseStatusException(HttpStatus.BAD_REQUEST,
 					"'force' applies only to a failover, whose check of the peer it skips; send "
@@ -136,8 +102,8 @@ class ReplicationController {
 		String caller = Callers.of(http);
 		String fingerprint = request.forced() ? "forced failover stop"
 				: (request.failover() ? "failover stop" : "planned stop");
-		return this.requests.run(prefer, idempotencyKey, fingerprint, () -> request.forced()
-				? this.coordinator.stop(true, true, caller) : this.coordinator.stop(request.failover(), caller));
+		return this.requests.run(http, fingerprint, () -> request.forced() ? this.coordinator.stop(true, true, caller)
+				: this.coordinator.stop(request.failover(), caller));
 	}
 
 	@GetMapping("/errors")

@@ -9,7 +9,11 @@ public final class PairFailedException extends RuntimeException {
 
 	private final transient PairReport report;
 
-	PairFailedException(PairReport report) {
+	/**
+	 * Makes the exception a failed pair operation answers with.
+	 * @param report the failed operation's report
+	 */
+	public PairFailedException(PairReport report) {
 		super(String.valueOf(report.error()));
 		this.report = report;
 	}

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 import org.apache.commons.logging.Log;
@@ -78,7 +79,22 @@ public final class PairOperations {
 	 * @throws PairFailedException if a node's start failed; both nodes are idle again
 	 */
 	public PairReport start(PairNode primary, @Nullable String caller) {
-		return run("start", caller, (run, mine, theirs) -> {
+		return orThrow(start(primary, caller, (report) -> {
+		}));
+	}
+
+	/**
+	 * Starts the pair: the secondary first, then the primary.
+	 * @param primary the node to start as primary
+	 * @param caller who asks
+	 * @param started receives the report, outcome {@code running}, once the operation has
+	 * started
+	 * @return the final report, which may say that the pair start failed
+	 * @throws PairRefusedException if no peer is configured, the peer cannot be reached,
+	 * a node runs an operation, or a node is not idle
+	 */
+	public PairReport start(PairNode primary, @Nullable String caller, Consumer<PairReport> started) {
+		return run("start", caller, started, (run, mine, theirs) -> {
 			PairMember first = member(primary.other());
 			PairMember second = member(primary);
 			if (mine.state() != CoordinatorState.IDLE || theirs.state() != CoordinatorState.IDLE) {
@@ -105,7 +121,20 @@ public final class PairOperations {
 	 * @throws PairFailedException if a checkpoint failed
 	 */
 	public PairReport checkpoint(@Nullable String caller) {
-		return run("checkpoint", caller, (run, mine, theirs) -> {
+		return orThrow(checkpoint(caller, (report) -> {
+		}));
+	}
+
+	/**
+	 * Takes a checkpoint of the pair: the primary's, then the secondary's.
+	 * @param caller who asks
+	 * @param started receives the report, outcome {@code running}, once the operation has
+	 * started
+	 * @return the final report, which may say that the checkpoint failed
+	 * @throws PairRefusedException if the pair does not run, or a node is busy
+	 */
+	public PairReport checkpoint(@Nullable String caller, Consumer<PairReport> started) {
+		return run("checkpoint", caller, started, (run, mine, theirs) -> {
 			PairNode primary = runningPrimary(mine, theirs);
 			run.primary(primary);
 			checkpointPair(run, member(primary), member(primary.other()));
@@ -120,7 +149,20 @@ public final class PairOperations {
 	 * @throws PairFailedException if a step failed; the report says where the pair is
 	 */
 	public PairReport switchover(@Nullable String caller) {
-		return run("switchover", caller, (run, mine, theirs) -> {
+		return orThrow(switchover(caller, (report) -> {
+		}));
+	}
+
+	/**
+	 * Swaps the roles of the two nodes without a synchronisation.
+	 * @param caller who asks
+	 * @param started receives the report, outcome {@code running}, once the operation has
+	 * started
+	 * @return the final report, which says where the pair is if a step failed
+	 * @throws PairRefusedException if the pair does not run, or a node is busy
+	 */
+	public PairReport switchover(@Nullable String caller, Consumer<PairReport> started) {
+		return run("switchover", caller, started, (run, mine, theirs) -> {
 			PairNode oldPrimary = runningPrimary(mine, theirs);
 			PairMember primary = member(oldPrimary);
 			PairMember secondary = member(oldPrimary.other());
@@ -217,7 +259,7 @@ public final class PairOperations {
 	 * secondary's; checkpoints the primary, then the secondary; resumes every node that
 	 * was paused, whatever failed in between.
 	 */
-	private boolean checkpointPair(Run run, PairMember primary, PairMember secondary) {
+	private boolean checkpointPair(PairRun run, PairMember primary, PairMember secondary) {
 		long pauseStarted = System.nanoTime();
 		List<PairMember> paused = new ArrayList<>();
 		boolean succeeded = pause(run, primary, paused) && pause(run, secondary, paused);
@@ -237,7 +279,7 @@ public final class PairOperations {
 		return succeeded;
 	}
 
-	private static boolean pause(Run run, PairMember member, List<PairMember> paused) {
+	private static boolean pause(PairRun run, PairMember member, List<PairMember> paused) {
 		// A pause that failed has resumed what it paused on that node.
 		boolean done = run.call(member, (node) -> node.pause(run.caller()));
 		if (done) {
@@ -246,7 +288,14 @@ public final class PairOperations {
 		return done;
 	}
 
-	private PairReport run(String operation, @Nullable String caller, Body body) {
+	private static PairReport orThrow(PairReport report) {
+		if (!report.succeeded()) {
+			throw new PairFailedException(report);
+		}
+		return report;
+	}
+
+	private PairReport run(String operation, @Nullable String caller, Consumer<PairReport> started, Body body) {
 		PairMember other = this.peer;
 		if (other == null) {
 			throw notConfigured();
@@ -266,17 +315,26 @@ public final class PairOperations {
 						+ (mine.busy() ? "this node" : "the peer") + " runs an operation; retry when it has finished",
 						false);
 			}
-			Run run = new Run(newId(), operation, "pair " + operation + ((caller != null) ? " by " + caller : ""),
-					this.clock.instant());
-			body.run(run, mine, theirs);
-			PairReport report = run.report(caller, Duration.between(run.startedAt, this.clock.instant()).toMillis());
+			PairRun run = new PairRun(newId(), operation,
+					"pair " + operation + ((caller != null) ? " by " + caller : ""), caller, this.clock, started,
+					this.reports::add);
+			try {
+				body.run(run, mine, theirs);
+			}
+			catch (RuntimeException ex) {
+				if (!run.started()) {
+					throw ex;
+				}
+				// A report already shown as running ends as failed, never stays running.
+				logger.error("Pair " + operation + " " + run.progress().id() + " failed unexpectedly", ex);
+				run.fail("The pair " + operation + " failed unexpectedly (" + ex.getClass().getSimpleName()
+						+ "); check both nodes with GET /api/v1/pair before retrying");
+			}
+			PairReport report = run.report();
 			this.reports.add(report);
 			share(report);
 			logger.info("Pair " + operation + " " + report.id() + ": " + report.outcome()
 					+ ((report.error() != null) ? ": " + LogText.quote(report.error()) : ""));
-			if (!report.succeeded()) {
-				throw new PairFailedException(report);
-			}
 			return report;
 		}
 		finally {
@@ -342,76 +400,7 @@ public final class PairOperations {
 		 * @param mine this node's status, read as the operation began
 		 * @param theirs the peer's status, read as the operation began
 		 */
-		void run(Run run, MemberStatus mine, MemberStatus theirs);
-
-	}
-
-	/** The steps of a pair operation as they happen. */
-	private static final class Run {
-
-		private final String id;
-
-		private final String operation;
-
-		private final String caller;
-
-		private final Instant startedAt;
-
-		private final List<PairStep> steps = new ArrayList<>();
-
-		private @Nullable PairNode primary;
-
-		private @Nullable String note;
-
-		private @Nullable String error;
-
-		private @Nullable Long pausedMillis;
-
-		Run(String id, String operation, String caller, Instant startedAt) {
-			this.id = id;
-			this.operation = operation;
-			this.caller = caller;
-			this.startedAt = startedAt;
-		}
-
-		String caller() {
-			return this.caller;
-		}
-
-		/** Calls a node; records its steps and, on failure, the first error. */
-		boolean call(PairMember member, Function<PairMember, MemberAnswer> call) {
-			MemberAnswer answer = call.apply(member);
-			this.steps.addAll(answer.steps());
-			if (!answer.succeeded() && this.error == null) {
-				this.error = "The " + member.node().value() + " node failed: " + answer.message();
-			}
-			return answer.succeeded();
-		}
-
-		String error() {
-			return String.valueOf(this.error);
-		}
-
-		void fail(String message) {
-			this.error = message;
-		}
-
-		void primary(@Nullable PairNode node) {
-			this.primary = node;
-		}
-
-		void paused(long millis) {
-			this.pausedMillis = millis;
-		}
-
-		void note(String text) {
-			this.note = text;
-		}
-
-		PairReport report(@Nullable String requestedBy, long millis) {
-			return new PairReport(this.id, this.operation, (this.error == null) ? "succeeded" : "failed", this.primary,
-					requestedBy, this.startedAt, millis, this.steps, this.note, this.error, this.pausedMillis);
-		}
+		void run(PairRun run, MemberStatus mine, MemberStatus theirs);
 
 	}
 

@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  *
  * @param id unique identifier of the pair operation
  * @param operation {@code start}, {@code checkpoint} or {@code switchover}
- * @param outcome {@code succeeded} or {@code failed}
+ * @param outcome {@code succeeded} or {@code failed}; {@code running} while the operation
+ * runs, when its steps so far are shown
  * @param primary which node is primary after the operation, seen from the node that keeps
  * the report, or {@code null} if neither
  * @param caller who asked, as far as it is known
@@ -30,13 +31,27 @@ public record PairReport(String id, String operation, String outcome, @Nullable 
 		@Nullable String caller, Instant startedAt, long durationMillis, List<PairStep> steps, @Nullable String note,
 		@Nullable String error, @Nullable Long pausedMillis) {
 
+	/** The outcome of a pair operation that still runs. */
+	public static final String RUNNING = "running";
+
+	/** The outcome of a pair operation that succeeded. */
+	public static final String SUCCEEDED = "succeeded";
+
+	/** The outcome of a pair operation that failed. */
+	public static final String FAILED = "failed";
+
 	public PairReport {
 		steps = List.copyOf(steps);
 	}
 
 	/** Whether the pair operation succeeded. */
 	public boolean succeeded() {
-		return "succeeded".equals(this.outcome);
+		return SUCCEEDED.equals(this.outcome);
+	}
+
+	/** Whether the pair operation still runs. */
+	public boolean running() {
+		return RUNNING.equals(this.outcome);
 	}
 
 	/**

@@ -316,6 +316,9 @@ final class DiskReplication {
 	// ---- stop -------------------------------------------------------------
 
 	void stop(boolean failover) throws Exception {
+		// A stop ends any pause: writes held back go on, never wait for a resume that
+		// will not come (a shutdown in the middle of a pair checkpoint, say).
+		resume();
 		switch (this.role) {
 			case PRIMARY -> stopPrimary(failover);
 			case SECONDARY -> stopSecondary(failover);
@@ -435,6 +438,7 @@ final class DiskReplication {
 	}
 
 	void close() {
+		resume();
 		try {
 			if (this.role == Role.PRIMARY || this.role == Role.SECONDARY) {
 				stop(false);

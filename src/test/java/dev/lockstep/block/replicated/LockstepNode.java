@@ -107,6 +107,19 @@ final class LockstepNode implements AutoCloseable {
 		return this.properties.stream().map((property) -> "--" + property).toList();
 	}
 
+	/**
+	 * Starts qemu-io on an export and returns at once: for writes that must be in flight
+	 * while something else happens.
+	 */
+	Process ioInBackground(String export, String... commands) throws IOException {
+		List<String> command = new ArrayList<>(List.of("qemu-io", "-f", "raw", uri(export)));
+		for (String each : commands) {
+			command.add("-c");
+			command.add(each);
+		}
+		return new ProcessBuilder(command).redirectErrorStream(true).start();
+	}
+
 	/** The disk's image file. */
 	Path image() {
 		return this.dir.resolve("disk0.img");
@@ -156,14 +169,25 @@ final class LockstepNode implements AutoCloseable {
 	}
 
 	Response post(String path, String body) throws IOException, InterruptedException {
-		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
+		return post(path, body, new String[0]);
+	}
+
+	/**
+	 * Posts with extra headers, given as name, value, name, value…
+	 * @return the answer; {@link Response#location()} is its {@code Location} header
+	 */
+	Response post(String path, String body, String... headers) throws IOException, InterruptedException {
+		HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + this.httpPort + path))
 			.timeout(Duration.ofSeconds(60))
 			.header("Content-Type", "application/json")
 			.header("Authorization", "Bearer " + TOKEN)
-			.POST((body != null) ? HttpRequest.BodyPublishers.ofString(body) : HttpRequest.BodyPublishers.noBody())
-			.build();
-		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-		return new Response(response.statusCode(), response.body());
+			.POST((body != null) ? HttpRequest.BodyPublishers.ofString(body) : HttpRequest.BodyPublishers.noBody());
+		for (int i = 0; i + 1 < headers.length; i += 2) {
+			request.header(headers[i], headers[i + 1]);
+		}
+		HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+		return new Response(response.statusCode(), response.body(),
+				response.headers().firstValue("Location").orElse(null));
 	}
 
 	Response get(String path) throws IOException, InterruptedException {
@@ -173,7 +197,7 @@ final class LockstepNode implements AutoCloseable {
 			.GET()
 			.build();
 		HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-		return new Response(response.statusCode(), response.body());
+		return new Response(response.statusCode(), response.body(), null);
 	}
 
 	Response start(String mode) throws IOException, InterruptedException {
@@ -239,7 +263,14 @@ final class LockstepNode implements AutoCloseable {
 		}
 	}
 
-	record Response(int status, String body) {
+	/**
+	 * An answer of the API.
+	 *
+	 * @param status the HTTP status
+	 * @param body the body
+	 * @param location the {@code Location} header, if any
+	 */
+	record Response(int status, String body, @org.jspecify.annotations.Nullable String location) {
 	}
 
 }
