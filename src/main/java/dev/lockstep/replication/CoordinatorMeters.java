@@ -11,7 +11,7 @@ import io.micrometer.core.instrument.Timer;
 
 /**
  * The coordinator's meters: its state ({@code lockstep.state}), its operations
- * ({@code lockstep.operations}), every participant call
+ * ({@code lockstep.operations}, with histogram buckets), every participant call
  * ({@code lockstep.participant.calls}) and the paused time around checkpoints
  * ({@code lockstep.pair.pause}).
  */
@@ -36,6 +36,10 @@ final class CoordinatorMeters {
 			Gauge.builder("lockstep.state", state, (current) -> (current.get() == candidate) ? 1 : 0)
 				.tag("state", candidate.name())
 				.description("1 for the coordinator's current lifecycle state, 0 for the others")
+				// The registry holds a gauge's object weakly, and nothing else holds this
+				// supplier: without this the gauge turns NaN at the first garbage
+				// collection.
+				.strongReference(true)
 				.register(registry);
 		}
 	}
@@ -48,6 +52,8 @@ final class CoordinatorMeters {
 						.tag("operation", operation.value())
 						.tag("outcome", outcome.value())
 						.description("Lifecycle operations")
+						// Buckets for checkpoint latency quantiles (histogram_quantile).
+						.publishPercentileHistogram()
 						.register(this.registry))
 			.record(Math.max(0, nanos), TimeUnit.NANOSECONDS);
 	}

@@ -22,6 +22,7 @@ import com.marcnuri.helm.DryRun;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.w3c.dom.Document;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
 
 import org.springframework.boot.context.config.ConfigDataEnvironmentPostProcessor;
 import org.springframework.boot.convert.DurationStyle;
@@ -256,6 +259,57 @@ class LockstepChartTests {
 		String docs = Files.readString(Path.of("docs", "replication.md"));
 		String metrics = docs.substring(docs.indexOf("## Metrics"));
 		assertThat(used).isNotEmpty().allSatisfy((name) -> assertThat(metrics).contains("`" + name));
+	}
+
+	@Test
+	void grafanaDashboardIsOffByDefault() {
+		assertThat(defaults.ofKind("ConfigMap")).extracting((configMap) -> at(configMap, "metadata", "name"))
+			.containsExactly("lockstep");
+		assertThat(defaults.manifests()).doesNotContain("grafana_dashboard");
+	}
+
+	@Test
+	void grafanaDashboardIsAConfigMapForTheSidecarWithTheDashboardsJson() throws IOException {
+		RenderedChart chart = RenderedChart.parse(new Helm(CHART).template()
+			.withName(RELEASE)
+			.withNamespace(NAMESPACE)
+			.set("metrics.grafanaDashboard.enabled", "true")
+			.call());
+		Map<String, Object> configMap = chart.get("ConfigMap", "lockstep-grafana-dashboard");
+		assertThat(value(configMap, "metadata", "namespace")).isEqualTo(NAMESPACE);
+		assertThat(value(configMap, "metadata", "labels", "grafana_dashboard")).isEqualTo("1");
+		assertThat(value(configMap, "metadata", "labels", "app.kubernetes.io/instance")).isEqualTo(RELEASE);
+		assertThat(value(configMap, "metadata", "annotations")).isNull();
+		String json = (String) value(configMap, "data", "lockstep.json");
+		assertThat(json).isEqualTo(Files.readString(CHART.resolve("dashboards").resolve("lockstep.json")).strip());
+		Map<String, Object> dashboard = JsonMapper.builder().build().readValue(json, new TypeReference<>() {
+		});
+		assertThat(dashboard.get("uid")).isEqualTo("lockstep");
+		List<Map<String, Object>> variables = at(dashboard, "templating", "list");
+		assertThat(variables).extracting((variable) -> variable.get("name"))
+			.containsExactly("datasource", "namespace", "pod");
+		assertThat(variables.get(0)).containsEntry("type", "datasource").containsEntry("query", "prometheus");
+	}
+
+	@Test
+	void grafanaDashboardLabelFolderAndNamespaceAreConfigurable() {
+		RenderedChart chart = RenderedChart.parse(new Helm(CHART).template()
+			.withName(RELEASE)
+			.withNamespace(NAMESPACE)
+			.set("metrics.grafanaDashboard.enabled", "true")
+			.set("metrics.grafanaDashboard.namespace", "monitoring")
+			.set("metrics.grafanaDashboard.label", "example.com/dashboard")
+			.set("metrics.grafanaDashboard.labelValue", "lockstep")
+			.set("metrics.grafanaDashboard.folder", "Storage")
+			.set("metrics.grafanaDashboard.labels.team", "storage")
+			.call());
+		Map<String, Object> configMap = chart.get("ConfigMap", "lockstep-grafana-dashboard");
+		assertThat(value(configMap, "metadata", "namespace")).isEqualTo("monitoring");
+		assertThat(value(configMap, "metadata", "labels")).asInstanceOf(InstanceOfAssertFactories.MAP)
+			.containsEntry("example.com/dashboard", "lockstep")
+			.containsEntry("team", "storage")
+			.doesNotContainKey("grafana_dashboard");
+		assertThat(value(configMap, "metadata", "annotations", "grafana_folder")).isEqualTo("Storage");
 	}
 
 	@Test

@@ -23,6 +23,7 @@ import org.jspecify.annotations.Nullable;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -294,9 +295,10 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 	 * Registers per-disk replication meters, tagged with the disk's name: its role (1 for
 	 * the current one), whether writes are forwarded, the bytes marked for the next
 	 * resynchronisation, the size of each overlay, whether a secondary's primary is lost,
-	 * the number of fault classes recorded, the bytes compared and copied by the last
-	 * synchronisation, the last verify's figures, whether the data lineage can be
-	 * trusted, and the bytes a crash left in doubt.
+	 * the number of fault classes recorded, the bytes the last synchronisation looks at,
+	 * compared and copied, the last verify's figures, whether the data lineage can be
+	 * trusted, the bytes a crash left in doubt, and the latency of forwarded writes (a
+	 * timer with histogram buckets).
 	 */
 	public void bindTo(MeterRegistry meters) {
 		for (DiskReplication disk : this.disks) {
@@ -317,6 +319,8 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 					"1 while the secondary's primary is lost");
 			gauge(meters, "lockstep.replication.faults", disk, DiskReplication::faultCount, null,
 					"Classes of replication fault recorded since the last start");
+			gauge(meters, "lockstep.replication.sync.total", disk, (d) -> syncBytes(d, SyncStatus::totalBytes), "bytes",
+					"Bytes the last or running synchronisation looks at: the whole disk when it compares every chunk");
 			gauge(meters, "lockstep.replication.sync.compared", disk, (d) -> syncBytes(d, SyncStatus::comparedBytes),
 					"bytes", "Bytes compared by the last or running synchronisation");
 			gauge(meters, "lockstep.replication.sync.copied", disk, (d) -> syncBytes(d, SyncStatus::copiedBytes),
@@ -335,6 +339,13 @@ public final class BlockReplicationParticipant implements ReplicationParticipant
 			gauge(meters, "lockstep.replication.verify.running", disk,
 					(d) -> (d.status().verify() != null && d.status().verify().running()) ? 1 : 0, null,
 					"1 while an online verify runs");
+			Timer forwarded = Timer.builder("lockstep.replication.forwarded.writes")
+				.tag("disk", disk.name())
+				.description("Writes, write-zeroes and trims a primary forwarded, from sending each to the "
+						+ "secondary's reply")
+				.publishPercentileHistogram()
+				.register(meters);
+			disk.forwardedWrites((nanos) -> forwarded.record(nanos, TimeUnit.NANOSECONDS));
 		}
 	}
 

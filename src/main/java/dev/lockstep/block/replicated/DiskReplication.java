@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -84,6 +85,10 @@ final class DiskReplication {
 
 	private final SyncProgress progress = new SyncProgress();
 
+	/** Receives each forwarded write's latency while this disk is primary. */
+	private volatile LongConsumer forwardedWrites = (nanos) -> {
+	};
+
 	private volatile Role role = Role.IDLE;
 
 	private volatile @Nullable ReplicationMode failedOverFrom;
@@ -120,6 +125,14 @@ final class DiskReplication {
 
 	String name() {
 		return this.name;
+	}
+
+	/**
+	 * Sets what receives the latency of each forwarded write, in nanoseconds, from the
+	 * next start as primary on.
+	 */
+	void forwardedWrites(LongConsumer recorder) {
+		this.forwardedWrites = recorder;
 	}
 
 	ReplicationKind kind() {
@@ -203,7 +216,7 @@ final class DiskReplication {
 			this.lineage.startingAsPrimary();
 			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
 			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.lineage, this.faults,
-					this.forwardTimeout);
+					this.forwardTimeout, this.forwardedWrites);
 			forwarding.syncing(true);
 			PrimaryDevice switched = forwarding;
 			// Atomically with the switch: a write before it is this node's alone, one

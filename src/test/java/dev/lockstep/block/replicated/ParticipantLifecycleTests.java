@@ -186,7 +186,7 @@ class ParticipantLifecycleTests {
 			String docs = Files.readString(Path.of("docs", "replication.md"));
 			Set<String> documented = names("`(lockstep_replication_[a-z_]+)",
 					docs.substring(docs.indexOf("## Metrics")));
-			assertThat(scraped).hasSize(13).isEqualTo(documented);
+			assertThat(scraped).hasSize(18).isEqualTo(documented);
 		}
 		finally {
 			participant.close();

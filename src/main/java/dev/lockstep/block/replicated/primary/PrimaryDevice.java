@@ -8,6 +8,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.Lock;
+import java.util.function.LongConsumer;
 
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.overlay.Stripes;
@@ -65,13 +66,28 @@ public final class PrimaryDevice implements BlockDevice {
 
 	private final Duration forwardTimeout;
 
+	/** Receives the nanoseconds each forwarded write took until the secondary's reply. */
+	private final LongConsumer forwardedNanos;
+
 	private volatile boolean forwarding = true;
 
 	private volatile boolean syncing;
 
 	public PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DiskLineage lineage,
 			Faults faults, Duration forwardTimeout) {
+		this(disk, local, remote, peer, lineage, faults, forwardTimeout, (nanos) -> {
+		});
+	}
+
+	/**
+	 * Creates the forwarding device; {@code forwardedNanos} receives, for each write,
+	 * write-zeroes or trim that the secondary acknowledged, the nanoseconds from sending
+	 * it to the secondary's reply.
+	 */
+	public PrimaryDevice(String disk, BlockDevice local, RemoteDisk remote, String peer, DiskLineage lineage,
+			Faults faults, Duration forwardTimeout, LongConsumer forwardedNanos) {
 		this.disk = disk;
+		this.forwardedNanos = forwardedNanos;
 		this.forwardTimeout = forwardTimeout;
 		this.local = local;
 		this.remote = remote;
@@ -204,6 +220,7 @@ public final class PrimaryDevice implements BlockDevice {
 	private void replicateOrdered(long offset, long length, IoAction localAction, RemoteAction remoteAction)
 			throws IOException {
 		CompletableFuture<Void> forwarded;
+		long sent = System.nanoTime();
 		try {
 			forwarded = remoteAction.send();
 		}
@@ -221,6 +238,7 @@ public final class PrimaryDevice implements BlockDevice {
 			// A reply that does not come in time aborts the connection, which fails the
 			// other requests in flight too rather than let each wait for its own.
 			this.remote.await(forwarded, forwardTimeout());
+			this.forwardedNanos.accept(System.nanoTime() - sent);
 		}
 		catch (IOException ex) {
 			fail(ex);

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
@@ -73,6 +74,35 @@ class PrimaryDeviceTests {
 	}
 
 	/**
+	 * Each write, write-zeroes and trim the secondary acknowledges reports how long its
+	 * reply took; once forwarding has stopped, nothing is reported.
+	 */
+	@Test
+	void forwardedWritesReportTheirLatencyUntilTheSecondaryReplies() throws Exception {
+		MemoryDevice local = new MemoryDevice(SIZE);
+		MemoryDevice secondary = new MemoryDevice(SIZE);
+		ExecutorService delays = Executors.newFixedThreadPool(2);
+		List<Long> latencies = new CopyOnWriteArrayList<>();
+		PrimaryDevice primary = new PrimaryDevice("disk0", local, new DelayingRemote(secondary, delays, 20),
+				"nbd://peer:1", DiskLineage.open("disk0", this.dir.resolve("disk0.img"), SIZE, false),
+				new Faults("disk0"), Duration.ofSeconds(10), latencies::add);
+		try {
+			primary.write(0, ByteBuffer.wrap(new byte[4096]), false);
+			primary.writeZeroes(8192, 4096, false, false);
+			primary.trim(16384, 4096, false);
+			assertThat(latencies).hasSize(3)
+				.allSatisfy((nanos) -> assertThat(nanos).isBetween(Duration.ofMillis(20).toNanos(),
+						Duration.ofSeconds(10).toNanos()));
+			primary.stopForwarding();
+			primary.write(0, ByteBuffer.wrap(new byte[4096]), false);
+			assertThat(latencies).hasSize(3);
+		}
+		finally {
+			delays.shutdownNow();
+		}
+	}
+
+	/**
 	 * Completes each request on another thread after a random pause, so that replies can
 	 * overtake each other.
 	 */
@@ -82,15 +112,22 @@ class PrimaryDeviceTests {
 
 		private final ExecutorService executor;
 
+		private final long minimumMillis;
+
 		DelayingRemote(MemoryDevice device, ExecutorService executor) {
+			this(device, executor, 0);
+		}
+
+		DelayingRemote(MemoryDevice device, ExecutorService executor, long minimumMillis) {
 			this.device = device;
 			this.executor = executor;
+			this.minimumMillis = minimumMillis;
 		}
 
 		private CompletableFuture<Void> later(IoAction task) {
 			return CompletableFuture.runAsync(() -> {
 				try {
-					Thread.sleep(0, new Random().nextInt(300_000));
+					Thread.sleep(this.minimumMillis, new Random().nextInt(300_000));
 					task.run();
 				}
 				catch (IOException | InterruptedException ex) {
