@@ -5,6 +5,7 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -41,7 +42,12 @@ public final class BufferPool {
 	 */
 	private final Semaphore smallReserve;
 
-	private final int smallReserveUnits;
+	/**
+	 * Units taken from the small reserve and not put back yet. Every buffer given back
+	 * repays them first, so that the reserve and the main budget each return exactly to
+	 * their share, whichever buffers took from which.
+	 */
+	private final AtomicInteger reserveOwed = new AtomicInteger();
 
 	private final long idleLimit;
 
@@ -69,9 +75,9 @@ public final class BufferPool {
 		}
 		this.maxBufferSize = maxBufferSize;
 		int units = (int) Math.min(Integer.MAX_VALUE, budgetBytes / UNIT);
-		this.smallReserveUnits = Math.min(Math.max(SMALL / UNIT, units / 8), units / 2);
-		this.mainUnits = units - this.smallReserveUnits;
-		this.smallReserve = new Semaphore(this.smallReserveUnits, true);
+		int smallReserveUnits = Math.min(Math.max(SMALL / UNIT, units / 8), units / 2);
+		this.mainUnits = units - smallReserveUnits;
+		this.smallReserve = new Semaphore(smallReserveUnits, true);
 		this.budget = new Semaphore(this.mainUnits, true);
 		this.idleLimit = budgetBytes / 4;
 		int count = Integer.numberOfTrailingZeros(maxBufferSize) - MIN_SHIFT + 1;
@@ -118,6 +124,7 @@ public final class BufferPool {
 	 */
 	private void take(int units, boolean small) throws InterruptedException {
 		if (small && this.smallReserve.tryAcquire(units, 0, TimeUnit.NANOSECONDS)) {
+			this.reserveOwed.addAndGet(units);
 			return;
 		}
 		int fromMain = Math.min(units, this.mainUnits);
@@ -125,6 +132,7 @@ public final class BufferPool {
 		if (units > fromMain) {
 			try {
 				this.smallReserve.acquire(units - fromMain);
+				this.reserveOwed.addAndGet(units - fromMain);
 			}
 			catch (InterruptedException ex) {
 				giveBack(fromMain);
@@ -150,14 +158,14 @@ public final class BufferPool {
 	}
 
 	/**
-	 * Returns permits, topping the small reserve up first. The two semaphores together
+	 * Returns permits, repaying the small reserve first. The two semaphores together
 	 * always hold the whole budget less what is handed out, so memory stays bounded
-	 * whichever one a permit lands in, and the main budget never holds more than its
-	 * share.
+	 * whichever one a permit lands in, and once everything is given back each holds
+	 * exactly its share again.
 	 */
-	private synchronized void giveBack(int units) {
-		int missing = this.smallReserveUnits - this.smallReserve.availablePermits();
-		int toReserve = Math.max(0, Math.min(units, missing));
+	private void giveBack(int units) {
+		int owed = this.reserveOwed.getAndUpdate((current) -> current - Math.min(units, current));
+		int toReserve = Math.min(units, owed);
 		if (toReserve > 0) {
 			this.smallReserve.release(toReserve);
 		}

@@ -78,6 +78,17 @@ class BufferPoolTests {
 		assertThat(pool.peakOutstandingBytes()).isLessThanOrEqualTo(64L * MIB);
 		assertThat(pool.outstandingBytes()).isZero();
 		assertThat(pool.availableBytes()).isEqualTo(64L * MIB);
+		// Reserve and main budget are back to their shares: the largest buffer needs
+		// both.
+		ByteBuffer again = CompletableFuture.supplyAsync(() -> {
+			try {
+				return pool.acquire(64 * MIB);
+			}
+			catch (InterruptedException ex) {
+				throw new IllegalStateException(ex);
+			}
+		}).get(5, TimeUnit.SECONDS);
+		pool.release(again);
 	}
 
 	@Test
