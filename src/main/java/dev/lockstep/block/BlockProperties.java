@@ -64,7 +64,9 @@ public record BlockProperties(@DefaultValue("true") boolean enabled, @DefaultVal
 	 * @param port the port, 0 for an ephemeral one
 	 * @param maxConnections the most client connections at once
 	 * @param threadsPerConnection the most requests processed at once per connection
-	 * @param bufferBudget the most request and reply data held in memory at once
+	 * @param bufferBudget the most request and reply data held in memory at once, all
+	 * clients together; at least 64MiB, the largest request; a client whose request would
+	 * exceed it waits, and its socket is not read meanwhile
 	 * @param handshakeTimeout how long a client may take to select an export
 	 */
 	public record NbdSettings(@DefaultValue("127.0.0.1") @NotBlank String bind,
@@ -75,8 +77,9 @@ public record BlockProperties(@DefaultValue("true") boolean enabled, @DefaultVal
 			@DefaultValue("30s") @NotNull Duration handshakeTimeout) {
 
 		public NbdSettings {
-			if (bufferBudget != null && bufferBudget.toBytes() < 32L * 1024 * 1024) {
-				throw new IllegalArgumentException("lockstep.block.nbd.buffer-budget must be at least 32MiB");
+			if (bufferBudget != null && bufferBudget.toBytes() < 64L * 1024 * 1024) {
+				throw new IllegalArgumentException(
+						"lockstep.block.nbd.buffer-budget must be at least 64MiB, the largest request the NBD server accepts");
 			}
 		}
 

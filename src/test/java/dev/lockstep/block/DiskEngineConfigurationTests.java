@@ -156,6 +156,20 @@ class DiskEngineConfigurationTests {
 	}
 
 	@Test
+	void bufferBudgetMustHoldTheLargestRequest() {
+		this.runner
+			.withPropertyValues("lockstep.block.data-dir=" + this.directory, "lockstep.block.nbd.buffer-budget=48MiB")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.hasMessageContaining("lockstep.block.nbd.buffer-budget must be at least 64MiB");
+			});
+		this.runner
+			.withPropertyValues("lockstep.block.data-dir=" + this.directory, "lockstep.block.nbd.buffer-budget=64MiB")
+			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	@Test
 	void sizeConverterAcceptsBinaryAndSpringUnits() {
 		assertThat(BinaryDataSizeConverter.parse("64MiB")).isEqualTo(DataSize.ofMegabytes(64));
 		assertThat(BinaryDataSizeConverter.parse("1GiB")).isEqualTo(DataSize.ofGigabytes(1));

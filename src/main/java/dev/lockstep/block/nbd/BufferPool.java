@@ -4,13 +4,19 @@ import java.nio.ByteBuffer;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A pool of direct buffers in power-of-two size classes with a byte budget.
  * {@link #acquire} blocks while the buffers handed out would exceed the budget, so the
- * memory used for request and reply data stays bounded whatever clients send. Idle
- * buffers are kept for reuse up to a quarter of the budget.
+ * memory used for request and reply data stays bounded whatever clients send; a caller
+ * that reads a request's data only once it has its buffer thereby stops reading its
+ * socket, which pushes back on the client. Waiting is first come, first served, so a
+ * buffer of the largest size is always handed out once the buffers before it are given
+ * back, however many smaller ones are asked for meanwhile. Idle buffers are kept for
+ * reuse up to a quarter of the budget.
  */
 public final class BufferPool {
 
@@ -23,20 +29,33 @@ public final class BufferPool {
 
 	private final int maxBufferSize;
 
+	/** The budget less the small reserve, in units. */
+	private final int mainUnits;
+
 	private final Semaphore budget;
 
 	/**
 	 * A share of the budget that only small buffers may use, so that clients doing small
-	 * I/O keep going while others hold large buffers (for example 32 MiB reads whose
-	 * replies their client does not read).
+	 * I/O keep going while others hold large buffers (for example 64 MiB reads whose
+	 * replies their client does not read). A buffer larger than the rest of the budget
+	 * takes what it lacks from here too, so that it can always be handed out.
 	 */
 	private final Semaphore smallReserve;
 
-	private final int smallReserveUnits;
+	/**
+	 * Units taken from the small reserve and not put back yet. Every buffer given back
+	 * repays them first, so that the reserve and the main budget each return exactly to
+	 * their share, whichever buffers took from which.
+	 */
+	private final AtomicInteger reserveOwed = new AtomicInteger();
 
 	private final long idleLimit;
 
 	private final AtomicLong idleBytes = new AtomicLong();
+
+	private final AtomicLong outstandingBytes = new AtomicLong();
+
+	private final AtomicLong peakOutstandingBytes = new AtomicLong();
 
 	private final Queue<ByteBuffer>[] classes;
 
@@ -56,10 +75,10 @@ public final class BufferPool {
 		}
 		this.maxBufferSize = maxBufferSize;
 		int units = (int) Math.min(Integer.MAX_VALUE, budgetBytes / UNIT);
-		// Never so large that the rest could not hold one buffer of the largest size.
-		this.smallReserveUnits = Math.max(0, Math.min(Math.max(SMALL / UNIT, units / 8), units - maxBufferSize / UNIT));
-		this.smallReserve = new Semaphore(this.smallReserveUnits);
-		this.budget = new Semaphore(units - this.smallReserveUnits);
+		int smallReserveUnits = Math.min(Math.max(SMALL / UNIT, units / 8), units / 2);
+		this.mainUnits = units - smallReserveUnits;
+		this.smallReserve = new Semaphore(smallReserveUnits, true);
+		this.budget = new Semaphore(this.mainUnits, true);
 		this.idleLimit = budgetBytes / 4;
 		int count = Integer.numberOfTrailingZeros(maxBufferSize) - MIN_SHIFT + 1;
 		this.classes = new Queue[count];
@@ -78,9 +97,9 @@ public final class BufferPool {
 		}
 		int index = classIndex(length);
 		int capacity = UNIT << index;
-		if (capacity > SMALL || !this.smallReserve.tryAcquire(capacity / UNIT)) {
-			this.budget.acquire(capacity / UNIT);
-		}
+		take(capacity / UNIT, capacity <= SMALL);
+		long outstanding = this.outstandingBytes.addAndGet(capacity);
+		this.peakOutstandingBytes.accumulateAndGet(outstanding, Math::max);
 		ByteBuffer buffer = this.classes[index].poll();
 		if (buffer != null) {
 			this.idleBytes.addAndGet(-capacity);
@@ -98,6 +117,31 @@ public final class BufferPool {
 	}
 
 	/**
+	 * Takes permits: a small buffer from the reserve if it can without waiting and
+	 * without overtaking a waiting large one, otherwise from the main budget, and what
+	 * the main budget cannot ever hold from the reserve. Main before reserve, always, so
+	 * two waiters never hold what the other waits for.
+	 */
+	private void take(int units, boolean small) throws InterruptedException {
+		if (small && this.smallReserve.tryAcquire(units, 0, TimeUnit.NANOSECONDS)) {
+			this.reserveOwed.addAndGet(units);
+			return;
+		}
+		int fromMain = Math.min(units, this.mainUnits);
+		this.budget.acquire(fromMain);
+		if (units > fromMain) {
+			try {
+				this.smallReserve.acquire(units - fromMain);
+				this.reserveOwed.addAndGet(units - fromMain);
+			}
+			catch (InterruptedException ex) {
+				giveBack(fromMain);
+				throw ex;
+			}
+		}
+	}
+
+	/**
 	 * Gives a buffer obtained from {@link #acquire} back to the pool.
 	 */
 	public void release(ByteBuffer buffer) {
@@ -109,20 +153,19 @@ public final class BufferPool {
 		else if (buffer.isDirect()) {
 			this.idleBytes.addAndGet(-capacity);
 		}
-		giveBack(capacity / UNIT, capacity <= SMALL);
+		this.outstandingBytes.addAndGet(-capacity);
+		giveBack(capacity / UNIT);
 	}
 
 	/**
-	 * Returns permits, topping the small reserve up first for small buffers. The two
-	 * semaphores together always hold the whole budget less what is handed out, so memory
-	 * stays bounded whichever one a permit lands in.
+	 * Returns permits, repaying the small reserve first. The two semaphores together
+	 * always hold the whole budget less what is handed out, so memory stays bounded
+	 * whichever one a permit lands in, and once everything is given back each holds
+	 * exactly its share again.
 	 */
-	private void giveBack(int units, boolean small) {
-		int toReserve = 0;
-		if (small) {
-			int missing = this.smallReserveUnits - this.smallReserve.availablePermits();
-			toReserve = Math.max(0, Math.min(units, missing));
-		}
+	private void giveBack(int units) {
+		int owed = this.reserveOwed.getAndUpdate((current) -> current - Math.min(units, current));
+		int toReserve = Math.min(units, owed);
 		if (toReserve > 0) {
 			this.smallReserve.release(toReserve);
 		}
@@ -134,6 +177,16 @@ public final class BufferPool {
 	/** Bytes currently available to {@link #acquire} without waiting. */
 	public long availableBytes() {
 		return (long) (this.budget.availablePermits() + this.smallReserve.availablePermits()) * UNIT;
+	}
+
+	/** Bytes handed out and not given back yet. */
+	long outstandingBytes() {
+		return this.outstandingBytes.get();
+	}
+
+	/** The most bytes ever handed out at once. */
+	long peakOutstandingBytes() {
+		return this.peakOutstandingBytes.get();
 	}
 
 	private static int classIndex(int length) {

@@ -43,10 +43,11 @@ import dev.lockstep.block.ExportRegistry;
 public final class NbdServer implements AutoCloseable {
 
 	/**
-	 * The largest READ or WRITE the server accepts (advertised as the maximum block
-	 * size).
+	 * The largest READ or WRITE the server accepts (advertised as the maximum payload in
+	 * {@code NBD_INFO_BLOCK_SIZE}): 64 MiB, as nbdkit accepts. The buffer budget must
+	 * hold at least one request of this size.
 	 */
-	public static final int MAX_REQUEST = 32 * 1024 * 1024;
+	public static final int MAX_REQUEST = 64 * 1024 * 1024;
 
 	private static final Log logger = LogFactory.getLog(NbdServer.class);
 
@@ -298,7 +299,8 @@ public final class NbdServer implements AutoCloseable {
 	 * @param port the port, 0 for an ephemeral one
 	 * @param maxConnections the most client connections at once
 	 * @param threadsPerConnection the most requests processed at once per connection
-	 * @param bufferBudget the most bytes of request and reply data held at once
+	 * @param bufferBudget the most bytes of request and reply data held at once, all
+	 * connections together; at least {@link #MAX_REQUEST}
 	 * @param handshakeTimeout how long a client may take to select an export
 	 */
 	public record Settings(String bind, int port, int maxConnections, int threadsPerConnection, long bufferBudget,

@@ -55,7 +55,12 @@ final class NbdTransmission {
 
 	private final ReentrantLock readLock = new ReentrantLock();
 
-	private final Semaphore budget = new Semaphore(NbdServer.MAX_REQUEST / UNIT);
+	/**
+	 * The connection's own share of the server's buffer budget: one request of the
+	 * largest size. First come, first served, so that a large request is not overtaken
+	 * forever by small ones.
+	 */
+	private final Semaphore budget = new Semaphore(NbdServer.MAX_REQUEST / UNIT, true);
 
 	private final AtomicInteger threads = new AtomicInteger();
 

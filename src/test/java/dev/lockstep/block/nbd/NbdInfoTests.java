@@ -28,7 +28,7 @@ class NbdInfoTests {
 			.contains("\"can_trim\": true")
 			.contains("\"can_zero\": true")
 			.contains("\"can_multi_conn\": true")
-			.contains("\"block_size_maximum\": 33554432")
+			.contains("\"block_size_maximum\": 67108864")
 			.contains("\"base:allocation\"");
 	}
 

@@ -48,7 +48,7 @@ class NbdClientTests {
 				assertThat(client.info().structuredReplies()).isTrue();
 				assertThat(client.info().blockStatus()).isTrue();
 				assertThat(client.info().canMultiConn()).isTrue();
-				assertThat(client.info().maximumBlockSize()).isEqualTo(32 * 1024 * 1024);
+				assertThat(client.info().maximumBlockSize()).isEqualTo(64 * 1024 * 1024);
 				exercise(client, 64 * MIB);
 			}
 			// What the client wrote is what qemu-io reads.
