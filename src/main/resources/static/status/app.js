@@ -57,6 +57,7 @@ function setConnection(text, kind) {
 function showAlert(text) {
 	$('alert-text').textContent = text;
 	$('alert').hidden = false;
+	$('alert').scrollIntoView({ block: 'nearest' });
 }
 
 function hideAlert() {
@@ -405,7 +406,7 @@ async function runAction(action, mode) {
 		}
 		await guarded(refreshAll);
 		if (!button.disabled) {
-			button.focus();
+			button.focus({ preventScroll: true });
 		}
 	}
 }

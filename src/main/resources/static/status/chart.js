@@ -11,15 +11,15 @@ const SERIES = [
 ];
 
 /**
- * Turns this node's operation reports and, where the pair is configured, the pair's
- * reports into at most 100 points: {time, primary, secondary, pause} in milliseconds. A
+ * Turns this node's succeeded checkpoints and, where the pair is configured, the pair's
+ * into at most 100 points: {time, primary, secondary, pause} in milliseconds. A
  * node checkpoint that is part of a pair checkpoint is shown once, as the pair's.
  */
 export function checkpointPoints(operations, pairReports) {
 	const points = [];
 	const inPair = new Set();
 	for (const report of pairReports || []) {
-		if (report.operation !== 'checkpoint') {
+		if (report.operation !== 'checkpoint' || report.outcome !== 'succeeded') {
 			continue;
 		}
 		const sums = { self: null, peer: null };
@@ -41,7 +41,7 @@ export function checkpointPoints(operations, pairReports) {
 		});
 	}
 	for (const report of operations || []) {
-		if (report.operation !== 'checkpoint' || report.outcome === 'running' || inPair.has(report.id)) {
+		if (report.operation !== 'checkpoint' || report.outcome !== 'succeeded' || inPair.has(report.id)) {
 			continue;
 		}
 		points.push({

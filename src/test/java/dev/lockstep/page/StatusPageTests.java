@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
@@ -67,6 +68,9 @@ class StatusPageTests {
 
 	private static final AtomicReference<String> remoteError = new AtomicReference<>();
 
+	/** When set, the remote participant refuses checkpoints with this problem detail. */
+	private static final AtomicReference<String> checkpointRefusal = new AtomicReference<>();
+
 	private static HttpServer remote;
 
 	private static ChromeDriver driver;
@@ -100,11 +104,19 @@ class StatusPageTests {
 			}
 			String action = exchange.getRequestURI().getPath().substring("/app/".length());
 			String error = remoteError.get();
-			String body = action.equals("error")
-					? ((error != null) ? "{\"error\":\"" + error + "\"}" : "{\"error\":null}") : "{}";
+			String refusal = checkpointRefusal.get();
+			int status = 200;
+			String body = "{}";
+			if (action.equals("error")) {
+				body = (error != null) ? "{\"error\":\"" + error + "\"}" : "{\"error\":null}";
+			}
+			else if (action.equals("checkpoint") && refusal != null) {
+				status = 503;
+				body = "{\"title\":\"Busy\",\"detail\":\"" + refusal + "\"}";
+			}
 			byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
 			exchange.getResponseHeaders().set("Content-Type", "application/json");
-			exchange.sendResponseHeaders(200, bytes.length);
+			exchange.sendResponseHeaders(status, bytes.length);
 			try (OutputStream out = exchange.getResponseBody()) {
 				out.write(bytes);
 			}
@@ -142,6 +154,38 @@ class StatusPageTests {
 			driver.quit();
 		}
 		remote.stop(0);
+	}
+
+	@Test
+	@Order(0)
+	void thePageIsServedWithoutTheTokenAndTheApiStillNeedsIt() {
+		RestTestClient anonymous = TestClients.anonymous(this.port);
+		for (String path : List.of("/", "/status/app.js", "/status/status.css", "/webjars/uplot/dist/uPlot.esm.js")) {
+			anonymous.get().uri(path).exchange().expectStatus().isOk();
+		}
+		anonymous.get()
+			.uri("/")
+			.exchange()
+			.expectHeader()
+			.contentTypeCompatibleWith(MediaType.TEXT_HTML)
+			.expectHeader()
+			.valueEquals("Content-Security-Policy", PageHeadersFilter.POLICY)
+			.expectBody(String.class)
+			.value((html) -> assertThat(html).contains("status/app.js").doesNotContain("<script>"));
+		anonymous.get().uri("/api/v1/replication").exchange().expectStatus().isUnauthorized();
+		anonymous.get().uri("/api/v1/events").exchange().expectStatus().isUnauthorized();
+		anonymous.get()
+			.uri("/actuator/info")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody()
+			.jsonPath("$.build.version")
+			.isNotEmpty()
+			.jsonPath("$.uptime.seconds")
+			.isNumber()
+			.jsonPath("$.pair.configured")
+			.isEqualTo(false);
 	}
 
 	@Test
@@ -237,24 +281,46 @@ class StatusPageTests {
 			.not(ExpectedConditions.textToBePresentInElementLocated(By.id("participants"), "app lost its peer")));
 		// A DOWN readiness group answers 503, which Chromium reports as a failed resource
 		// load; that is how a probe sees it, not a page error.
-		assertThat(severe(driver.manage().logs().get(LogType.BROWSER).getAll()))
-			.allSatisfy((entry) -> assertThat(entry).contains("/actuator/health/readiness").contains("503"));
+		assertOnlyFailedLoads("/actuator/health/readiness 503");
 	}
 
 	@Test
 	@Order(7)
+	void aFailedActionShowsTheProblemOfTheApi() throws IOException {
+		checkpointRefusal.set("the application is busy flushing");
+		try {
+			button("action-checkpoint").click();
+			waitFor().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
+			button("confirm-ok").click();
+			WebElement alert = waitFor().until(ExpectedConditions.visibilityOfElementLocated(By.id("alert")));
+			assertThat(alert.getText()).contains("Checkpoint failed: A participant failed: Participant 'app' failed")
+				.contains("the application is busy flushing");
+			waitFor().until((d) -> !driver.findElements(By.cssSelector("#operations li.failed")).isEmpty());
+			screenshot("07-failed-checkpoint");
+		}
+		finally {
+			checkpointRefusal.set(null);
+		}
+		// The failed checkpoint's 502, and readiness DOWN while the participant's failure
+		// stands, are reported as failed resource loads; nothing else may be.
+		assertOnlyFailedLoads("/api/v1/replication/checkpoint 502", "/actuator/health/readiness 503");
+		button("alert-close").click();
+	}
+
+	@Test
+	@Order(8)
 	void aPhoneSizedViewportHasNoHorizontalOverflow() throws IOException {
 		driver.manage().window().setSize(new Dimension(390, 844));
 		waitFor().until((d) -> ((Number) driver.executeScript("return window.innerWidth")).intValue() < 500);
 		Number overflow = (Number) ((JavascriptExecutor) driver)
 			.executeScript("return document.documentElement.scrollWidth - window.innerWidth");
 		assertThat(overflow.intValue()).isLessThanOrEqualTo(0);
-		screenshot("07-phone");
+		screenshot("08-phone");
 		driver.manage().window().setSize(new Dimension(1280, 1000));
 	}
 
 	@Test
-	@Order(8)
+	@Order(9)
 	void aWrongTokenIsRefusedWithAMessage() throws IOException {
 		driver.executeScript("sessionStorage.clear()");
 		driver.navigate().refresh();
@@ -264,7 +330,7 @@ class StatusPageTests {
 		assertThat(driver.findElement(By.id("token-dialog")).isDisplayed()).isTrue();
 		assertThat(driver.findElement(By.id("main")).isDisplayed()).isFalse();
 		assertThat(driver.executeScript("return sessionStorage.getItem('lockstep.apiToken')")).isNull();
-		screenshot("08-wrong-token");
+		screenshot("09-wrong-token");
 		enterToken(TestClients.TOKEN);
 		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.id("node"), "RUNNING"));
 		api().post()
@@ -274,6 +340,21 @@ class StatusPageTests {
 			.exchange()
 			.expectStatus()
 			.isOk();
+	}
+
+	/**
+	 * Asserts that the browser logged no error since the last look but the failed loads
+	 * named, each as {@code "<path> <status>"}.
+	 */
+	private static void assertOnlyFailedLoads(String... expected) {
+		assertThat(severe(driver.manage().logs().get(LogType.BROWSER).getAll())).allSatisfy((entry) -> {
+			assertThat(entry).contains("Failed to load resource");
+			assertThat(Arrays.stream(expected)
+				.map((load) -> load.split(" "))
+				.anyMatch((load) -> entry.contains(load[0] + " - ") && entry.contains("status of " + load[1])))
+				.as(entry)
+				.isTrue();
+		});
 	}
 
 	private static List<String> severe(List<LogEntry> entries) {
