@@ -26,7 +26,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -228,7 +230,7 @@ class StatusPageTests {
 			.exchange()
 			.expectStatus()
 			.isOk();
-		new WebDriverWait(driver, LIVE)
+		new WebDriverWait(driver, LIVE).ignoring(StaleElementReferenceException.class)
 			.until(ExpectedConditions.textToBePresentInElementLocated(By.id("node"), "RUNNING"));
 		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.id("operations"), "start secondary"));
 		assertThat(text("participants")).contains("started").doesNotContain("not started");
@@ -242,18 +244,24 @@ class StatusPageTests {
 		for (int i = 0; i < 5; i++) {
 			api().post().uri("/api/v1/replication/checkpoint").exchange().expectStatus().isOk();
 		}
-		button("action-checkpoint").click();
+		// By keyboard alone: Enter on the button, the dialog takes the focus on Cancel,
+		// Tab
+		// to the action and Enter; afterwards the focus is back on the button.
+		button("action-checkpoint").sendKeys(Keys.ENTER);
 		WebElement dialog = waitFor().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
 		assertThat(dialog.getText()).contains("A checkpoint waits for every forwarded write");
 		assertThat(driver.switchTo().activeElement().getAttribute("id")).isEqualTo("confirm-cancel");
 		screenshot("04-checkpoint-confirmation");
-		button("confirm-ok").click();
+		driver.switchTo().activeElement().sendKeys(Keys.TAB);
+		assertThat(driver.switchTo().activeElement().getAttribute("id")).isEqualTo("confirm-ok");
+		driver.switchTo().activeElement().sendKeys(Keys.ENTER);
 		waitFor().until(ExpectedConditions.invisibilityOfElementLocated(By.id("confirm-dialog")));
 		waitFor().until((d) -> driver.findElements(By.cssSelector("#operations li.succeeded"))
 			.stream()
 			.filter((item) -> item.getText().contains("checkpoint"))
 			.count() == 6);
 		assertThat(driver.findElement(By.id("alert")).isDisplayed()).isFalse();
+		waitFor().until((d) -> "action-checkpoint".equals(driver.switchTo().activeElement().getAttribute("id")));
 		assertThat(driver.findElements(By.cssSelector("#chart canvas"))).isNotEmpty();
 		WebElement newest = driver.findElement(By.cssSelector("#operations li summary"));
 		newest.click();
@@ -372,7 +380,11 @@ class StatusPageTests {
 	}
 
 	private static WebDriverWait waitFor() {
-		return new WebDriverWait(driver, Duration.ofSeconds(10));
+		// The page rebuilds a section when its data changes: an element found just before
+		// may be gone by the time it is read.
+		WebDriverWait wait = new WebDriverWait(driver, Duration.ofSeconds(10));
+		wait.ignoring(StaleElementReferenceException.class);
+		return wait;
 	}
 
 	private static String text(String id) {
