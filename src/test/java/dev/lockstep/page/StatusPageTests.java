@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
 
@@ -341,13 +342,31 @@ class StatusPageTests {
 		screenshot("09-wrong-token");
 		enterToken(TestClients.TOKEN);
 		waitFor().until(ExpectedConditions.textToBePresentInElementLocated(By.id("node"), "RUNNING"));
-		api().post()
-			.uri("/api/v1/replication/stop")
-			.contentType(MediaType.APPLICATION_JSON)
-			.body("{\"failover\":false}")
-			.exchange()
-			.expectStatus()
-			.isOk();
+	}
+
+	@Test
+	@Order(10)
+	void withoutTheEventStreamThePagePollsEveryTwoSeconds() throws IOException {
+		driver.executeCdpCommand("Network.enable", Map.of());
+		driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of("*/api/v1/events*")));
+		try {
+			driver.navigate().refresh();
+			waitFor()
+				.until(ExpectedConditions.textToBePresentInElementLocated(By.id("connection"), "Polling every 2 s"));
+			api().post()
+				.uri("/api/v1/replication/stop")
+				.contentType(MediaType.APPLICATION_JSON)
+				.body("{\"failover\":false}")
+				.exchange()
+				.expectStatus()
+				.isOk();
+			new WebDriverWait(driver, LIVE).ignoring(StaleElementReferenceException.class)
+				.until(ExpectedConditions.textToBePresentInElementLocated(By.id("node"), "IDLE"));
+			screenshot("10-polling");
+		}
+		finally {
+			driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of()));
+		}
 	}
 
 	/**
