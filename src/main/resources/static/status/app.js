@@ -54,8 +54,10 @@ function setConnection(text, kind) {
 	element.className = `connection ${kind}`;
 }
 
-function showAlert(text) {
+/** Shows a message; one about reading the node (kind 'read') goes away once a read succeeds again. */
+function showAlert(text, kind = 'action') {
 	$('alert-text').textContent = text;
+	$('alert').dataset.kind = kind;
 	$('alert').hidden = false;
 	$('alert').scrollIntoView({ block: 'nearest' });
 }
@@ -175,6 +177,9 @@ function render() {
 async function guarded(refresh) {
 	try {
 		await refresh();
+		if (!$('alert').hidden && $('alert').dataset.kind === 'read') {
+			hideAlert();
+		}
 		return true;
 	}
 	catch (error) {
@@ -182,7 +187,7 @@ async function guarded(refresh) {
 			tokenRefused(error);
 		}
 		else if (error.name !== 'AbortError') {
-			showAlert(`Could not read the node: ${error.message}`);
+			showAlert(`Could not read the node: ${error.message}`, 'read');
 		}
 		return false;
 	}
@@ -332,6 +337,8 @@ async function connect() {
 	const generation = state.generation;
 	setConnection('Connecting…', 'down');
 	if (!(await guarded(refreshAll))) {
+		// Not reachable yet (a refused token has already asked again): try again shortly.
+		later(generation, POLL_MILLIS, connect);
 		return;
 	}
 	stream(generation, 0);
