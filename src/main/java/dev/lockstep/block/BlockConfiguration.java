@@ -3,7 +3,6 @@ package dev.lockstep.block;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
@@ -26,11 +25,11 @@ class BlockConfiguration {
 	}
 
 	@Bean
-	@ConditionalOnExpression("'${lockstep.block.nbd.tls.mode:off}'.toLowerCase() != 'off'")
+	@ConditionalOnProperty(prefix = "lockstep.block.nbd.tls", name = "bundle")
 	NbdTlsEngines nbdTlsEngines(SslBundles sslBundles, BlockProperties properties) {
 		BlockProperties.Tls tls = properties.nbd().tls();
 		String bundle = tls.bundle();
-		Assert.state(bundle != null, "A TLS mode other than off needs a bundle (checked when binding)");
+		Assert.state(bundle != null, "The bean exists only with a bundle");
 		return new NbdTlsEngines(sslBundles, bundle, tls.clientAuth());
 	}
 

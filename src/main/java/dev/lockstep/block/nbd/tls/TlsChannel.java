@@ -361,6 +361,24 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
 		return false;
 	}
 
+	/**
+	 * Sends {@code close_notify} and shuts the socket's output down, after whatever is
+	 * being written.
+	 */
+	public void shutdownOutput() throws IOException {
+		this.writeLock.lock();
+		try {
+			this.engine.closeOutbound();
+			this.netOut.clear();
+			this.engine.wrap(EMPTY, this.netOut);
+			flush();
+			this.socket.shutdownOutput();
+		}
+		finally {
+			this.writeLock.unlock();
+		}
+	}
+
 	@Override
 	public boolean isOpen() {
 		return this.socket.isOpen();
