@@ -4,13 +4,20 @@
 #   - sequential read and write of the whole disk with nbdcopy (best of 3),
 #   - 4k random read and write with fio's nbd engine at iodepth 1 and 16.
 # Prints each figure and the ratios Lockstep/qemu-nbd and Lockstep/nbdkit.
+# Then TLS: Lockstep with NBD_OPT_STARTTLS (mode required, client certificates wanted)
+# against qemu-nbd --object tls-creds-x509 on the same certificates (made here with
+# openssl) and against Lockstep in plaintext, in paired rounds (the three back to back,
+# order rotated), reporting medians.
 #
-# Usage: bench/nbd.sh [workdir]    (env: FIO_RUNTIME=5, MVN_FLAGS=-o, SKIP_BUILD=1)
+# Usage: bench/nbd.sh [workdir]
+#   env: FIO_RUNTIME=5, MVN_FLAGS=-o, SKIP_BUILD=1, SIZE_MIB=1024,
+#        TLS_ROUNDS=3 (0 skips TLS), TLS_ONLY=1 (skips the plaintext comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FIO_RUNTIME=${FIO_RUNTIME:-5}
-SIZE_MIB=1024
+SIZE_MIB=${SIZE_MIB:-1024}
+TLS_ROUNDS=${TLS_ROUNDS:-3}
 WORK=${1:-$(mktemp -d /tmp/lockstep-bench.XXXXXX)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
@@ -34,7 +41,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -f "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img"
+  rm -f "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img" "$WORK"/lockstep-tls.img* "$WORK/qemu-tls.img"
 }
 trap cleanup EXIT
 
@@ -54,10 +61,10 @@ SRC="$WORK/source.img"
 # Each server gets its own copy of the same 1 GiB file (qemu-nbd and Lockstep both lock their image), and all
 # three run at once so that every test is measured on the three back to back: on a shared, noisy machine this
 # keeps load changes from favouring whichever server happens to run first.
-for name in lockstep qemu nbdkit; do
+for name in lockstep qemu nbdkit lockstep-tls qemu-tls; do
   cp "$SRC" "$WORK/$name.img"
 done
-rm -f "$WORK/lockstep.img.allocmap"
+rm -f "$WORK/lockstep.img.allocmap" "$WORK/lockstep-tls.img.allocmap"
 
 seconds() { python3 -c 'import time; print(time.monotonic())'; }
 
@@ -70,9 +77,12 @@ copy_rate() { # source target -> MiB/s
 }
 
 fio_iops() { # uri rw depth -> IOPS
-  local field=8
+  local field=8 uri=$1
   [ "$2" = randwrite ] && field=49
-  timeout $((FIO_RUNTIME + 60)) fio --name=bench --ioengine=nbd --uri="$1" --rw="$2" --bs=4k --iodepth="$3" \
+  # fio's nbd engine may not read local files named in the URI: over TLS it goes without a client
+  # certificate and without checking the server's (the encryption is the same).
+  case "$uri" in nbds://*) uri="${uri%%\?*}?tls-verify-peer=false" ;; esac
+  timeout $((FIO_RUNTIME + 60)) fio --name=bench --ioengine=nbd --uri="$uri" --rw="$2" --bs=4k --iodepth="$3" \
     --size=${SIZE_MIB}M --runtime="$FIO_RUNTIME" --ramp_time=1 --time_based --norandommap --randrepeat=0 \
     --output-format=terse --terse-version=3 2>/dev/null | awk -F';' -v f=$field '/^3;/{printf "%d\n", $f}'
 }
@@ -99,6 +109,8 @@ URI[nbdkit]="nbd://127.0.0.1:$PORT/"
 for name in lockstep qemu nbdkit; do wait_ready "${URI[$name]}"; done
 
 declare -A R
+ratio() { python3 -c "print(f'{$1/$2:.2f}x' if $2 else 'n/a')"; }
+if [ -z "${TLS_ONLY:-}" ]; then
 best() { # key value: keep the larger
   if [ -z "${R[$1]:-}" ] || [ "$2" -gt "${R[$1]}" ]; then R[$1]=$2; fi
 }
@@ -118,7 +130,6 @@ for test in "rr1 randread 1" "rw1 randwrite 1" "rr16 randread 16" "rw16 randwrit
   rotate
 done
 
-ratio() { python3 -c "print(f'{$1/$2:.2f}x' if $2 else 'n/a')"; }
 
 echo
 echo "Machine: $(nproc) cores, $(uname -sr), $(java -version 2>&1 | head -1)"
@@ -135,3 +146,69 @@ row "fio 4k randread qd16" rr16 IOPS
 row "fio 4k randwrite qd16" rw16 IOPS
 echo
 echo "Targets: sequential >= 1.0x nbdkit; random 4k qd16 >= 1.0x qemu-nbd."
+fi
+
+[ "$TLS_ROUNDS" -gt 0 ] || exit 0
+
+echo
+echo "TLS: certificates with openssl in $WORK/tls ..."
+TLS="$WORK/tls"
+mkdir -p "$TLS"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=bench CA" -keyout "$TLS/ca-key.pem" \
+  -out "$TLS/ca-cert.pem" 2>/dev/null
+for who in server client; do
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$who" -keyout "$TLS/$who-key.pem" -out "$TLS/$who.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n' \
+    >"$TLS/$who.ext"
+  openssl x509 -req -in "$TLS/$who.csr" -CA "$TLS/ca-cert.pem" -CAkey "$TLS/ca-key.pem" -CAcreateserial -days 2 \
+    -extfile "$TLS/$who.ext" -out "$TLS/$who-cert.pem" 2>/dev/null
+done
+
+PORT=$(free_port)
+java -jar "$JAR" --server.port=0 --lockstep.block.nbd.port="$PORT" \
+  --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/lockstep-tls.img" \
+  --lockstep.block.disks[0].size=${SIZE_MIB}MiB --logging.level.root=WARN \
+  --lockstep.block.nbd.tls.mode=required --lockstep.block.nbd.tls.bundle=nbd \
+  --lockstep.block.nbd.tls.client-auth=want \
+  --spring.ssl.bundle.pem.nbd.keystore.certificate="file:$TLS/server-cert.pem" \
+  --spring.ssl.bundle.pem.nbd.keystore.private-key="file:$TLS/server-key.pem" \
+  --spring.ssl.bundle.pem.nbd.truststore.certificate="file:$TLS/ca-cert.pem" >"$WORK/lockstep-tls.log" 2>&1 &
+pids+=($!)
+URI[lockstep-tls]="nbds://127.0.0.1:$PORT/disk0?tls-certificates=$TLS"
+
+PORT=$(free_port)
+qemu-nbd -t -f raw -x disk0 -b 127.0.0.1 -p "$PORT" -e 8 --cache=writeback \
+  --object "tls-creds-x509,id=tls0,endpoint=server,verify-peer=off,dir=$TLS" --tls-creds tls0 \
+  "$WORK/qemu-tls.img" >"$WORK/qemu-nbd-tls.log" 2>&1 &
+pids+=($!)
+URI[qemu-tls]="nbds://127.0.0.1:$PORT/disk0?tls-certificates=$TLS"
+for name in lockstep-tls qemu-tls; do wait_ready "${URI[$name]}"; done
+
+declare -A T
+add() { T[$1]="${T[$1]:-} $2"; }
+median() { python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(round(statistics.median(v)) if v else 0)" ${T[$1]:-}; }
+torder=(lockstep-tls qemu-tls lockstep)
+trotate() { torder=("${torder[@]:1}" "${torder[0]}"); }
+
+echo "TLS: $TLS_ROUNDS paired rounds of nbdcopy read/write and fio 4k qd16 randread/randwrite (${FIO_RUNTIME} s) ..."
+for _ in $(seq 1 "$TLS_ROUNDS"); do
+  for name in "${torder[@]}"; do add "$name,read" "$(copy_rate "${URI[$name]}" null:)"; done
+  for name in "${torder[@]}"; do add "$name,write" "$(copy_rate "$SRC" "${URI[$name]}")"; done
+  for name in "${torder[@]}"; do add "$name,rr16" "$(fio_iops "${URI[$name]}" randread 16)"; done
+  for name in "${torder[@]}"; do add "$name,rw16" "$(fio_iops "${URI[$name]}" randwrite 16)"; done
+  trotate
+done
+
+echo
+printf '%-28s %12s %12s %12s %14s %16s\n' "test (median)" "lockstep-tls" "qemu-nbd-tls" "lockstep" "vs qemu-tls" "vs own plaintext"
+trow() { # label key unit
+  local l q p
+  l=$(median "lockstep-tls,$2"); q=$(median "qemu-tls,$2"); p=$(median "lockstep,$2")
+  printf '%-28s %12s %12s %12s %14s %16s\n' "$1 ($3)" "$l" "$q" "$p" "$(ratio "$l" "$q")" "$(ratio "$l" "$p")"
+}
+trow "nbdcopy sequential read" read MiB/s
+trow "nbdcopy sequential write" write MiB/s
+trow "fio 4k randread qd16" rr16 IOPS
+trow "fio 4k randwrite qd16" rw16 IOPS
+echo
+echo "Targets over TLS: >= 1.0x qemu-nbd with TLS; >= 0.5x Lockstep's own plaintext."

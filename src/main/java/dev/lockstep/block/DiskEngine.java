@@ -86,6 +86,9 @@ public final class DiskEngine implements SmartLifecycle, AutoCloseable {
 					config.name(), device.path(), describe(device.size()), describe(size)));
 		}
 		Export export = this.registry.add(config.name(), device, config.readOnly(), "Lockstep disk " + config.name());
+		if (config.tls() == BlockProperties.ExportTls.REQUIRED) {
+			export.requireTls();
+		}
 		logger.info(String.format("Disk '%s': %s, %s%s, %s allocated", config.name(), device.path(),
 				describe(device.size()), config.readOnly() ? ", read-only" : "", describe(device.allocatedBytes())));
 		return new Disk(config.name(), device, export);

@@ -1,7 +1,11 @@
 package dev.lockstep.block;
 
 import java.net.InetAddress;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Predicate;
@@ -38,6 +42,10 @@ public final class Export {
 	private volatile Predicate<InetAddress> clients = (address) -> true;
 
 	private volatile boolean inOrder;
+
+	private volatile boolean tlsOnly;
+
+	private volatile @Nullable Set<String> peerNames;
 
 	private volatile @Nullable ClientListener listener;
 
@@ -84,6 +92,66 @@ public final class Export {
 	/** Whether a client at {@code address} may select this export. */
 	public boolean admits(InetAddress address) {
 		return this.clients.test(address);
+	}
+
+	/**
+	 * Makes the export reachable only over TLS: a plaintext client is told to start TLS
+	 * first.
+	 */
+	public void requireTls() {
+		this.tlsOnly = true;
+	}
+
+	/** Whether the export is reachable only over TLS. */
+	public boolean tlsOnly() {
+		return this.tlsOnly;
+	}
+
+	/**
+	 * Admits only TLS clients whose certificate names one of {@code names} among its
+	 * subject alternative names (DNS names compared without regard to case, IP addresses
+	 * exactly); implies {@link #requireTls()}. An empty set lifts the restriction.
+	 * @param names the accepted names
+	 */
+	public void restrictPeerNames(Set<String> names) {
+		if (names.isEmpty()) {
+			this.peerNames = null;
+			return;
+		}
+		Set<String> accepted = new HashSet<>();
+		for (String name : names) {
+			accepted.add(name.toLowerCase(Locale.ROOT));
+		}
+		this.peerNames = Set.copyOf(accepted);
+		this.tlsOnly = true;
+	}
+
+	/** Whether the export accepts only clients whose certificates name them. */
+	public boolean restrictsPeerNames() {
+		return this.peerNames != null;
+	}
+
+	/**
+	 * Whether a client whose verified certificate has these subject alternative names may
+	 * select this export.
+	 * @param certificateNames the names, or {@code null} for a client without a
+	 * certificate
+	 * @return whether it may
+	 */
+	public boolean admitsPeerNames(@Nullable Collection<String> certificateNames) {
+		Set<String> accepted = this.peerNames;
+		if (accepted == null) {
+			return true;
+		}
+		if (certificateNames == null) {
+			return false;
+		}
+		for (String name : certificateNames) {
+			if (accepted.contains(name.toLowerCase(Locale.ROOT))) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**

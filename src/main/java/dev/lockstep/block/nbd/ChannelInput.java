@@ -68,6 +68,16 @@ public final class ChannelInput {
 		return this.buffer.remaining();
 	}
 
+	/**
+	 * Returns what is buffered and not consumed yet, and empties the buffer: for handing
+	 * the stream over to another reader, such as TLS.
+	 */
+	public ByteBuffer takeBuffered() {
+		ByteBuffer rest = ByteBuffer.allocate(this.buffer.remaining());
+		rest.put(this.buffer).flip();
+		return rest;
+	}
+
 	/** Fills {@code dst} completely. */
 	public void readFully(ByteBuffer dst) throws IOException {
 		if (this.buffer.hasRemaining()) {

@@ -7,11 +7,17 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.util.Assert;
+
 import dev.lockstep.block.Export;
+import dev.lockstep.block.nbd.tls.TlsChannel;
 import dev.lockstep.logging.LogText;
 
 /**
@@ -29,7 +35,10 @@ final class NbdConnection {
 
 	private final SocketAddress remote;
 
-	private final ChannelInput input;
+	private volatile ChannelInput input;
+
+	/** The TLS channel once the client has started TLS; null for plaintext. */
+	private volatile @Nullable TlsChannel tls;
 
 	private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -78,6 +87,7 @@ final class NbdConnection {
 		try {
 			this.server.scheduleHandshakeTimeout(this);
 			NbdHandshake.Agreement agreement = new NbdHandshake(this, this.server, this.input, this.remote).negotiate();
+			// The handshake may have replaced the input with one over TLS.
 			if (agreement == null) {
 				close();
 				return;
@@ -105,6 +115,33 @@ final class NbdConnection {
 			serving.stop();
 		}
 		serving.start();
+	}
+
+	/**
+	 * Runs the TLS handshake on the socket and from then on reads and writes through it.
+	 * @param engine the server-mode engine
+	 * @param input the plaintext input, whose buffered bytes belong to the TLS handshake
+	 * @return the input over TLS
+	 */
+	ChannelInput startTls(SSLEngine engine, ChannelInput input) throws IOException {
+		TlsChannel upgraded = TlsChannel.open(this.channel, engine, input.takeBuffered());
+		this.tls = upgraded;
+		ChannelInput decrypted = new ChannelInput(upgraded, 128 * 1024);
+		this.input = decrypted;
+		return decrypted;
+	}
+
+	/** The TLS session, once TLS is started. */
+	SSLSession tlsSession() {
+		TlsChannel upgraded = this.tls;
+		Assert.state(upgraded != null, "TLS has been started");
+		return upgraded.session();
+	}
+
+	/** Bytes received but not read yet by the TLS layer; 0 for plaintext. */
+	int tlsBuffered() {
+		TlsChannel upgraded = this.tls;
+		return (upgraded != null) ? upgraded.buffered() : 0;
 	}
 
 	/** Called by the handshake when the client selects an export. */
@@ -135,6 +172,13 @@ final class NbdConnection {
 	/** Writes whole buffers to the socket; callers serialize writes. */
 	void writeAll(ByteBuffer... buffers) throws IOException {
 		ByteBuffer last = buffers[buffers.length - 1];
+		TlsChannel upgraded = this.tls;
+		if (upgraded != null) {
+			while (last.hasRemaining()) {
+				upgraded.write(buffers);
+			}
+			return;
+		}
 		if (buffers.length == 1) {
 			while (last.hasRemaining()) {
 				this.channel.write(last);
@@ -154,7 +198,13 @@ final class NbdConnection {
 				serving.stop();
 			}
 			try {
-				this.channel.close();
+				TlsChannel upgraded = this.tls;
+				if (upgraded != null) {
+					upgraded.close();
+				}
+				else {
+					this.channel.close();
+				}
 			}
 			catch (IOException ex) {
 				// Closing anyway.

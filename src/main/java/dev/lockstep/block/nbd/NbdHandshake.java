@@ -47,9 +47,12 @@ final class NbdHandshake {
 
 	private final NbdServer server;
 
-	private final ChannelInput input;
+	/** The client's input: plaintext, then over TLS once the client starts it. */
+	private ChannelInput input;
 
 	private final SocketAddress remote;
+
+	private final HandshakeTls tls;
 
 	private int optionsLeft = MAX_OPTIONS;
 
@@ -64,6 +67,7 @@ final class NbdHandshake {
 		this.server = server;
 		this.input = input;
 		this.remote = remote;
+		this.tls = new HandshakeTls(server.tls(), connection, remote);
 	}
 
 	/**
@@ -86,7 +90,25 @@ final class NbdHandshake {
 				refuseTooManyOptions(header);
 				return null;
 			}
+			if (this.tls.mustWait(option)) {
+				if (option == Nbd.OPT_EXPORT_NAME) {
+					// The protocol allows no error reply here: the session ends.
+					logger.warn("Refused NBD client " + this.remote
+							+ ": it selected an export without TLS, which this server requires; closing");
+					return null;
+				}
+				this.input.skip(header.length());
+				logger.info("Refused option " + option + " from NBD client " + this.remote
+						+ " with NBD_REP_ERR_TLS_REQD: this server requires TLS");
+				optionError(option, Nbd.REP_ERR_TLS_REQD, "This server requires TLS: send NBD_OPT_STARTTLS first");
+				continue;
+			}
 			switch (option) {
+				case Nbd.OPT_STARTTLS -> {
+					if (!startTls(header)) {
+						return null;
+					}
+				}
 				case Nbd.OPT_EXPORT_NAME -> {
 					return exportName(header, noZeroes);
 				}
@@ -123,6 +145,34 @@ final class NbdHandshake {
 	}
 
 	/**
+	 * Answers {@code NBD_OPT_STARTTLS} and upgrades the connection; returns false if the
+	 * TLS handshake failed.
+	 */
+	private boolean startTls(NbdCodec.OptionHeader header) throws IOException {
+		if (!emptyOption(header)) {
+			return true;
+		}
+		if (!this.tls.offered()) {
+			refuse(header.option(), Nbd.REP_ERR_UNSUP, "TLS is not configured on this server");
+			return true;
+		}
+		if (this.tls.upgraded()) {
+			refuse(header.option(), Nbd.REP_ERR_INVALID, "TLS is already in use");
+			return true;
+		}
+		optionReply(header.option(), Nbd.REP_ACK, null);
+		ChannelInput upgraded = this.tls.upgrade(this.input);
+		if (upgraded == null) {
+			return false;
+		}
+		this.input = upgraded;
+		// What was agreed in plaintext could have been injected: start over.
+		this.structured = false;
+		this.metaContextExport = null;
+		return true;
+	}
+
+	/**
 	 * Refuses an option past the limit: with {@code NBD_REP_ERR_POLICY}, except for
 	 * {@code NBD_OPT_EXPORT_NAME}, which the protocol lets the server answer only by
 	 * closing the connection.
@@ -145,7 +195,10 @@ final class NbdHandshake {
 			throw new NbdProtocolException("Export name longer than " + Nbd.MAX_STRING_LENGTH + " bytes");
 		}
 		String name = utf8(this.input.readBytes((int) header.length()));
-		Optional<Export> found = this.server.registry().find(name).filter(this::admitted);
+		Optional<Export> found = this.server.registry()
+			.find(name)
+			.filter(this::admitted)
+			.filter((candidate) -> this.tls.refusal(candidate) == 0);
 		if (found.isEmpty()) {
 			// The protocol allows no error reply here: the session ends.
 			logger.info("NBD client " + this.remote + " asked for unknown export " + LogText.quote(name));
@@ -186,6 +239,15 @@ final class NbdHandshake {
 					"Export '" + request.exportName() + "' accepts only the configured peer");
 			return null;
 		}
+		int tlsRefusal = this.tls.refusal(selected);
+		if (tlsRefusal != 0) {
+			optionError(option, tlsRefusal,
+					(tlsRefusal == Nbd.REP_ERR_TLS_REQD)
+							? "Export '" + request.exportName()
+									+ "' is served only over TLS: send NBD_OPT_STARTTLS first"
+							: "Export '" + request.exportName() + "' accepts only the configured peers' certificates");
+			return null;
+		}
 		ByteBuffer info = ByteBuffer.allocate(14);
 		NbdCodec.encodeInfoExport(info, selected.device().size(), transmissionFlags(selected));
 		optionReply(option, Nbd.REP_INFO, info.flip());
@@ -210,7 +272,11 @@ final class NbdHandshake {
 		if (!emptyOption(header)) {
 			return;
 		}
-		List<Export> exports = this.server.registry().list();
+		List<Export> exports = this.server.registry()
+			.list()
+			.stream()
+			.filter((export) -> !this.tls.hidden(export))
+			.toList();
 		for (Export each : exports) {
 			ByteBuffer data = ByteBuffer.allocate(4 + NbdCodec.utf8(each.name()).length);
 			NbdCodec.encodeServerReply(data, each.name());
@@ -242,8 +308,13 @@ final class NbdHandshake {
 			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
 			return;
 		}
-		if (this.server.registry().find(request.exportName()).isEmpty()) {
+		Optional<Export> known = this.server.registry().find(request.exportName());
+		if (known.isEmpty()) {
 			refuse(option, Nbd.REP_ERR_UNKNOWN, "Export '" + request.exportName() + "' does not exist");
+			return;
+		}
+		if (this.tls.hidden(known.get())) {
+			refuse(option, Nbd.REP_ERR_TLS_REQD, "Export '" + request.exportName() + "' is served only over TLS");
 			return;
 		}
 		boolean list = option == Nbd.OPT_LIST_META_CONTEXT;

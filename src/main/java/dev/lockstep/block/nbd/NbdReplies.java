@@ -64,7 +64,8 @@ final class NbdReplies {
 	 * long.
 	 */
 	boolean moreInputArriving(ChannelInput input) throws IOException {
-		return input.buffered() > 0 || (this.socketInput != null && this.socketInput.available() > 0);
+		return input.buffered() > 0 || this.connection.tlsBuffered() > 0
+				|| (this.socketInput != null && this.socketInput.available() > 0);
 	}
 
 	void sendDeferred() throws IOException {

@@ -57,6 +57,8 @@ public final class NbdServer implements AutoCloseable {
 
 	private final BufferPool buffers;
 
+	private final ServerTls tls;
+
 	private final Set<NbdConnection> connections = ConcurrentHashMap.newKeySet();
 
 	private volatile @Nullable ServerSocketChannel serverChannel;
@@ -70,8 +72,13 @@ public final class NbdServer implements AutoCloseable {
 	private volatile boolean running;
 
 	public NbdServer(ExportRegistry registry, Settings settings) {
+		this(registry, settings, ServerTls.OFF);
+	}
+
+	public NbdServer(ExportRegistry registry, Settings settings, ServerTls tls) {
 		this.registry = registry;
 		this.settings = settings;
+		this.tls = tls;
 		this.buffers = new BufferPool(settings.bufferBudget(), MAX_REQUEST);
 		registry.onRemoval(this::disconnect);
 	}
@@ -141,6 +148,10 @@ public final class NbdServer implements AutoCloseable {
 
 	Settings settings() {
 		return this.settings;
+	}
+
+	ServerTls tls() {
+		return this.tls;
 	}
 
 	BufferPool buffers() {

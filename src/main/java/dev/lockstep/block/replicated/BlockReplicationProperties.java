@@ -12,6 +12,7 @@ import jakarta.validation.constraints.NotBlank;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.ConstructorBinding;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 import dev.lockstep.block.replicated.protocol.ReplicationKind;
@@ -34,22 +35,33 @@ import dev.lockstep.block.replicated.protocol.ReplicationKind;
  * @param peer the peer's NBD server, {@code nbd://host:port}
  * @param disks the disks, by name, with their replication kind
  * @param replication participant settings
+ * @param replica who may use this node's replica exports when it is the secondary
  */
 @Validated
 @ConfigurationProperties("lockstep.block")
 public record BlockReplicationProperties(@Nullable URI peer, @Valid List<Disk> disks,
-		@Valid @DefaultValue Replication replication) {
+		@Valid @DefaultValue Replication replication, @Valid @DefaultValue Replica replica) {
 
+	@ConstructorBinding
 	public BlockReplicationProperties {
 		disks = (disks != null) ? List.copyOf(disks) : List.of();
-		if (peer != null && !"nbd".equalsIgnoreCase(peer.getScheme())) {
+		if (peer != null && !"nbd".equalsIgnoreCase(peer.getScheme()) && !"nbds".equalsIgnoreCase(peer.getScheme())) {
 			throw new IllegalArgumentException(
-					"lockstep.block.peer must be an nbd://host:port URL, got '" + peer + "'");
+					"lockstep.block.peer must be an nbd://host:port or nbds://host:port URL, got '" + peer + "'");
 		}
 		if (peer != null && (peer.getHost() == null || peer.getHost().isEmpty())) {
 			throw new IllegalArgumentException(
 					"lockstep.block.peer must name a host: nbd://host:port, got '" + peer + "'");
 		}
+	}
+
+	public BlockReplicationProperties(@Nullable URI peer, List<Disk> disks, Replication replication) {
+		this(peer, disks, replication, new Replica(List.of()));
+	}
+
+	/** Whether the link to the peer must use TLS ({@code nbds://}). */
+	public boolean peerTls() {
+		return this.peer != null && "nbds".equalsIgnoreCase(this.peer.getScheme());
 	}
 
 	/** Returns the replication kind configured for a disk, {@code colo} by default. */
@@ -69,6 +81,22 @@ public record BlockReplicationProperties(@Nullable URI peer, @Valid List<Disk> d
 	 * @param replication {@code colo} (default) or {@code mirror}
 	 */
 	public record Disk(@NotBlank String name, ReplicationKind replication) {
+	}
+
+	/**
+	 * Who may use the replica exports, {@code lockstep.block.replica}.
+	 *
+	 * @param allowedPeers names, each of which must appear exactly (DNS names without
+	 * regard to case) among the subject alternative names of a client's certificate for
+	 * it to use the {@code <disk>.replica}, hash and lineage exports; when set, those
+	 * exports are served only over TLS. Empty: no certificate check.
+	 */
+	public record Replica(List<String> allowedPeers) {
+
+		public Replica {
+			allowedPeers = (allowedPeers != null) ? List.copyOf(allowedPeers) : List.of();
+		}
+
 	}
 
 	/**

@@ -7,6 +7,7 @@ import java.net.UnknownHostException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 import org.jspecify.annotations.Nullable;
@@ -16,6 +17,7 @@ import dev.lockstep.block.DiskEngine;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.client.NbdClient;
+import dev.lockstep.block.nbd.client.NbdException;
 import dev.lockstep.block.replicated.primary.RemoteDisk;
 
 /**
@@ -30,6 +32,8 @@ final class NbdEngineAccess implements BlockEngineAccess {
 
 	private final @Nullable URI peer;
 
+	private final Set<String> allowedPeers;
+
 	/**
 	 * Creates access to the engine.
 	 * @param engine the disk engine
@@ -37,11 +41,14 @@ final class NbdEngineAccess implements BlockEngineAccess {
 	 * @param peer the configured peer, or {@code null}; when set, the exports this
 	 * participant adds (the secondary's {@code <disk>.replica} exports) accept
 	 * connections only from the peer's addresses
+	 * @param allowedPeers the names a client's certificate must carry for the exports
+	 * this participant adds; empty for no certificate check
 	 */
-	NbdEngineAccess(DiskEngine engine, NbdClient.Options options, @Nullable URI peer) {
+	NbdEngineAccess(DiskEngine engine, NbdClient.Options options, @Nullable URI peer, List<String> allowedPeers) {
 		this.engine = engine;
 		this.options = options;
 		this.peer = peer;
+		this.allowedPeers = Set.copyOf(allowedPeers);
 	}
 
 	@Override
@@ -71,6 +78,7 @@ final class NbdEngineAccess implements BlockEngineAccess {
 			String host = this.peer.getHost();
 			export.restrictClients((address) -> isPeer(host, address));
 		}
+		export.restrictPeerNames(this.allowedPeers);
 	}
 
 	/**
@@ -100,11 +108,17 @@ final class NbdEngineAccess implements BlockEngineAccess {
 	public RemoteDisk connect(URI peer, String export) throws IOException {
 		int port = (peer.getPort() != -1) ? peer.getPort() : Nbd.DEFAULT_PORT;
 		InetSocketAddress address = new InetSocketAddress(peer.getHost(), port);
-		List<String> exports = NbdClient.listExports(address);
+		NbdClient.Options connection = "nbds".equalsIgnoreCase(peer.getScheme()) ? this.options
+				: this.options.withTls(null);
+		if ("nbds".equalsIgnoreCase(peer.getScheme()) && connection.tls() == null) {
+			throw new NbdException("lockstep.block.peer is " + peer
+					+ ", but no TLS material is configured: set lockstep.block.nbd.tls.bundle");
+		}
+		List<String> exports = NbdClient.listExports(address, connection);
 		if (!exports.contains(export)) {
 			throw new NoSuchExportException("the peer serves " + exports + ", not '" + export + "'");
 		}
-		return new Connection(NbdClient.connect(address, export, this.options));
+		return new Connection(NbdClient.connect(address, export, connection));
 	}
 
 	/** A pipelined NBD connection to one export of the peer. */

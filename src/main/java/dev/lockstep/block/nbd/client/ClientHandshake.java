@@ -3,10 +3,14 @@ package dev.lockstep.block.nbd.client;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
 
 import org.jspecify.annotations.Nullable;
 
@@ -14,6 +18,8 @@ import dev.lockstep.block.nbd.ChannelInput;
 import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.NbdCodec;
 import dev.lockstep.block.nbd.NbdProtocolException;
+import dev.lockstep.block.nbd.tls.TlsChannel;
+import dev.lockstep.block.nbd.tls.TlsPolicy;
 
 /**
  * The client's side of the option haggling of the fixed newstyle handshake: structured
@@ -24,9 +30,10 @@ final class ClientHandshake {
 
 	private static final int MAX_OPTION_REPLY = 64 * 1024;
 
-	private final SocketChannel channel;
+	/** Where options go: the socket, then the TLS channel once TLS is started. */
+	private ByteChannel channel;
 
-	private final ChannelInput input;
+	private ChannelInput input;
 
 	private final String target;
 
@@ -47,6 +54,42 @@ final class ClientHandshake {
 		ByteBuffer reply = ByteBuffer.allocate(4);
 		reply.putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | (this.noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0));
 		write(reply.flip());
+	}
+
+	/**
+	 * Upgrades the connection with {@code NBD_OPT_STARTTLS}; from then on the handshake
+	 * and the transmission go through the returned channel and {@link #input()}.
+	 * @param socket the connection's socket
+	 * @param engine the client-mode engine, which checks the server's certificate
+	 * @return the TLS channel
+	 * @throws NbdException if the server refuses TLS or the TLS handshake fails
+	 */
+	TlsChannel startTls(SocketChannel socket, SSLEngine engine) throws IOException {
+		sendOption(Nbd.OPT_STARTTLS, null);
+		NbdCodec.OptionReply reply = readReply(Nbd.OPT_STARTTLS);
+		if (reply.type() != Nbd.REP_ACK) {
+			String message = (reply.type() < 0) ? readMessage(reply) : "";
+			throw new NbdTlsRefusedException(this.target + " refused to start TLS (NBD_OPT_STARTTLS answered with 0x"
+					+ Integer.toHexString(reply.type()) + (message.isEmpty() ? "" : ": " + message)
+					+ "); a peer configured with nbds:// is never used in plaintext");
+		}
+		skipData(reply);
+		TlsChannel tls;
+		try {
+			tls = TlsChannel.open(socket, engine, this.input.takeBuffered());
+		}
+		catch (SSLException ex) {
+			throw new NbdException("TLS handshake with " + this.target + " failed: " + TlsPolicy.describe(ex, "server"),
+					ex);
+		}
+		this.channel = tls;
+		this.input = new ChannelInput(tls, 64 * 1024);
+		return tls;
+	}
+
+	/** The input the handshake reads from; over TLS once it is started. */
+	ChannelInput input() {
+		return this.input;
 	}
 
 	boolean structuredReplies() throws IOException {

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.net.URI;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
@@ -72,8 +73,8 @@ public final class NbdClient implements AutoCloseable {
 
 	private volatile boolean closing;
 
-	private NbdClient(SocketChannel channel, String target, ChannelInput input, ExportInfo info, int metaContextId,
-			Options options) {
+	private NbdClient(GatheringByteChannel channel, String target, ChannelInput input, ExportInfo info,
+			int metaContextId, Options options) {
 		this.target = target;
 		this.info = info;
 		this.options = options;
@@ -114,9 +115,9 @@ public final class NbdClient implements AutoCloseable {
 		SocketChannel channel = open(address, options);
 		ScheduledFuture<?> watchdog = watchdog(channel, options);
 		try {
-			ChannelInput input = new ChannelInput(channel, 64 * 1024);
-			ClientHandshake handshake = new ClientHandshake(channel, input, target);
+			ClientHandshake handshake = new ClientHandshake(channel, new ChannelInput(channel, 64 * 1024), target);
 			handshake.start();
+			GatheringByteChannel transport = startTls(handshake, channel, address, options);
 			boolean structured = options.structuredReplies() && handshake.structuredReplies();
 			int contextId = -1;
 			if (structured && options.blockStatus()) {
@@ -124,7 +125,7 @@ public final class NbdClient implements AutoCloseable {
 			}
 			ExportInfo info = handshake.go(export, structured, contextId >= 0);
 			watchdog.cancel(false);
-			return new NbdClient(channel, target, input, info, contextId, options);
+			return new NbdClient(transport, target, handshake.input(), info, contextId, options);
 		}
 		catch (IOException | RuntimeException ex) {
 			watchdog.cancel(false);
@@ -140,13 +141,21 @@ public final class NbdClient implements AutoCloseable {
 	 * Lists the exports of the server at {@code address} with {@code NBD_OPT_LIST}.
 	 */
 	public static List<String> listExports(InetSocketAddress address) throws IOException {
+		return listExports(address, Options.defaults());
+	}
+
+	/**
+	 * Lists the exports of the server at {@code address} with {@code NBD_OPT_LIST}, over
+	 * TLS if the options ask for it.
+	 */
+	public static List<String> listExports(InetSocketAddress address, Options options) throws IOException {
 		String target = "nbd://" + address.getHostString() + ":" + address.getPort();
-		Options options = Options.defaults();
 		try (SocketChannel channel = open(address, options)) {
 			ScheduledFuture<?> watchdog = watchdog(channel, options);
 			try {
 				ClientHandshake handshake = new ClientHandshake(channel, new ChannelInput(channel, 64 * 1024), target);
 				handshake.start();
+				startTls(handshake, channel, address, options);
 				List<String> names = handshake.list();
 				handshake.abort();
 				return names;
@@ -155,6 +164,16 @@ public final class NbdClient implements AutoCloseable {
 				watchdog.cancel(false);
 			}
 		}
+	}
+
+	/** Starts TLS if the options ask for it; returns where requests go. */
+	private static GatheringByteChannel startTls(ClientHandshake handshake, SocketChannel channel,
+			InetSocketAddress address, Options options) throws IOException {
+		ClientTls tls = options.tls();
+		if (tls == null) {
+			return channel;
+		}
+		return handshake.startTls(channel, tls.engine(address.getHostString(), address.getPort()));
 	}
 
 	private static SocketChannel open(InetSocketAddress address, Options options) throws IOException {
@@ -381,14 +400,27 @@ public final class NbdClient implements AutoCloseable {
 	 * @param blockStatus whether to ask for base:allocation (needs structured replies)
 	 * @param connectTimeout the limit for connecting and for the handshake
 	 * @param closeTimeout how long {@link #close()} waits for requests in flight
+	 * @param tls where TLS engines come from when the client must start TLS
+	 * ({@code nbds://}); {@code null} for plaintext
 	 */
 	public record Options(int maxInFlight, boolean structuredReplies, boolean blockStatus, Duration connectTimeout,
-			Duration closeTimeout) {
+			Duration closeTimeout, @Nullable ClientTls tls) {
 
 		public Options {
 			if (maxInFlight < 1) {
 				throw new IllegalArgumentException("maxInFlight must be positive");
 			}
+		}
+
+		public Options(int maxInFlight, boolean structuredReplies, boolean blockStatus, Duration connectTimeout,
+				Duration closeTimeout) {
+			this(maxInFlight, structuredReplies, blockStatus, connectTimeout, closeTimeout, null);
+		}
+
+		/** These options, starting TLS with engines from {@code tls}. */
+		public Options withTls(@Nullable ClientTls tls) {
+			return new Options(this.maxInFlight, this.structuredReplies, this.blockStatus, this.connectTimeout,
+					this.closeTimeout, tls);
 		}
 
 		public static Options defaults() {
@@ -397,12 +429,12 @@ public final class NbdClient implements AutoCloseable {
 
 		public Options withMaxInFlight(int maxInFlight) {
 			return new Options(maxInFlight, this.structuredReplies, this.blockStatus, this.connectTimeout,
-					this.closeTimeout);
+					this.closeTimeout, this.tls);
 		}
 
 		public Options withStructuredReplies(boolean structuredReplies) {
 			return new Options(this.maxInFlight, structuredReplies, this.blockStatus, this.connectTimeout,
-					this.closeTimeout);
+					this.closeTimeout, this.tls);
 		}
 
 	}

@@ -2,6 +2,7 @@ package dev.lockstep.block.nbd.client;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
 import java.util.Queue;
@@ -13,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.block.nbd.Nbd;
 import dev.lockstep.block.nbd.NbdCodec;
+import dev.lockstep.block.nbd.tls.TlsChannel;
 
 /**
  * The request side of an {@link NbdClient}: requests are queued in the order they were
@@ -24,7 +26,7 @@ final class RequestSender {
 	/** The most requests sent with one gathering write. */
 	private static final int MAX_BATCH = 64;
 
-	private final SocketChannel channel;
+	private final GatheringByteChannel channel;
 
 	/** Told once sending has failed; it fails the connection. */
 	private final Consumer<IOException> failed;
@@ -44,7 +46,7 @@ final class RequestSender {
 	/** Set once the connection has failed: nothing more is sent. */
 	private volatile boolean stopped;
 
-	RequestSender(SocketChannel channel, Consumer<IOException> failed) {
+	RequestSender(GatheringByteChannel channel, Consumer<IOException> failed) {
 		this.channel = channel;
 		this.failed = failed;
 	}
@@ -120,7 +122,12 @@ final class RequestSender {
 			while (header.hasRemaining()) {
 				this.channel.write(header);
 			}
-			this.channel.shutdownOutput();
+			if (this.channel instanceof TlsChannel tls) {
+				tls.shutdownOutput();
+			}
+			else if (this.channel instanceof SocketChannel socket) {
+				socket.shutdownOutput();
+			}
 		}
 		catch (IOException ex) {
 			// The server may already be gone.
