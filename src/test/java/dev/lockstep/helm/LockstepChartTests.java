@@ -669,6 +669,23 @@ class LockstepChartTests {
 			.isLessThan(notes.indexOf("{\"mode\":\"primary\"}"));
 	}
 
+	@Test
+	void withTlsTheNotesTellHowToCallTheApiWithTheCa() {
+		String notes = new Helm(CHART).install()
+			.withName(RELEASE)
+			.withNamespace(NAMESPACE)
+			.withValuesFile(VALUES.resolve("values-tls-cert-manager.yaml"))
+			.dryRun()
+			.withDryRunOption(DryRun.CLIENT)
+			.clientOnly()
+			.debug()
+			.call()
+			.getOutput();
+		assertThat(notes).contains("TLS is on")
+			.contains("get secret lockstep-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > ca.crt")
+			.contains("https://lockstep-0.lockstep-headless." + NAMESPACE + ".svc.cluster.local:8080");
+	}
+
 	private static RenderedChart render(String valuesFile) {
 		TemplateCommand template = new Helm(CHART).template().withName(RELEASE).withNamespace(NAMESPACE);
 		if (valuesFile != null) {
