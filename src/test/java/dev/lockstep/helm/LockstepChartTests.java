@@ -569,6 +569,8 @@ class LockstepChartTests {
 			.containsEntry("kind", "ClusterIssuer");
 		assertThat((List<String>) at(certificate, "spec", "usages")).contains("server auth", "client auth");
 		assertTls("values-tls-cert-manager.yaml", "lockstep", "lockstep-tls", "lockstep", "cluster.local");
+		assertThat(value(applicationYaml(chart).get(0), "lockstep", "participants", "remote", 0))
+			.isEqualTo(Map.of("name", "qemu-colo", "url", "https://127.0.0.1:9443", "ssl-bundle", "lockstep"));
 		Map<String, Object> endpoint = at(chart.get("ServiceMonitor", "lockstep"), "spec", "endpoints", 0);
 		assertThat(endpoint.get("scheme")).isEqualTo("https");
 		assertThat(value(endpoint, "tlsConfig", "ca", "secret", "name")).isEqualTo("lockstep-tls");
