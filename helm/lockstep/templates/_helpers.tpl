@@ -121,3 +121,18 @@ graceful shutdown phase. A shorter grace period would SIGKILL Lockstep mid-shutd
 {{- end }}
 {{- int .Values.terminationGracePeriodSeconds }}
 {{- end }}
+
+{{/*
+Secret with the pods' certificate (tls.crt, tls.key, ca.crt): tls.existingSecret, else the one
+cert-manager writes for the chart's Certificate.
+*/}}
+{{- define "lockstep.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "lockstep.fullname" .)) .Values.tls.existingSecret }}
+{{- end }}
+
+{{/*
+HTTP scheme of the API: https with tls.enabled.
+*/}}
+{{- define "lockstep.apiScheme" -}}
+{{- ternary "https" "http" (and .Values.tls.enabled true) }}
+{{- end }}

@@ -10,7 +10,10 @@ import dev.lockstep.replication.ReplicationCoordinator;
 import dev.lockstep.security.SecurityProperties;
 import tools.jackson.databind.json.JsonMapper;
 
+import dev.lockstep.https.ClientTls;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -28,10 +31,29 @@ class PairConfiguration {
 
 	@Bean
 	@ConditionalOnProperty("lockstep.pair.peer-api")
-	FailoverGuard peerFailoverGuard(PairProperties pair, SecurityProperties security, JsonMapper jsonMapper) {
+	FailoverGuard peerFailoverGuard(PairProperties pair, SecurityProperties security, JsonMapper jsonMapper,
+			ObjectProvider<SslBundles> sslBundles) {
 		URI peerApi = pair.peerApi();
 		Assert.state(peerApi != null, "lockstep.pair.peer-api is set");
-		return new PeerFailoverGuard(peerApi, new PeerToken(pair, security), pair.peerTimeout(), jsonMapper);
+		return new PeerFailoverGuard(peerApi, new PeerToken(pair, security), pair.peerTimeout(), jsonMapper,
+				peerTls(pair, sslBundles));
+	}
+
+	/**
+	 * The trust material and client certificate the peer's API is called with: the bundle
+	 * named by {@code lockstep.pair.peer-ssl-bundle}, else the JDK's defaults.
+	 */
+	static ClientTls peerTls(PairProperties pair, ObjectProvider<SslBundles> sslBundles) {
+		String bundle = pair.peerSslBundle();
+		if (bundle == null) {
+			return ClientTls.systemDefault();
+		}
+		SslBundles bundles = sslBundles.getIfAvailable();
+		if (bundles == null) {
+			throw new IllegalStateException("lockstep.pair.peer-ssl-bundle names the SSL bundle '" + bundle
+					+ "', but no SSL bundles are configured: define it under spring.ssl.bundle.pem." + bundle);
+		}
+		return ClientTls.fromBundle(bundles, bundle, "lockstep.pair.peer-ssl-bundle");
 	}
 
 	/**
@@ -43,11 +65,11 @@ class PairConfiguration {
 
 	@Bean
 	PairOperations pairOperations(ReplicationCoordinator coordinator, CoordinatorProperties coordinatorProperties,
-			PairProperties pair, SecurityProperties security, JsonMapper jsonMapper) {
+			PairProperties pair, SecurityProperties security, JsonMapper jsonMapper,
+			ObjectProvider<SslBundles> sslBundles) {
 		URI peerApi = pair.peerApi();
-		PeerApi api = (peerApi != null)
-				? new PeerApi(peerApi, new PeerToken(pair, security), pair.peerTimeout(), PEER_OPERATION_TIMEOUT)
-				: null;
+		PeerApi api = (peerApi != null) ? new PeerApi(peerApi, new PeerToken(pair, security), pair.peerTimeout(),
+				PEER_OPERATION_TIMEOUT, peerTls(pair, sslBundles)) : null;
 		return new PairOperations(new LocalMember(coordinator, jsonMapper, pair.maxPause()), api,
 				(api != null) ? new PeerMember(api, jsonMapper) : null, jsonMapper, coordinatorProperties.history(),
 				Clock.systemUTC());

@@ -25,15 +25,21 @@ import org.springframework.util.StringUtils;
  * every participant together must fit in it, else the pause fails and the workload
  * resumes; a workload still paused this long after its pause started is resumed by the
  * coordinator itself
+ * @param peerSslBundle the Spring Boot SSL bundle ({@code spring.ssl.bundle.*}) an
+ * {@code https://} peer API is called with: its trust material verifies the peer's
+ * certificate and host name, and its key, if it has one, is presented as a client
+ * certificate. Not set: the JDK's default trust store and no client certificate
  */
 @ConfigurationProperties("lockstep.pair")
 public record PairProperties(@Nullable URI peerApi, @Nullable String peerToken,
-		@DefaultValue("2s") Duration peerTimeout, @DefaultValue("2s") Duration maxPause) {
+		@DefaultValue("2s") Duration peerTimeout, @DefaultValue("2s") Duration maxPause,
+		@Nullable String peerSslBundle) {
 
 	private static final String PREFIX = "lockstep.pair";
 
 	public PairProperties {
 		peerToken = StringUtils.hasText(peerToken) ? peerToken.strip() : null;
+		peerSslBundle = StringUtils.hasText(peerSslBundle) ? peerSslBundle.strip() : null;
 		if (peerTimeout == null || peerTimeout.isNegative() || peerTimeout.isZero()) {
 			throw new IllegalArgumentException(
 					PREFIX + ".peer-timeout must be a positive duration, but was " + peerTimeout);
@@ -43,6 +49,12 @@ public record PairProperties(@Nullable URI peerApi, @Nullable String peerToken,
 		}
 		if (peerApi != null) {
 			validate(peerApi);
+		}
+		if (peerSslBundle != null && (peerApi == null || !"https".equalsIgnoreCase(peerApi.getScheme()))) {
+			throw new IllegalArgumentException(
+					PREFIX + ".peer-ssl-bundle is set to '" + peerSslBundle + "', but " + PREFIX + ".peer-api is "
+							+ ((peerApi != null) ? "'" + peerApi + "', not an https:// URL" : "not set")
+							+ ": set an https:// peer API or remove the bundle");
 		}
 	}
 

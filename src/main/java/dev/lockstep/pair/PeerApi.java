@@ -15,6 +15,8 @@ import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestClientException;
 import org.springframework.web.client.RestClientResponseException;
 
+import dev.lockstep.https.ClientTls;
+
 /**
  * The peer's API, as a pair operation calls it: every answer with its status and body,
  * whatever the status; only a transport failure throws.
@@ -37,16 +39,29 @@ final class PeerApi {
 	 * disks
 	 */
 	PeerApi(URI peerApi, Supplier<@Nullable String> token, Duration timeout, Duration operationTimeout) {
+		this(peerApi, token, timeout, operationTimeout, ClientTls.systemDefault());
+	}
+
+	/**
+	 * @param peerApi the peer's base URL
+	 * @param token the token to present
+	 * @param timeout the deadline of a status query
+	 * @param operationTimeout the deadline of a lifecycle call, which may synchronise
+	 * disks
+	 * @param tls the trust material and client certificate for an {@code https://} peer
+	 */
+	PeerApi(URI peerApi, Supplier<@Nullable String> token, Duration timeout, Duration operationTimeout, ClientTls tls) {
 		String url = peerApi.toString();
 		this.base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
 		this.token = token;
-		this.quick = client(timeout, timeout);
-		this.patient = client(timeout, operationTimeout);
+		this.quick = client(timeout, timeout, tls);
+		this.patient = client(timeout, operationTimeout, tls);
 	}
 
-	private static RestClient client(Duration connect, Duration read) {
-		JdkClientHttpRequestFactory requestFactory = new JdkClientHttpRequestFactory(
-				HttpClient.newBuilder().connectTimeout(connect).followRedirects(HttpClient.Redirect.NEVER).build());
+	private static RestClient client(Duration connect, Duration read, ClientTls tls) {
+		JdkClientHttpRequestFactory requestFactory = new JdkClientHttpRequestFactory(tls
+			.configure(HttpClient.newBuilder().connectTimeout(connect).followRedirects(HttpClient.Redirect.NEVER))
+			.build());
 		requestFactory.setReadTimeout(read);
 		return RestClient.builder().requestFactory(requestFactory).build();
 	}
@@ -94,8 +109,12 @@ final class PeerApi {
 			return new Answer(ex.getStatusCode().value(), ex.getResponseBodyAsByteArray());
 		}
 		catch (RestClientException ex) {
-			throw new PairRefusedException("The peer " + this.base + " could not be reached: "
-					+ PeerFailoverGuard.message(ex) + "; check lockstep.pair.peer-api and that the peer runs", false);
+			String check = ClientTls.describe(ex).isPresent()
+					? "check lockstep.pair.peer-ssl-bundle and the peer's certificate"
+					: "check lockstep.pair.peer-api and that the peer runs";
+			throw new PairRefusedException(
+					"The peer " + this.base + " could not be reached: " + PeerFailoverGuard.message(ex) + "; " + check,
+					false);
 		}
 	}
 

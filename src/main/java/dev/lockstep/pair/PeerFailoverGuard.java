@@ -26,6 +26,8 @@ import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestClientException;
 import org.springframework.web.client.RestClientResponseException;
 
+import dev.lockstep.https.ClientTls;
+
 /**
  * Asks the peer's API, before this secondary fails over, whether the peer still runs as
  * primary. Only a peer that answers within the deadline that it is {@code RUNNING} as
@@ -60,17 +62,22 @@ final class PeerFailoverGuard implements FailoverGuard {
 	};
 
 	PeerFailoverGuard(URI peerApi, Supplier<@Nullable String> token, Duration timeout, JsonMapper jsonMapper) {
+		this(peerApi, token, timeout, jsonMapper, ClientTls.systemDefault());
+	}
+
+	PeerFailoverGuard(URI peerApi, Supplier<@Nullable String> token, Duration timeout, JsonMapper jsonMapper,
+			ClientTls tls) {
 		String base = peerApi.toString();
 		this.peer = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
 		this.status = URI.create(this.peer + STATUS_PATH);
 		this.token = token;
 		this.timeout = timeout;
 		this.jsonMapper = jsonMapper;
-		JdkClientHttpRequestFactory requestFactory = new JdkClientHttpRequestFactory(
-				java.net.http.HttpClient.newBuilder()
-					.connectTimeout(timeout)
-					.followRedirects(java.net.http.HttpClient.Redirect.NEVER)
-					.build());
+		JdkClientHttpRequestFactory requestFactory = new JdkClientHttpRequestFactory(tls
+			.configure(java.net.http.HttpClient.newBuilder()
+				.connectTimeout(timeout)
+				.followRedirects(java.net.http.HttpClient.Redirect.NEVER))
+			.build());
 		requestFactory.setReadTimeout(timeout);
 		this.client = RestClient.builder().requestFactory(requestFactory).build();
 	}
@@ -149,8 +156,15 @@ final class PeerFailoverGuard implements FailoverGuard {
 		return "HTTP " + status + ((known != null) ? " " + known.getReasonPhrase() : "");
 	}
 
-	/** The innermost message: the JDK client's own exceptions often have none. */
+	/**
+	 * A TLS failure's description, else the innermost message: the JDK client's own
+	 * exceptions often have none.
+	 */
 	static String message(@Nullable Throwable ex) {
+		Optional<String> tlsFailure = ClientTls.describe(ex);
+		if (tlsFailure.isPresent()) {
+			return tlsFailure.get();
+		}
 		String found = null;
 		String type = "I/O error";
 		for (Throwable candidate = ex; candidate != null; candidate = candidate.getCause()) {

@@ -23,6 +23,8 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
 
+import dev.lockstep.https.ClientTls;
+
 /**
  * The HTTP side of the remote participant protocol, shared by every remote participant:
  * one pooled keep-alive HTTP/1.1 client, with a connect timeout, and the rules that turn
@@ -35,7 +37,10 @@ import org.springframework.http.HttpStatus;
  * request.</li>
  * <li>A refused connection, any other I/O error and a timeout are failures whose message
  * says what happened and to which URL.</li>
+ * <li>A TLS failure says so, and why: a server certificate that is not trusted, has
+ * expired or names another host, or a failed handshake.</li>
  * </ul>
+ * One client calls every participant that shares an SSL bundle.
  */
 final class RemoteParticipantClient {
 
@@ -50,13 +55,26 @@ final class RemoteParticipantClient {
 
 	private final Duration connectTimeout;
 
+	private final ClientTls tls;
+
 	RemoteParticipantClient(JsonMapper jsonMapper, Duration connectTimeout) {
+		this(jsonMapper, connectTimeout, ClientTls.systemDefault());
+	}
+
+	/**
+	 * @param jsonMapper reads and writes bodies
+	 * @param connectTimeout the deadline of a TCP connection
+	 * @param tls the trust material and client certificate for {@code https://} URLs
+	 */
+	RemoteParticipantClient(JsonMapper jsonMapper, Duration connectTimeout, ClientTls tls) {
 		this.jsonMapper = jsonMapper;
 		this.connectTimeout = connectTimeout;
-		this.httpClient = HttpClient.newBuilder()
-			.version(HttpClient.Version.HTTP_1_1)
-			.connectTimeout(connectTimeout)
-			.followRedirects(HttpClient.Redirect.NEVER)
+		this.tls = tls;
+		this.httpClient = tls
+			.configure(HttpClient.newBuilder()
+				.version(HttpClient.Version.HTTP_1_1)
+				.connectTimeout(connectTimeout)
+				.followRedirects(HttpClient.Redirect.NEVER))
 			.build();
 	}
 
@@ -159,6 +177,10 @@ final class RemoteParticipantClient {
 
 	private String describeFailure(HttpRequest request, Duration timeout, Throwable ex) {
 		String call = request.method() + " " + request.uri();
+		Optional<String> tlsFailure = ClientTls.describe(ex);
+		if (tlsFailure.isPresent()) {
+			return call + " failed: " + tlsFailure.get() + "; the client trusts " + this.tls.source();
+		}
 		if (ex instanceof HttpConnectTimeoutException) {
 			return "could not connect for " + call + " within " + describe(this.connectTimeout);
 		}
@@ -168,7 +190,14 @@ final class RemoteParticipantClient {
 		if (ex instanceof ConnectException || ex.getCause() instanceof ConnectException) {
 			return "could not connect for " + call + ": " + rootMessage(ex, "connection refused");
 		}
-		return call + " failed: " + rootMessage(ex, "I/O error");
+		String failure = call + " failed: " + rootMessage(ex, "I/O error");
+		if ("https".equalsIgnoreCase(request.uri().getScheme()) && !this.tls.hasClientCertificate()) {
+			// With TLS 1.3 a server that needs a client certificate closes the connection
+			// after the handshake, which the client sees as a plain I/O error
+			return failure + " (over HTTPS without a client certificate: " + this.tls.source()
+					+ " has no key, and a server that needs one closes the connection)";
+		}
+		return failure;
 	}
 
 	private static Throwable unwrap(Throwable ex) {

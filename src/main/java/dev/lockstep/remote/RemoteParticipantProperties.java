@@ -23,16 +23,22 @@ import org.springframework.util.StringUtils;
  * @param errorPollInterval how often each remote participant's {@code /error} is polled
  * in the background
  * @param errorPollTimeout the deadline of each {@code /error} poll
+ * @param sslBundle the Spring Boot SSL bundle ({@code spring.ssl.bundle.*}) that every
+ * {@code https://} remote participant is called with, unless its own {@code ssl-bundle}
+ * names another: its trust material verifies the participant's certificate, and its key,
+ * if it has one, is presented as a client certificate. Not set: the JDK's default trust
+ * store and no client certificate
  */
 @ConfigurationProperties("lockstep.participants")
 public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 		@DefaultValue("2s") Duration connectTimeout, @DefaultValue("1s") Duration errorPollInterval,
-		@DefaultValue("2s") Duration errorPollTimeout) {
+		@DefaultValue("2s") Duration errorPollTimeout, @Nullable String sslBundle) {
 
 	private static final String PREFIX = "lockstep.participants";
 
 	public RemoteParticipantProperties {
 		remote = (remote != null) ? List.copyOf(remote) : List.of();
+		sslBundle = StringUtils.hasText(sslBundle) ? sslBundle.strip() : null;
 		requirePositive(connectTimeout, PREFIX + ".connect-timeout");
 		requirePositive(errorPollInterval, PREFIX + ".error-poll-interval");
 		requirePositive(errorPollTimeout, PREFIX + ".error-poll-timeout");
@@ -70,12 +76,23 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 	 * @param phases whether the participant implements the phases of a checkpoint with
 	 * the workload paused, and so receives {@code POST {url}/pause} and {@code POST
 	 * {url}/resume}; without it the phases do nothing for this participant
+	 * @param sslBundle the SSL bundle this {@code https://} participant is called with,
+	 * in place of {@code lockstep.participants.ssl-bundle}
 	 */
 	public record Remote(@Nullable String name, @Nullable URI url, @DefaultValue("0") int order,
-			@Nullable Duration timeout, @DefaultValue("false") boolean phases) {
+			@Nullable Duration timeout, @DefaultValue("false") boolean phases, @Nullable String sslBundle) {
 
 		public Remote {
 			name = (name != null) ? name.trim() : null;
+			sslBundle = StringUtils.hasText(sslBundle) ? sslBundle.strip() : null;
+		}
+
+		/**
+		 * Returns whether this participant is called over HTTPS.
+		 * @return whether its URL is {@code https://}
+		 */
+		boolean https() {
+			return this.url != null && "https".equalsIgnoreCase(this.url.getScheme());
 		}
 
 		void validate(String entry) {
@@ -99,6 +116,11 @@ public record RemoteParticipantProperties(@DefaultValue List<Remote> remote,
 			if (this.url.getRawQuery() != null || this.url.getRawFragment() != null) {
 				throw new IllegalArgumentException(entry + ".url must not have a query or a fragment, because "
 						+ "/start, /checkpoint, /error and /stop are appended to it, but was '" + this.url + "'");
+			}
+			if (this.sslBundle != null && !https()) {
+				throw new IllegalArgumentException(entry + ".ssl-bundle is set to '" + this.sslBundle
+						+ "', but the participant's url is not https://: use https://" + this.url.getRawAuthority()
+						+ ((this.url.getRawPath() != null) ? this.url.getRawPath() : "") + " or remove the bundle");
 			}
 			if (this.timeout != null && (this.timeout.isNegative() || this.timeout.isZero())) {
 				throw new IllegalArgumentException(

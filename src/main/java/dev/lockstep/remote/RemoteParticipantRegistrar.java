@@ -33,7 +33,7 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 
 	private final CoordinatorProperties coordinatorProperties;
 
-	private final RemoteParticipantClient client;
+	private final RemoteParticipantClients clients;
 
 	private final RemoteErrorPoller poller;
 
@@ -44,12 +44,12 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 	private final List<RemoteParticipant> participants = new ArrayList<>();
 
 	RemoteParticipantRegistrar(ParticipantRegistry registry, RemoteParticipantProperties properties,
-			CoordinatorProperties coordinatorProperties, RemoteParticipantClient client, RemoteErrorPoller poller,
+			CoordinatorProperties coordinatorProperties, RemoteParticipantClients clients, RemoteErrorPoller poller,
 			Clock clock) {
 		this.registry = registry;
 		this.properties = properties;
 		this.coordinatorProperties = coordinatorProperties;
-		this.client = client;
+		this.clients = clients;
 		this.poller = poller;
 		this.clock = clock;
 	}
@@ -62,9 +62,17 @@ final class RemoteParticipantRegistrar implements InitializingBean, DisposableBe
 			String name = remote.name();
 			URI url = remote.url();
 			Assert.state(name != null && url != null, "RemoteParticipantProperties refuses a remote without both");
+			RemoteParticipantClient client;
+			try {
+				client = this.clients.client(remote, "lockstep.participants.remote[" + i + "]");
+			}
+			catch (IllegalStateException ex) {
+				destroy();
+				throw ex;
+			}
 			RemoteParticipant participant = new RemoteParticipant(name, url, remote.order(), remote.timeout(),
-					this.coordinatorProperties.callTimeout(), this.properties.errorPollTimeout(), this.client,
-					this.clock, remote.phases());
+					this.coordinatorProperties.callTimeout(), this.properties.errorPollTimeout(), client, this.clock,
+					remote.phases());
 			ParticipantRegistry.Registration registration;
 			try {
 				registration = this.registry.register(participant, remote.order(), ParticipantKind.REMOTE);

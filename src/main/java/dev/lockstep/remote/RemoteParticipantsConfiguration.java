@@ -2,9 +2,13 @@ package dev.lockstep.remote;
 
 import java.time.Clock;
 
+import org.jspecify.annotations.Nullable;
+
 import tools.jackson.databind.json.JsonMapper;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -12,16 +16,18 @@ import dev.lockstep.replication.CoordinatorProperties;
 import dev.lockstep.replication.ParticipantRegistry;
 
 /**
- * Wires the shared HTTP client, the error poller and the registration of the remote
- * participants configured under {@code lockstep.participants.remote}.
+ * Wires the HTTP clients (one per SSL bundle), the error poller and the registration of
+ * the remote participants configured under {@code lockstep.participants.remote}.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(RemoteParticipantProperties.class)
 class RemoteParticipantsConfiguration {
 
 	@Bean
-	RemoteParticipantClient remoteParticipantClient(JsonMapper jsonMapper, RemoteParticipantProperties properties) {
-		return new RemoteParticipantClient(jsonMapper, properties.connectTimeout());
+	RemoteParticipantClients remoteParticipantClients(JsonMapper jsonMapper, RemoteParticipantProperties properties,
+			ObjectProvider<SslBundles> sslBundles) {
+		@Nullable SslBundles bundles = sslBundles.getIfAvailable();
+		return new RemoteParticipantClients(jsonMapper, properties, bundles);
 	}
 
 	@Bean(destroyMethod = "close")
@@ -32,8 +38,8 @@ class RemoteParticipantsConfiguration {
 	@Bean
 	RemoteParticipantRegistrar remoteParticipantRegistrar(ParticipantRegistry registry,
 			RemoteParticipantProperties properties, CoordinatorProperties coordinatorProperties,
-			RemoteParticipantClient client, RemoteErrorPoller poller) {
-		return new RemoteParticipantRegistrar(registry, properties, coordinatorProperties, client, poller,
+			RemoteParticipantClients clients, RemoteErrorPoller poller) {
+		return new RemoteParticipantRegistrar(registry, properties, coordinatorProperties, clients, poller,
 				Clock.systemUTC());
 	}
 

@@ -594,11 +594,110 @@ class LockstepChartTests {
 		}
 	}
 
+	@Test
+	void withTlsOffNothingOfTlsIsRendered() {
+		assertThat(defaults.ofKind("Certificate")).isEmpty();
+		assertThat(defaults.manifests()).doesNotContain("/etc/lockstep/tls").doesNotContain("HTTPS");
+		Map<String, Object> shared = applicationYaml(defaults).get(0);
+		assertThat(value(shared, "server", "ssl")).isNull();
+		assertThat(value(shared, "spring", "ssl")).isNull();
+		assertThat(value(shared, "lockstep", "block", "nbd", "tls")).isNull();
+		assertThat(value(shared, "lockstep", "pair", "peer-ssl-bundle")).isNull();
+		Map<String, Object> test = renderWithTests(null).get("Pod", "lockstep-test-health");
+		assertThat(value(test, "spec", "containers", 0, "image")).isEqualTo("busybox:1.37");
+		assertThat(String.join("\n", (List<String>) at(test, "spec", "containers", 0, "command"))).contains("wget -q")
+			.contains("http://lockstep-0.lockstep-headless." + NAMESPACE
+					+ ".svc.cluster.local:8080/actuator/health/liveness")
+			.doesNotContain("https://");
+	}
+
+	@Test
+	void withCertManagerOneCertificateNamesBothPodsAndTheApiService() {
+		RenderedChart chart = render("values-tls-cert-manager.yaml");
+		Map<String, Object> certificate = chart.get("Certificate", "lockstep-tls");
+		String headless = ".lockstep-headless." + NAMESPACE + ".svc.cluster.local";
+		assertThat((List<String>) at(certificate, "spec", "dnsNames")).containsExactly("lockstep-0" + headless,
+				"lockstep-1" + headless, "lockstep." + NAMESPACE + ".svc",
+				"lockstep." + NAMESPACE + ".svc.cluster.local");
+		assertThat((Map<String, Object>) at(certificate, "spec", "issuerRef")).containsEntry("name", "lockstep-ca")
+			.containsEntry("kind", "ClusterIssuer");
+		assertThat((List<String>) at(certificate, "spec", "usages")).contains("server auth", "client auth");
+		assertTls("values-tls-cert-manager.yaml", "lockstep", "lockstep-tls", "lockstep", "cluster.local");
+		assertThat(value(applicationYaml(chart).get(0), "lockstep", "participants", "remote", 0))
+			.isEqualTo(Map.of("name", "qemu-colo", "url", "https://127.0.0.1:9443", "ssl-bundle", "lockstep"));
+		Map<String, Object> endpoint = at(chart.get("ServiceMonitor", "lockstep"), "spec", "endpoints", 0);
+		assertThat(endpoint.get("scheme")).isEqualTo("https");
+		assertThat(value(endpoint, "tlsConfig", "ca", "secret", "name")).isEqualTo("lockstep-tls");
+		assertThat(value(endpoint, "tlsConfig", "ca", "secret", "key")).isEqualTo("ca.crt");
+		assertThat(value(endpoint, "tlsConfig", "serverName")).isEqualTo("lockstep-0" + headless);
+	}
+
+	@Test
+	void withAnExistingSecretNoCertificateIsRenderedAndTheSecretIsMounted() {
+		assertThat(render("values-tls-existing-secret.yaml").ofKind("Certificate")).isEmpty();
+		assertTls("values-tls-existing-secret.yaml", "colo-pair", "colo-pair-certificates", "replication",
+				"cluster.local");
+	}
+
+	@SuppressWarnings("unchecked")
+	private static void assertTls(String valuesFile, String fullname, String secret, String bundle,
+			String clusterDomain) {
+		RenderedChart chart = render(valuesFile);
+		Map<String, Object> volume = ((List<Map<String, Object>>) at(chart.podSpec(), "volumes")).stream()
+			.filter((candidate) -> "tls".equals(candidate.get("name")))
+			.findFirst()
+			.orElseThrow();
+		assertThat(value(volume, "secret", "secretName")).isEqualTo(secret);
+		assertThat((List<Map<String, Object>>) at(chart.container(), "volumeMounts"))
+			.contains(Map.of("name", "tls", "mountPath", "/etc/lockstep/tls", "readOnly", true));
+		for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+			assertThat(value(chart.container(), probe, "httpGet", "scheme")).as(probe).isEqualTo("HTTPS");
+		}
+		Map<String, Object> shared = applicationYaml(chart).get(0);
+		Map<String, Object> pem = at(shared, "spring", "ssl", "bundle", "pem", bundle);
+		assertThat(pem).containsEntry("reload-on-update", true);
+		assertThat(value(pem, "keystore", "certificate")).isEqualTo("/etc/lockstep/tls/tls.crt");
+		assertThat(value(pem, "keystore", "private-key")).isEqualTo("/etc/lockstep/tls/tls.key");
+		assertThat(value(pem, "truststore", "certificate")).isEqualTo("/etc/lockstep/tls/ca.crt");
+		assertThat(value(shared, "server", "ssl", "bundle")).isEqualTo(bundle);
+		assertThat((Map<String, Object>) at(shared, "lockstep", "block", "nbd", "tls"))
+			.containsExactlyInAnyOrderEntriesOf(Map.of("mode", "required", "bundle", bundle, "client-auth", "need"));
+		String headless = "." + fullname + "-headless." + NAMESPACE + ".svc." + clusterDomain;
+		assertThat((List<String>) at(shared, "lockstep", "block", "replica", "allowed-peers"))
+			.containsExactly(fullname + "-0" + headless, fullname + "-1" + headless);
+		assertThat(value(shared, "lockstep", "pair", "peer-ssl-bundle")).isEqualTo(bundle);
+		Map<String, String> nbdPeers = new LinkedHashMap<>();
+		Map<String, String> apiPeers = new LinkedHashMap<>();
+		for (Map<String, Object> document : applicationYaml(chart)) {
+			String profile = at(document, "spring", "config", "activate", "on-profile");
+			if (profile != null) {
+				nbdPeers.put(profile, at(document, "lockstep", "block", "peer"));
+				apiPeers.put(profile, at(document, "lockstep", "pair", "peer-api"));
+			}
+		}
+		assertThat(nbdPeers).containsExactly(
+				Map.entry(fullname + "-0", "nbds://" + fullname + "-1" + headless + ":10809"),
+				Map.entry(fullname + "-1", "nbds://" + fullname + "-0" + headless + ":10809"));
+		assertThat(apiPeers).containsExactly(
+				Map.entry(fullname + "-0", "https://" + fullname + "-1" + headless + ":8080"),
+				Map.entry(fullname + "-1", "https://" + fullname + "-0" + headless + ":8080"));
+		Map<String, Object> test = renderWithTests(valuesFile).get("Pod", fullname + "-test-health");
+		String script = String.join("\n", (List<String>) at(test, "spec", "containers", 0, "command"));
+		assertThat(script).contains("curl -fsS")
+			.contains("--cacert /tls/ca.crt")
+			.contains("https://" + fullname + "-0" + headless + ":8080/actuator/health/liveness")
+			.contains("https://" + fullname + "." + NAMESPACE + ".svc." + clusterDomain)
+			.doesNotContain("http://");
+		assertThat(value(test, "spec", "volumes", 0, "secret", "secretName")).isEqualTo(secret);
+		assertThat(value(test, "spec", "volumes", 0, "secret", "items", 0, "key")).isEqualTo("ca.crt");
+	}
+
 	@ParameterizedTest
 	@CsvSource(delimiter = '|', textBlock = """
 			bad-replica-count.yaml    | replicaCount: Invalid type. Expected: integer, given: string
 			bad-unknown-key.yaml      | Additional property replicaCont is not allowed
 			bad-disk-replication.yaml | lockstep.block.disks.0.replication
+			bad-tls-no-source.yaml    | tls
 			""")
 	void badValuesFailSchemaValidation(String file, String message) {
 		assertThatIllegalStateException().isThrownBy(() -> render(file))
@@ -626,12 +725,62 @@ class LockstepChartTests {
 			.isLessThan(notes.indexOf("{\"mode\":\"primary\"}"));
 	}
 
+	@Test
+	void withTlsTheNotesTellHowToCallTheApiWithTheCa() {
+		String notes = new Helm(CHART).install()
+			.withName(RELEASE)
+			.withNamespace(NAMESPACE)
+			.withValuesFile(VALUES.resolve("values-tls-cert-manager.yaml"))
+			.dryRun()
+			.withDryRunOption(DryRun.CLIENT)
+			.clientOnly()
+			.debug()
+			.call()
+			.getOutput();
+		assertThat(notes).contains("TLS is on")
+			.contains("get secret lockstep-tls -o jsonpath='{.data.ca\\.crt}' | base64 -d > ca.crt")
+			.contains("https://lockstep-0.lockstep-headless." + NAMESPACE + ".svc.cluster.local:8080");
+	}
+
 	private static RenderedChart render(String valuesFile) {
 		TemplateCommand template = new Helm(CHART).template().withName(RELEASE).withNamespace(NAMESPACE);
 		if (valuesFile != null) {
 			template = template.withValuesFile(VALUES.resolve(valuesFile));
 		}
 		return RenderedChart.parse(template.call());
+	}
+
+	/**
+	 * Renders the chart with its {@code helm test} pods, which {@code template} leaves
+	 * out as hooks: a copy of the chart without the hook annotations.
+	 */
+	private static RenderedChart renderWithTests(String valuesFile) {
+		try {
+			Path copy = Files.createTempDirectory(Path.of("target"), "chart-with-tests");
+			try (var files = Files.walk(CHART)) {
+				for (Path source : files.toList()) {
+					Path target = copy.resolve(CHART.relativize(source).toString());
+					if (Files.isDirectory(source)) {
+						Files.createDirectories(target);
+					}
+					else {
+						String text = Files.readString(source);
+						if (source.startsWith(CHART.resolve("templates").resolve("tests"))) {
+							text = text.replaceAll("(?m)^\\s*helm\\.sh/hook.*$", "");
+						}
+						Files.writeString(target, text);
+					}
+				}
+			}
+			TemplateCommand template = new Helm(copy).template().withName(RELEASE).withNamespace(NAMESPACE);
+			if (valuesFile != null) {
+				template = template.withValuesFile(VALUES.resolve(valuesFile));
+			}
+			return RenderedChart.parse(template.call());
+		}
+		catch (IOException ex) {
+			throw new java.io.UncheckedIOException(ex);
+		}
 	}
 
 	private static List<String> kinds(RenderedChart chart) {

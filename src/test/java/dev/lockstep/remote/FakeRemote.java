@@ -7,6 +7,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -16,8 +18,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLPeerUnverifiedException;
+
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsExchange;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
 
 /**
  * A remote participant served by the JDK's HTTP server on a loopback port. It records
@@ -42,7 +52,16 @@ final class FakeRemote implements AutoCloseable {
 
 	private final List<String> journal;
 
+	private final List<String> clientCertificates = new CopyOnWriteArrayList<>();
+
+	private final String scheme;
+
 	private FakeRemote(String basePath, List<String> journal) throws IOException {
+		this(basePath, journal, null, false);
+	}
+
+	private FakeRemote(String basePath, List<String> journal, SSLContext tls, boolean needClientAuth)
+			throws IOException {
 		this.basePath = basePath;
 		this.journal = journal;
 		this.executor = Executors.newCachedThreadPool((task) -> {
@@ -50,7 +69,24 @@ final class FakeRemote implements AutoCloseable {
 			thread.setDaemon(true);
 			return thread;
 		});
-		this.server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+		InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+		if (tls != null) {
+			HttpsServer https = HttpsServer.create(address, 0);
+			https.setHttpsConfigurator(new HttpsConfigurator(tls) {
+				@Override
+				public void configure(HttpsParameters params) {
+					SSLParameters parameters = tls.getDefaultSSLParameters();
+					parameters.setNeedClientAuth(needClientAuth);
+					params.setSSLParameters(parameters);
+				}
+			});
+			this.server = https;
+			this.scheme = "https";
+		}
+		else {
+			this.server = HttpServer.create(address, 0);
+			this.scheme = "http";
+		}
 		this.server.setExecutor(this.executor);
 		this.server.createContext(basePath + "/", this::handle);
 		this.server.start();
@@ -69,10 +105,32 @@ final class FakeRemote implements AutoCloseable {
 	}
 
 	/**
+	 * Starts a server that speaks HTTPS with this TLS context, and asks for a client
+	 * certificate if told to.
+	 */
+	static FakeRemote startHttps(String basePath, SSLContext tls, boolean needClientAuth) throws IOException {
+		return new FakeRemote(basePath, new CopyOnWriteArrayList<>(), tls, needClientAuth);
+	}
+
+	/**
 	 * Returns the base URL to configure.
 	 */
 	URI url() {
-		return URI.create("http://127.0.0.1:" + this.server.getAddress().getPort() + this.basePath);
+		return url("127.0.0.1");
+	}
+
+	/**
+	 * Returns the base URL to configure, with this host name for the loopback address.
+	 */
+	URI url(String host) {
+		return URI.create(this.scheme + "://" + host + ":" + this.server.getAddress().getPort() + this.basePath);
+	}
+
+	/**
+	 * Returns the subjects of the client certificates presented, one per request.
+	 */
+	List<String> clientCertificates() {
+		return List.copyOf(this.clientCertificates);
 	}
 
 	/**
@@ -129,6 +187,9 @@ final class FakeRemote implements AutoCloseable {
 			try (InputStream in = exchange.getRequestBody()) {
 				body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
 			}
+			if (exchange instanceof HttpsExchange https) {
+				this.clientCertificates.add(clientSubject(https));
+			}
 			this.calls.add(new Call(exchange.getRequestMethod(), action, body,
 					exchange.getRequestHeaders().getFirst("Content-Type")));
 			if (!action.equals("error")) {
@@ -158,6 +219,17 @@ final class FakeRemote implements AutoCloseable {
 					out.write(bytes);
 				}
 			}
+		}
+	}
+
+	private static String clientSubject(HttpsExchange exchange) {
+		try {
+			Certificate[] chain = exchange.getSSLSession().getPeerCertificates();
+			return (chain.length > 0 && chain[0] instanceof X509Certificate client)
+					? client.getSubjectX500Principal().getName() : "none";
+		}
+		catch (SSLPeerUnverifiedException ex) {
+			return "none";
 		}
 	}
 

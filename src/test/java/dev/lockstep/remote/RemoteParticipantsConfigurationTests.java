@@ -6,6 +6,7 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.jackson.autoconfigure.JacksonAutoConfiguration;
 import org.springframework.boot.test.context.assertj.AssertableApplicationContext;
@@ -30,7 +31,8 @@ class RemoteParticipantsConfigurationTests {
 	private final ApplicationContextRunner runner = runner(registryWithABeanParticipant());
 
 	private static ApplicationContextRunner runner(ParticipantRegistry registry) {
-		return new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(JacksonAutoConfiguration.class))
+		return new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(JacksonAutoConfiguration.class, SslAutoConfiguration.class))
 			.withUserConfiguration(CoordinatorPropertiesConfiguration.class, RemoteParticipantsConfiguration.class)
 			.withBean(ParticipantRegistry.class, () -> registry);
 	}
@@ -65,6 +67,38 @@ class RemoteParticipantsConfigurationTests {
 				assertThat(properties.errorPollTimeout()).isEqualTo(Duration.ofSeconds(2));
 				assertThat(properties.connectTimeout()).isEqualTo(Duration.ofSeconds(2));
 			});
+	}
+
+	@Test
+	void anUndefinedSslBundleStopsStartUpNamingTheSetting() {
+		this.runner
+			.withPropertyValues("lockstep.participants.remote[0].name=database",
+					"lockstep.participants.remote[0].url=https://127.0.0.1:9443/replication",
+					"lockstep.participants.remote[0].ssl-bundle=missing")
+			.run((context) -> assertThat(context).hasFailed()
+				.getFailure()
+				.hasStackTraceContaining("lockstep.participants.remote[0].ssl-bundle names the SSL bundle 'missing'")
+				.hasStackTraceContaining("spring.ssl.bundle.pem.missing"));
+		this.runner
+			.withPropertyValues("lockstep.participants.ssl-bundle=shared",
+					"lockstep.participants.remote[0].name=database",
+					"lockstep.participants.remote[0].url=https://127.0.0.1:9443/replication")
+			.run((context) -> assertThat(context).hasFailed()
+				.getFailure()
+				.hasStackTraceContaining("lockstep.participants.ssl-bundle names the SSL bundle 'shared'"));
+	}
+
+	@Test
+	void anSslBundleOnAnHttpParticipantStopsStartUp() {
+		this.runner
+			.withPropertyValues("lockstep.participants.remote[0].name=database",
+					"lockstep.participants.remote[0].url=http://127.0.0.1:9100/replication",
+					"lockstep.participants.remote[0].ssl-bundle=peers")
+			.run((context) -> assertThat(context).hasFailed()
+				.getFailure()
+				.rootCause()
+				.hasMessageContaining("lockstep.participants.remote[0].ssl-bundle is set to 'peers'")
+				.hasMessageContaining("https://127.0.0.1:9100/replication"));
 	}
 
 	@Test
