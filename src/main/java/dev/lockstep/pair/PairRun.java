@@ -71,7 +71,9 @@ final class PairRun {
 		Consumer<PairReport> announce = this.started;
 		if (announce != null) {
 			this.started = null;
-			announce.accept(progress());
+			PairReport report = progress();
+			this.progress.accept(report);
+			announce.accept(report);
 		}
 		MemberAnswer answer = call.apply(member);
 		this.steps.addAll(answer.steps());
