@@ -1,10 +1,12 @@
 package dev.lockstep.events;
 
 import dev.lockstep.block.replicated.BlockReplicationParticipant;
+import dev.lockstep.pair.PairOperations;
 import dev.lockstep.replication.ReplicationCoordinator;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -29,6 +31,12 @@ class EventsConfiguration {
 	ParticipantWatcher participantWatcher(EventLog log, ReplicationCoordinator coordinator,
 			ObjectProvider<BlockReplicationParticipant> block, EventsProperties properties) {
 		return new ParticipantWatcher(log, coordinator.errorSweep(), block.getIfAvailable(), properties.pollInterval());
+	}
+
+	@Bean
+	@ConditionalOnProperty("lockstep.pair.peer-api")
+	PeerWatcher peerWatcher(EventLog log, PairOperations pair, EventsProperties properties) {
+		return new PeerWatcher(log, pair, properties.peerInterval());
 	}
 
 }

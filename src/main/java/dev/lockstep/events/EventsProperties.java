@@ -16,10 +16,13 @@ import org.springframework.util.Assert;
  * @param clientBuffer how many events may wait for one client; a client that falls
  * further behind is dropped
  * @param pollInterval how often the error sweep and the disks' progress are looked at
+ * @param peerInterval how often the peer's API is asked for its status, when
+ * {@code lockstep.pair.peer-api} is set, for {@code peer} events
  */
 @ConfigurationProperties("lockstep.events")
 public record EventsProperties(@DefaultValue("15s") Duration keepAlive, @DefaultValue("1000") int replay,
-		@DefaultValue("256") int clientBuffer, @DefaultValue("1s") Duration pollInterval) {
+		@DefaultValue("256") int clientBuffer, @DefaultValue("1s") Duration pollInterval,
+		@DefaultValue("2s") Duration peerInterval) {
 
 	public EventsProperties {
 		Assert.isTrue(keepAlive != null && keepAlive.toMillis() > 0, "lockstep.events.keep-alive must be positive");
@@ -27,6 +30,8 @@ public record EventsProperties(@DefaultValue("15s") Duration keepAlive, @Default
 		Assert.isTrue(clientBuffer >= 1, "lockstep.events.client-buffer must be at least 1");
 		Assert.isTrue(pollInterval != null && pollInterval.toMillis() > 0,
 				"lockstep.events.poll-interval must be positive");
+		Assert.isTrue(peerInterval != null && peerInterval.toMillis() > 0,
+				"lockstep.events.peer-interval must be positive");
 	}
 
 }

@@ -218,6 +218,25 @@ public final class PairOperations {
 		return new PairView(selfView, peerView, api.base(), true, null, primary, inSync);
 	}
 
+	/**
+	 * Asks the peer for its status.
+	 * @return whether it answered, or nothing when no peer is configured
+	 */
+	public Optional<PeerReach> reachPeer() {
+		PairMember other = this.peer;
+		PeerApi api = this.peerApi;
+		if (other == null || api == null) {
+			return Optional.empty();
+		}
+		try {
+			MemberStatus theirs = other.status();
+			return Optional.of(new PeerReach(api.base(), true, null, theirs.state(), theirs.mode()));
+		}
+		catch (PairRefusedException ex) {
+			return Optional.of(new PeerReach(api.base(), false, ex.getMessage(), null, null));
+		}
+	}
+
 	/** The pair report of that id, from this node or sent by the peer. */
 	public Optional<PairReport> report(String id) {
 		return this.reports.find(id);

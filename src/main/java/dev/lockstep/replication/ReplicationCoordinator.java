@@ -254,8 +254,9 @@ public final class ReplicationCoordinator {
 						+ current.operationId() + "); resume it before pausing again");
 			}
 			participants = this.started;
-			operation = beginPhase(Operation.PAUSE, maxPause.plus(resumeBudget(participants)));
+			operation = beginPhase(Operation.PAUSE, maxPause.plus(resumeBudget(participants)), caller);
 		}
+		this.announcer.announceStart();
 		long sinceNanos = System.nanoTime();
 		PhaseRun.Paused result = phases().pause(participants, maxPause);
 		List<RegisteredParticipant> toResume = new ArrayList<>(result.called());
@@ -290,7 +291,7 @@ public final class ReplicationCoordinator {
 			if (pause == null) {
 				return noop(Operation.RESUME, OperationFacts.checkpoint(this.mode), caller);
 			}
-			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), caller);
 		}
 		return resume(pause, operation, caller);
 	}
@@ -305,6 +306,7 @@ public final class ReplicationCoordinator {
 	}
 
 	private OperationReport resume(PausedWorkload pause, RunningOperation operation, @Nullable String caller) {
+		this.announcer.announceStart();
 		List<StepReport> steps = phases().resume(pause.participants());
 		boolean failed = steps.stream().anyMatch((step) -> step.outcome().isFailure());
 		return finishPhase(operation, caller, steps, failed, null, paused(pause));
@@ -325,7 +327,7 @@ public final class ReplicationCoordinator {
 			if (pause == null || this.running != null) {
 				return;
 			}
-			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), caller);
 		}
 		resume(pause, operation, caller);
 	}
@@ -344,7 +346,7 @@ public final class ReplicationCoordinator {
 					watch(pause, TimeUnit.MILLISECONDS.toNanos(WATCHDOG_RETRY_MILLIS));
 					return;
 				}
-				operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()));
+				operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), "watchdog");
 			}
 			logger.warn("The workload was paused for " + OperationRun.describe(pause.maxPause())
 					+ " (lockstep.pair.max-pause) without a resume; resuming it");
@@ -365,10 +367,11 @@ public final class ReplicationCoordinator {
 	}
 
 	/** Called with the monitor held. */
-	private RunningOperation beginPhase(Operation operation, Duration budget) {
+	private RunningOperation beginPhase(Operation operation, Duration budget, @Nullable String caller) {
 		Instant now = this.clock.instant();
 		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
 		this.running = running;
+		this.announcer.begin(running, OperationFacts.checkpoint(this.mode), caller, this.state);
 		return running;
 	}
 
@@ -388,6 +391,7 @@ public final class ReplicationCoordinator {
 		this.errorSweep.invalidate();
 		this.meters.operation(operation.operation(), outcome, nanos);
 		OperationLog.operation(report);
+		this.announcer.finished(report, report.state());
 		return report;
 	}
 

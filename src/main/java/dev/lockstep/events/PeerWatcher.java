@@ -1,0 +1,112 @@
+package dev.lockstep.events;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.context.SmartLifecycle;
+
+import dev.lockstep.pair.PairOperations;
+import dev.lockstep.pair.PeerReach;
+
+/**
+ * Asks the peer's API for its status once per peer interval, when a peer is configured,
+ * and publishes a {@code peer} event when the answer changes: the peer was lost, came
+ * back, or (while reachable) changed its state or mode. The first answer is published
+ * too, so that a client knows where the peer stands.
+ */
+final class PeerWatcher implements SmartLifecycle {
+
+	private static final Log logger = LogFactory.getLog(PeerWatcher.class);
+
+	private final EventLog log;
+
+	private final PairOperations pair;
+
+	private final Duration interval;
+
+	/** Used by the watcher's thread only: what was last published. */
+	private @Nullable PeerReach last;
+
+	private @Nullable ScheduledExecutorService scheduler;
+
+	PeerWatcher(EventLog log, PairOperations pair, Duration interval) {
+		this.log = log;
+		this.pair = pair;
+		this.interval = interval;
+	}
+
+	@Override
+	public synchronized void start() {
+		ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor((task) -> {
+			Thread thread = new Thread(task, "lockstep-events-peer");
+			thread.setDaemon(true);
+			return thread;
+		});
+		this.scheduler = scheduler;
+		// poll() catches what it throws, and stop() ends the task with the scheduler.
+		ScheduledFuture<?> unused = scheduler.scheduleWithFixedDelay(this::poll, 0, this.interval.toMillis(),
+				TimeUnit.MILLISECONDS);
+	}
+
+	@Override
+	public synchronized void stop() {
+		ScheduledExecutorService scheduler = this.scheduler;
+		if (scheduler != null) {
+			scheduler.shutdownNow();
+		}
+		this.scheduler = null;
+	}
+
+	@Override
+	public synchronized boolean isRunning() {
+		return this.scheduler != null;
+	}
+
+	void poll() {
+		try {
+			Optional<PeerReach> reach = this.pair.reachPeer();
+			if (reach.isEmpty()) {
+				return;
+			}
+			PeerReach now = reach.get();
+			PeerReach before = this.last;
+			if (before == null || before.reachable() != now.reachable() || before.state() != now.state()
+					|| before.mode() != now.mode()) {
+				this.last = now;
+				this.log.publish("peer", new PeerEvent(now, (before == null) ? null : before.reachable()));
+			}
+		}
+		catch (RuntimeException ex) {
+			logger.warn("Could not ask the peer for its status", ex);
+		}
+	}
+
+	/**
+	 * The data of a {@code peer} event.
+	 *
+	 * @param peerApi the peer's API URL
+	 * @param reachable whether it answers now
+	 * @param wasReachable whether it answered before, {@code null} for the first answer
+	 * @param problem why it does not answer
+	 * @param state its lifecycle state, when it answers
+	 * @param mode its mode, when it answers and runs
+	 */
+	record PeerEvent(String peerApi, boolean reachable, @Nullable Boolean wasReachable, @Nullable String problem,
+			@Nullable Object state, @Nullable Object mode) {
+
+		PeerEvent(PeerReach reach, @Nullable Boolean wasReachable) {
+			this(reach.peerApi(), reach.reachable(), wasReachable, reach.problem(), reach.state(),
+					(reach.mode() != null) ? reach.mode().value() : null);
+		}
+
+	}
+
+}
