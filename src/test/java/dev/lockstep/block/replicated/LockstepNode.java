@@ -60,9 +60,12 @@ final class LockstepNode implements AutoCloseable {
 	}
 
 	/**
-	 * Adds a setting, such as {@code lockstep.pair.max-pause=10s}, for the next start.
+	 * Adds a setting, such as {@code lockstep.pair.max-pause=10s}, for the next start, in
+	 * place of any earlier value of the same setting.
 	 */
 	LockstepNode with(String property) {
+		String key = property.substring(0, property.indexOf('=') + 1);
+		this.properties.removeIf((existing) -> existing.startsWith(key));
 		this.properties.add(property);
 		return this;
 	}

@@ -2,19 +2,13 @@ package dev.lockstep.block.nbd.client;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.StandardSocketOptions;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.channels.GatheringByteChannel;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -48,9 +42,6 @@ import dev.lockstep.block.nbd.client.RequestSender.Outgoing;
  */
 public final class NbdClient implements AutoCloseable {
 
-	private static final ScheduledExecutorService timer = Executors
-		.newSingleThreadScheduledExecutor(NbdThreads.factory("nbd-client-timer"));
-
 	private final String target;
 
 	private final ExportInfo info;
@@ -73,8 +64,8 @@ public final class NbdClient implements AutoCloseable {
 
 	private volatile boolean closing;
 
-	private NbdClient(GatheringByteChannel channel, String target, ChannelInput input, ExportInfo info,
-			int metaContextId, Options options) {
+	NbdClient(GatheringByteChannel channel, String target, ChannelInput input, ExportInfo info, int metaContextId,
+			Options options) {
 		this.target = target;
 		this.info = info;
 		this.options = options;
@@ -111,30 +102,7 @@ public final class NbdClient implements AutoCloseable {
 	 * @throws NbdException if the handshake fails, e.g. because the export does not exist
 	 */
 	public static NbdClient connect(InetSocketAddress address, String export, Options options) throws IOException {
-		String target = "nbd://" + address.getHostString() + ":" + address.getPort() + "/" + export;
-		SocketChannel channel = open(address, options);
-		ScheduledFuture<?> watchdog = watchdog(channel, options);
-		try {
-			ClientHandshake handshake = new ClientHandshake(channel, new ChannelInput(channel, 64 * 1024), target);
-			handshake.start();
-			GatheringByteChannel transport = startTls(handshake, channel, address, options);
-			boolean structured = options.structuredReplies() && handshake.structuredReplies();
-			int contextId = -1;
-			if (structured && options.blockStatus()) {
-				contextId = handshake.setMetaContext(export);
-			}
-			ExportInfo info = handshake.go(export, structured, contextId >= 0);
-			watchdog.cancel(false);
-			return new NbdClient(transport, target, handshake.input(), info, contextId, options);
-		}
-		catch (IOException | RuntimeException ex) {
-			watchdog.cancel(false);
-			channel.close();
-			if (ex instanceof NbdException) {
-				throw ex;
-			}
-			throw new NbdException("NBD handshake with " + target + " failed: " + ex.getMessage(), ex);
-		}
+		return NbdConnector.connect(address, export, options);
 	}
 
 	/**
@@ -149,56 +117,7 @@ public final class NbdClient implements AutoCloseable {
 	 * TLS if the options ask for it.
 	 */
 	public static List<String> listExports(InetSocketAddress address, Options options) throws IOException {
-		String target = "nbd://" + address.getHostString() + ":" + address.getPort();
-		try (SocketChannel channel = open(address, options)) {
-			ScheduledFuture<?> watchdog = watchdog(channel, options);
-			try {
-				ClientHandshake handshake = new ClientHandshake(channel, new ChannelInput(channel, 64 * 1024), target);
-				handshake.start();
-				startTls(handshake, channel, address, options);
-				List<String> names = handshake.list();
-				handshake.abort();
-				return names;
-			}
-			finally {
-				watchdog.cancel(false);
-			}
-		}
-	}
-
-	/** Starts TLS if the options ask for it; returns where requests go. */
-	private static GatheringByteChannel startTls(ClientHandshake handshake, SocketChannel channel,
-			InetSocketAddress address, Options options) throws IOException {
-		ClientTls tls = options.tls();
-		if (tls == null) {
-			return channel;
-		}
-		return handshake.startTls(channel, tls.engine(address.getHostString(), address.getPort()));
-	}
-
-	private static SocketChannel open(InetSocketAddress address, Options options) throws IOException {
-		SocketChannel channel = SocketChannel.open();
-		try {
-			channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-			channel.socket().connect(address, (int) options.connectTimeout().toMillis());
-			return channel;
-		}
-		catch (IOException ex) {
-			channel.close();
-			throw new NbdException("Cannot connect to NBD server " + address.getHostString() + ":" + address.getPort()
-					+ ": " + ex.getMessage(), ex);
-		}
-	}
-
-	private static ScheduledFuture<?> watchdog(SocketChannel channel, Options options) {
-		return timer.schedule(() -> {
-			try {
-				channel.close();
-			}
-			catch (IOException ex) {
-				// Closing anyway.
-			}
-		}, options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS);
+		return NbdConnector.listExports(address, options);
 	}
 
 	/** The negotiated export: size, flags, block sizes. */
