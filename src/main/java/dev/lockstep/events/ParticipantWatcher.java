@@ -5,9 +5,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import dev.lockstep.block.replicated.BlockReplicationParticipant;
@@ -39,50 +36,35 @@ final class ParticipantWatcher implements SmartLifecycle {
 
 	private final @Nullable BlockReplicationParticipant block;
 
-	private final Duration interval;
-
 	/** Used by the watcher's thread only. */
 	private Map<String, String> errors = Map.of();
 
 	/** Used by the watcher's thread only: what was last published of each disk. */
 	private final Map<String, Progress> progress = new HashMap<>();
 
-	private @Nullable ScheduledExecutorService scheduler;
-
-	private @Nullable ScheduledFuture<?> task;
+	private final Poller poller;
 
 	ParticipantWatcher(EventLog log, ErrorSweep errorSweep, @Nullable BlockReplicationParticipant block,
 			Duration interval) {
 		this.log = log;
 		this.errorSweep = errorSweep;
 		this.block = block;
-		this.interval = interval;
+		this.poller = new Poller("lockstep-events-watcher", this::poll, interval);
 	}
 
 	@Override
-	public synchronized void start() {
-		ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor((task) -> {
-			Thread thread = new Thread(task, "lockstep-events-watcher");
-			thread.setDaemon(true);
-			return thread;
-		});
-		this.scheduler = scheduler;
-		this.task = scheduler.scheduleWithFixedDelay(this::poll, 0, this.interval.toMillis(), TimeUnit.MILLISECONDS);
+	public void start() {
+		this.poller.start();
 	}
 
 	@Override
-	public synchronized void stop() {
-		ScheduledExecutorService scheduler = this.scheduler;
-		if (scheduler != null) {
-			scheduler.shutdownNow();
-		}
-		this.scheduler = null;
-		this.task = null;
+	public void stop() {
+		this.poller.stop();
 	}
 
 	@Override
-	public synchronized boolean isRunning() {
-		return this.task != null;
+	public boolean isRunning() {
+		return this.poller.running();
 	}
 
 	void poll() {

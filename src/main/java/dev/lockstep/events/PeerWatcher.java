@@ -2,10 +2,6 @@ package dev.lockstep.events;
 
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -30,44 +26,30 @@ final class PeerWatcher implements SmartLifecycle {
 
 	private final PairOperations pair;
 
-	private final Duration interval;
-
 	/** Used by the watcher's thread only: what was last published. */
 	private @Nullable PeerReach last;
 
-	private @Nullable ScheduledExecutorService scheduler;
+	private final Poller poller;
 
 	PeerWatcher(EventLog log, PairOperations pair, Duration interval) {
 		this.log = log;
 		this.pair = pair;
-		this.interval = interval;
+		this.poller = new Poller("lockstep-events-peer", this::poll, interval);
 	}
 
 	@Override
-	public synchronized void start() {
-		ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor((task) -> {
-			Thread thread = new Thread(task, "lockstep-events-peer");
-			thread.setDaemon(true);
-			return thread;
-		});
-		this.scheduler = scheduler;
-		// poll() catches what it throws, and stop() ends the task with the scheduler.
-		ScheduledFuture<?> unused = scheduler.scheduleWithFixedDelay(this::poll, 0, this.interval.toMillis(),
-				TimeUnit.MILLISECONDS);
+	public void start() {
+		this.poller.start();
 	}
 
 	@Override
-	public synchronized void stop() {
-		ScheduledExecutorService scheduler = this.scheduler;
-		if (scheduler != null) {
-			scheduler.shutdownNow();
-		}
-		this.scheduler = null;
+	public void stop() {
+		this.poller.stop();
 	}
 
 	@Override
-	public synchronized boolean isRunning() {
-		return this.scheduler != null;
+	public boolean isRunning() {
+		return this.poller.running();
 	}
 
 	void poll() {

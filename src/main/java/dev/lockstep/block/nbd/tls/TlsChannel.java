@@ -187,7 +187,10 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
 		}
 	}
 
-	/** Sends the alert a failed engine has for the peer, as far as it can. */
+	/**
+	 * Sends {@code close_notify}, or the alert a failed engine has for the peer, as far
+	 * as it can and unless a write is under way.
+	 */
 	private void sendAlert() {
 		if (!this.writeLock.tryLock()) {
 			return;
@@ -389,19 +392,8 @@ public final class TlsChannel implements ByteChannel, GatheringByteChannel {
 	 */
 	@Override
 	public void close() throws IOException {
-		if (this.socket.isOpen() && this.writeLock.tryLock()) {
-			try {
-				this.engine.closeOutbound();
-				this.netOut.clear();
-				this.engine.wrap(EMPTY, this.netOut);
-				flush();
-			}
-			catch (IOException | RuntimeException ex) {
-				// Closing anyway.
-			}
-			finally {
-				this.writeLock.unlock();
-			}
+		if (this.socket.isOpen()) {
+			sendAlert();
 		}
 		this.socket.close();
 	}
