@@ -37,9 +37,11 @@ final class NbdTransmission {
 
 	/**
 	 * READs and WRITEs of at most this size are processed by the reading thread when no
-	 * other request is buffered (see {@link #keepsLead}).
+	 * other request is buffered (see {@link #keepsLead}). Larger ones gain from another
+	 * thread receiving the next request meanwhile: with 256 KiB WRITEs (nbdcopy) the
+	 * hand-off was a third faster than processing them on the reading thread.
 	 */
-	private static final int INLINE_REQUEST = 256 * 1024;
+	private static final int INLINE_REQUEST = 64 * 1024;
 
 	private final NbdConnection connection;
 
