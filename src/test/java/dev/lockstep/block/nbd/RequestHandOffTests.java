@@ -4,10 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -25,8 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The thread that reads a short READ or WRITE processes it itself when no further request
  * is waiting, instead of waking another thread to read the socket: a client that waits
- * for each reply is served by one thread, with no hand-off per request. Pipelined
- * requests are still processed concurrently.
+ * for each reply is served by one thread, with no hand-off per request. That pipelined
+ * requests are still processed concurrently is shown by {@link InOrderExportTests}.
  */
 @Timeout(60)
 class RequestHandOffTests {
@@ -52,28 +49,6 @@ class RequestHandOffTests {
 				}
 			}
 			assertThat(device.threads).hasSize(1);
-		}
-	}
-
-	@Test
-	void longRequestsAndFlushesStillHandTheSocketOver() throws Exception {
-		try (TestServer server = new TestServer(this.directory)) {
-			ThreadRecordingDevice device = new ThreadRecordingDevice();
-			server.registry().add("disk", device, false, null);
-			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk")))) {
-				for (int i = 0; i < 8; i++) {
-					client.write((long) i * BLOCK, ByteBuffer.wrap(fill(BLOCK, i)), true).get(5, TimeUnit.SECONDS);
-				}
-				List<CompletableFuture<Void>> replies = new ArrayList<>();
-				for (int i = 0; i < REQUESTS; i++) {
-					replies.add(client.write((long) i * BLOCK, ByteBuffer.wrap(fill(BLOCK, i + 1)), false));
-				}
-				CompletableFuture.allOf(replies.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
-				ByteBuffer read = ByteBuffer.allocate(BLOCK);
-				client.read((long) (REQUESTS - 1) * BLOCK, read).get(5, TimeUnit.SECONDS);
-				assertThat(read.flip()).isEqualTo(ByteBuffer.wrap(fill(BLOCK, REQUESTS)));
-			}
-			assertThat(device.threads.size()).isGreaterThanOrEqualTo(2);
 		}
 	}
 
