@@ -35,6 +35,14 @@ final class NbdTransmission {
 	/** WRITEs of this size or more make the next header be read without read-ahead. */
 	private static final int LARGE_WRITE = 64 * 1024;
 
+	/**
+	 * READs and WRITEs of at most this size are processed by the reading thread when no
+	 * other request is buffered (see {@link #keepsLead}). Larger ones gain from another
+	 * thread receiving the next request meanwhile: with 256 KiB WRITEs (nbdcopy) the
+	 * hand-off was a third faster than processing them on the reading thread.
+	 */
+	private static final int INLINE_REQUEST = 64 * 1024;
+
 	private final NbdConnection connection;
 
 	private final NbdServer server;
@@ -115,6 +123,15 @@ final class NbdTransmission {
 						break;
 					}
 					work = readRequest();
+					while (work != null && keepsLead(work)) {
+						try {
+							process(work, header);
+						}
+						finally {
+							work.release();
+						}
+						work = this.stopReading ? null : readRequest();
+					}
 				}
 				finally {
 					this.readLock.unlock();
@@ -164,6 +181,22 @@ final class NbdTransmission {
 				this.connection.close();
 			}
 		}
+	}
+
+	/**
+	 * Whether the reader processes this request itself and goes on reading, instead of
+	 * handing the socket to another thread first: for a short READ or WRITE when no
+	 * further request is buffered yet. Handing over would wake a thread only for it to
+	 * wait on the socket, a context switch per request that costs more than the request
+	 * itself; with requests already buffered (a deep queue), or a request that may take
+	 * long, another thread takes over reading as before.
+	 */
+	private boolean keepsLead(Work work) {
+		NbdCodec.Request request = work.request;
+		int type = request.type();
+		return (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && request.length() <= INLINE_REQUEST
+				&& !request.hasFlag(Nbd.CMD_FLAG_FUA) && !this.export.inOrder() && this.input.buffered() == 0
+				&& this.connection.tlsBuffered() == 0;
 	}
 
 	private void addThread() {
