@@ -30,10 +30,25 @@ COPY --from=build /build/extracted/dependencies/ ./
 COPY --from=build /build/extracted/spring-boot-loader/ ./
 COPY --from=build /build/extracted/snapshot-dependencies/ ./
 COPY --from=build /build/extracted/application/ ./
+# Class data sharing: a training run that starts the application context and exits (Spring Boot's
+# spring.context.exit=onRefresh) records the classes it loaded in an archive, which every start maps
+# instead of loading and verifying those classes again; it halves the time to readiness
+# (bench/startup.sh, docs/benchmarks.md). It runs in a throwaway directory, so the disk it creates
+# is not kept. A JVM that cannot use the archive (another JDK build) warns and starts without it.
+RUN mkdir /tmp/cds-training \
+ && cd /tmp/cds-training \
+ && java -XX:ArchiveClassesAtExit=/opt/lockstep/application.jsa -Dspring.context.exit=onRefresh \
+      -jar /opt/lockstep/application.jar --lockstep.security.api-token=cds-training \
+      --server.port=0 --lockstep.block.nbd.port=0 --logging.level.root=WARN \
+ && cd / \
+ && rm -rf /tmp/cds-training
 # Disks and ./data/api-token live on /data: with / as the working directory, ./data is /data.
 WORKDIR /
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=60 -XX:+ExitOnOutOfMemoryError"
+# The Helm chart sets JAVA_TOOL_OPTIONS and MALLOC_ARENA_MAX itself, from its values; these are the same
+# defaults for a container started without it (see docs/benchmarks.md, "Start-up and memory").
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=30 -XX:InitialRAMPercentage=16 -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError" \
+    MALLOC_ARENA_MAX=2
 USER 10001:10001
 # 8080: HTTP API, Swagger UI, actuator. 10809: NBD.
 EXPOSE 8080 10809
-ENTRYPOINT ["java", "-jar", "/opt/lockstep/application.jar"]
+ENTRYPOINT ["java", "-XX:SharedArchiveFile=/opt/lockstep/application.jsa", "-jar", "/opt/lockstep/application.jar"]

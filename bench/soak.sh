@@ -6,12 +6,19 @@
 # It reports requests by status, p50/p99/p999 latencies, RSS and heap at the start and the end, and
 # finishes with a data check: after a last checkpoint the secondary's view must equal the primary's
 # disk (qemu-img compare), and fio's own verify pass must succeed.
+# The nodes run with the JVM options the Helm chart ships by default (JAVA_TOOL_OPTIONS in
+# helm/lockstep/values.yaml and the container's MALLOC_ARENA_MAX), or SOAK_JVM_OPTIONS when set; GC
+# pauses are logged and summed up at the end (count, total, longest).
 # Usage: bench/soak.sh [seconds, default 300]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-300}
 TOKEN=soak-token
 P_HTTP=18201; P_NBD=18301; S_HTTP=18202; S_NBD=18302
+# The chart's defaults, with its 768Mi memory limit: -XX:MaxRAMPercentage=30 of it is -Xmx230m, and
+# -XX:InitialRAMPercentage=16 is -Xms123m.
+JVM_OPTIONS=${SOAK_JVM_OPTIONS:--Xmx230m -Xms123m -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError}
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 need=()
 command -v fio >/dev/null 2>&1 || need+=(fio)
@@ -27,7 +34,8 @@ trap cleanup EXIT
 
 node() { # name http nbd peer-nbd
   mkdir -p "$WORK/$1"
-  java -Xms256m -Xmx512m -jar "$JAR" --server.port="$2" --server.address=127.0.0.1 \
+  # shellcheck disable=SC2086
+  java $JVM_OPTIONS -Xlog:gc:file="$WORK/$1-gc.log" -jar "$JAR" --server.port="$2" --server.address=127.0.0.1 \
     --lockstep.security.api-token=$TOKEN --lockstep.block.nbd.port="$3" \
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=256MiB --lockstep.block.peer=nbd://127.0.0.1:"$4" \
@@ -35,7 +43,10 @@ node() { # name http nbd peer-nbd
   PIDS+=($!)
 }
 api() { curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
-ready() { for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return 0; sleep 0.5; done; return 1; }
+ready() { # port: up to 180 s, since a loaded machine starts slowly
+  for _ in $(seq 1 360); do curl -sf "http://127.0.0.1:$1/actuator/health/liveness" >/dev/null && return 0; sleep 0.5; done
+  echo "the node on port $1 did not start within 180 s"; return 1
+}
 usage() { # port pid
   heap=$(curl -sf "http://127.0.0.1:$1/actuator/prometheus" \
     | awk 'index($0, "jvm_memory_used_bytes{area=\"heap\"") == 1 {s += $NF} END {printf "%.0f", s / 1048576}')
@@ -57,6 +68,16 @@ python3 bench/soak_load.py $P_HTTP $S_HTTP $TOKEN "$SECONDS_TO_RUN" 200 > "$WORK
 wait $FIO
 
 echo "== end:   primary $(usage $P_HTTP $P_PID); secondary $(usage $S_HTTP $S_PID)"
+gc() { # name: GC pauses from the unified log's "Pause ... 12.345ms" lines
+  awk '/Pause/ && match($NF, /^[0-9.]+ms$/) {t = $NF + 0; n++; s += t; if (t > m) m = t}
+    END {printf "%d pauses, %.0f ms in all, longest %.1f ms", n, s, m}' "$WORK/$1-gc.log"
+}
+if [[ $JVM_OPTIONS == *NativeMemoryTracking* ]]; then
+  echo "== primary's native memory (committed)"
+  jcmd "$P_PID" VM.native_memory summary scale=MB | grep -E '^(Total|-)' | sed 's/(reserved=[0-9]*MB, /(/'
+fi
+echo "== gc:    primary $(gc primary); secondary $(gc secondary)"
+echo "== JVM options: $JVM_OPTIONS (MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX)"
 echo "== requests by status and latencies"
 cat "$WORK/load.json"
 echo "== fio"

@@ -583,9 +583,19 @@ class LockstepChartTests {
 
 	@Test
 	void theHeapFollowsTheMemoryLimit() {
-		assertThat((String) defaults.env("JAVA_TOOL_OPTIONS").get("value")).contains("-XX:MaxRAMPercentage=60");
+		assertThat((String) defaults.env("JAVA_TOOL_OPTIONS").get("value")).contains("-XX:MaxRAMPercentage=30")
+			.contains("-XX:InitialRAMPercentage=16")
+			.contains("-XX:+UseG1GC")
+			.contains("-XX:MaxDirectMemorySize=288m");
 		assertThat((String) full.env("JAVA_TOOL_OPTIONS").get("value")).contains("-XX:MaxRAMPercentage=50")
 			.contains("-Xss512k");
+		assertThat(defaults.env("MALLOC_ARENA_MAX")).containsEntry("value", "2");
+		// What bench/soak.sh measured (about 300 MiB resident) fits the request; the
+		// limit holds the
+		// heap, all of the NBD buffer budget as direct memory, and metaspace.
+		Map<String, Object> defaultResources = at(defaults.container(), "resources");
+		assertThat(value(defaultResources, "requests", "memory")).isEqualTo("384Mi");
+		assertThat(value(defaultResources, "limits", "memory")).isEqualTo("768Mi");
 		for (RenderedChart chart : List.of(defaults, full)) {
 			Map<String, Object> resources = at(chart.container(), "resources");
 			assertThat(value(resources, "limits", "memory")).isNotNull();

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Start-up: the time from process start to readiness UP (GET /actuator/health/readiness answers 200),
+# with the default configuration and one 1 GiB disk, as a pod starts. Each variant runs in paired rounds
+# (round i runs every variant once, in turn), and the median of the rounds is printed, with the
+# process's CPU time (user + system) at readiness, which the load of a shared machine disturbs less.
+#  - jar:  java -jar target/lockstep-*.jar, the plain fat jar;
+#  - cds:  the jar extracted (java -Djarmode=tools -jar ... extract) and started with a class data
+#          sharing archive from a training run (-XX:ArchiveClassesAtExit, -Dspring.context.exit=onRefresh),
+#          as the container image does;
+#  - cds+c1: the same with -XX:TieredStopAtLevel=1, measured only: it trades peak throughput for start-up.
+# Each run is killed after RUN_TIMEOUT seconds (default 60) and then counts as a failure.
+# Usage: bench/startup.sh [rounds, default 5]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${1:-5}
+RUN_TIMEOUT=${RUN_TIMEOUT:-60}
+PORT=${BENCH_PORT:-18470}
+
+[ -n "${SKIP_BUILD:-}" ] || ./mvnw -q -B -DskipTests package
+JAR=$(realpath "$(ls target/lockstep-*.jar | grep -v original | head -1)")
+WORK=$(mktemp -d)
+PID=
+cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+ARGS=(--server.address=127.0.0.1 --lockstep.security.api-token=startup-token --logging.level.root=WARN)
+java -Djarmode=tools -jar "$JAR" extract --destination "$WORK/extracted" >/dev/null
+EXTRACTED="$WORK/extracted/$(basename "$JAR")"
+mkdir -p "$WORK/train"
+(cd "$WORK/train" && java -XX:ArchiveClassesAtExit="$WORK/extracted/application.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
+  -Dspring.context.exit=onRefresh -jar "$EXTRACTED" "${ARGS[@]}" --server.port="$PORT" \
+  --lockstep.block.nbd.port=$((PORT + 1)) >"$WORK/train.log" 2>&1) \
+  || { echo "CDS training run failed:"; tail -20 "$WORK/train.log"; exit 1; }
+
+variant() { # name -> java arguments
+  case "$1" in
+    jar) echo "-jar $JAR" ;;
+    cds) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -jar $EXTRACTED" ;;
+    cds+c1) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -XX:TieredStopAtLevel=1 -jar $EXTRACTED" ;;
+  esac
+}
+VARIANTS=(${VARIANTS:-jar cds cds+c1})
+
+run() { # variant -> "milliseconds cpu-milliseconds" or "fail"
+  local dir="$WORK/run" start ms="" ticks
+  rm -rf "$dir"; mkdir -p "$dir"
+  start=$(date +%s%N)
+  # shellcheck disable=SC2046
+  (cd "$dir" && exec java $(variant "$1") "${ARGS[@]}" --server.port="$PORT" \
+    --lockstep.block.nbd.port=$((PORT + 1)) >"$dir/log" 2>&1) &
+  PID=$!
+  while [ $(( ($(date +%s%N) - start) / 1000000000 )) -lt "$RUN_TIMEOUT" ] && kill -0 "$PID" 2>/dev/null; do
+    if curl -sf -o /dev/null "http://127.0.0.1:$PORT/actuator/health/readiness"; then
+      ms=$(( ($(date +%s%N) - start) / 1000000 ))
+      break
+    fi
+    sleep 0.02
+  done
+  ticks=$(awk '{print $14 + $15}' "/proc/$PID/stat" 2>/dev/null || echo 0)
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+  PID=
+  if [ -n "$ms" ]; then echo "$ms $(( ticks * 1000 / $(getconf CLK_TCK) ))"; else echo fail; fi
+}
+
+median() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
+
+echo "== start to readiness UP, $ROUNDS paired rounds; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+for round in $(seq 1 "$ROUNDS"); do
+  line="round $round:"
+  for v in "${VARIANTS[@]}"; do
+    r=$(run "$v")
+    echo "$r" >>"$WORK/$v.txt"
+    line="$line  $v ${r/ / ms, cpu } ms"
+  done
+  echo "$line  (load $(cut -d' ' -f1 /proc/loadavg))"
+done
+for v in "${VARIANTS[@]}"; do
+  printf '%-7s median %s ms to readiness, cpu %s ms, failures %s\n' "$v" \
+    "$(grep -v fail "$WORK/$v.txt" | awk '{print $1}' | median)" \
+    "$(grep -v fail "$WORK/$v.txt" | awk '{print $2}' | median)" "$(grep -c fail "$WORK/$v.txt" || true)"
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
