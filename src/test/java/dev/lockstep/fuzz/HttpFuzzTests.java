@@ -108,6 +108,17 @@ class HttpFuzzTests {
 		}
 	}
 
+	@Test
+	void theStatusPageAnswersProblemsToAnythingButAnHtmlRead() throws Exception {
+		for (String method : new String[] { "GET", "DELETE", "PUT", "POST" }) {
+			Fuzzed request = new Fuzzed(method, "/", "application/json; charset=UTF-8", "application/xml",
+					"Bearer " + TestClients.TOKEN, new byte[0]);
+			assertThat(check(request, "fixed case")).as(request.toString()).isIn(405, 406);
+		}
+		Fuzzed page = new Fuzzed("GET", "/", null, "text/html", null, new byte[0]);
+		assertThat(check(page, "fixed case")).isEqualTo(200);
+	}
+
 	/**
 	 * Sends one request and checks the invariants.
 	 * @return the response's status
