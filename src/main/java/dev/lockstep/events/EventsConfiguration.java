@@ -36,7 +36,7 @@ class EventsConfiguration {
 	@Bean
 	@ConditionalOnProperty("lockstep.pair.peer-api")
 	PeerWatcher peerWatcher(EventLog log, PairOperations pair, EventsProperties properties) {
-		return new PeerWatcher(log, pair, properties.peerInterval());
+		return new PeerWatcher(log, pair::reachPeer, properties.peerInterval());
 	}
 
 }

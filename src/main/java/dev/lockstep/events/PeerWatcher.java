@@ -2,6 +2,7 @@ package dev.lockstep.events;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -24,16 +25,22 @@ final class PeerWatcher implements SmartLifecycle {
 
 	private final EventLog log;
 
-	private final PairOperations pair;
+	private final Supplier<Optional<PeerReach>> peer;
 
 	/** Used by the watcher's thread only: what was last published. */
 	private @Nullable PeerReach last;
 
 	private final Poller poller;
 
-	PeerWatcher(EventLog log, PairOperations pair, Duration interval) {
+	/**
+	 * Creates a watcher.
+	 * @param log where events go
+	 * @param peer asks the peer ({@link PairOperations#reachPeer()})
+	 * @param interval how long between two questions
+	 */
+	PeerWatcher(EventLog log, Supplier<Optional<PeerReach>> peer, Duration interval) {
 		this.log = log;
-		this.pair = pair;
+		this.peer = peer;
 		this.poller = new Poller("lockstep-events-peer", this::poll, interval);
 	}
 
@@ -54,7 +61,7 @@ final class PeerWatcher implements SmartLifecycle {
 
 	void poll() {
 		try {
-			Optional<PeerReach> reach = this.pair.reachPeer();
+			Optional<PeerReach> reach = this.peer.get();
 			if (reach.isEmpty()) {
 				return;
 			}

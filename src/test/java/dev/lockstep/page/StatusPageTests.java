@@ -27,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.ElementNotInteractableException;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.StaleElementReferenceException;
@@ -248,7 +249,21 @@ class StatusPageTests {
 		// By keyboard alone: Enter on the button, the dialog takes the focus on Cancel,
 		// Tab
 		// to the action and Enter; afterwards the focus is back on the button.
-		button("action-checkpoint").sendKeys(Keys.ENTER);
+		// The page has seen the five checkpoints and enabled its buttons again first.
+		waitFor().until((d) -> driver.findElements(By.cssSelector("#operations li.succeeded"))
+			.stream()
+			.filter((item) -> item.getText().contains("checkpoint"))
+			.count() == 5);
+		new WebDriverWait(driver, LIVE).ignoring(StaleElementReferenceException.class)
+			.ignoring(ElementNotInteractableException.class)
+			.until((d) -> {
+				WebElement action = d.findElement(By.id("action-checkpoint"));
+				if (!action.isEnabled()) {
+					return false;
+				}
+				action.sendKeys(Keys.ENTER);
+				return true;
+			});
 		WebElement dialog = waitFor().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm-dialog")));
 		assertThat(dialog.getText()).contains("A checkpoint waits for every forwarded write");
 		assertThat(driver.switchTo().activeElement().getAttribute("id")).isEqualTo("confirm-cancel");

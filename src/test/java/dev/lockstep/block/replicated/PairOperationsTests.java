@@ -1,16 +1,8 @@
 package dev.lockstep.block.replicated;
 
-import java.net.URI;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Flow;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -48,7 +40,6 @@ class PairOperationsTests {
 		int[] ports = LockstepNode.freePorts(4);
 		this.a = new LockstepNode("a", this.dir.resolve("a"), ports[0], ports[1], ports[3], "8MiB", "colo")
 			.with("lockstep.pair.peer-api=http://127.0.0.1:" + ports[2])
-			.with("lockstep.events.peer-interval=200ms")
 			.start();
 		this.b = new LockstepNode("b", this.dir.resolve("b"), ports[2], ports[3],
 				(peerNbdOfB != 0) ? peerNbdOfB : ports[1], "8MiB", "colo")
@@ -112,86 +103,6 @@ class PairOperationsTests {
 		this.b.io("disk0", "write -P 0x22 2M 64k");
 		this.a.io("disk0.replica", "read -P 0x22 2M 64k");
 		this.a.io("disk0.replica", "read -P 0x11 0 1M");
-	}
-
-	@Test
-	void theEventStreamSaysWhenThePeerIsLostAndWhenItComesBack() throws Exception {
-		nodes(0);
-		BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-		HttpRequest request = HttpRequest
-			.newBuilder(URI.create("http://127.0.0.1:" + this.a.httpPort + "/api/v1/events"))
-			.header("Authorization", "Bearer " + LockstepNode.TOKEN)
-			.header("Accept", "text/event-stream")
-			.build();
-		CompletableFuture<HttpResponse<Void>> stream = LockstepNode.http.sendAsync(request,
-				HttpResponse.BodyHandlers.fromLineSubscriber(new LineCollector(lines)));
-		try {
-			// The first answer was published as A started, before this client came.
-			assertThat(stream.isDone()).isFalse();
-			this.b.close();
-			JsonNode lost = nextPeerEvent(lines, false);
-			assertThat(lost.path("reachable").asBoolean()).isFalse();
-			assertThat(lost.path("wasReachable").asBoolean()).isTrue();
-			assertThat(lost.path("problem").asString()).contains("127.0.0.1");
-			this.b.start();
-			JsonNode back = nextPeerEvent(lines, true);
-			assertThat(back.path("reachable").asBoolean()).isTrue();
-			assertThat(back.path("wasReachable").asBoolean()).isFalse();
-		}
-		finally {
-			stream.cancel(true);
-		}
-	}
-
-	/**
-	 * The next {@code peer} event that says the peer is (or is not) reachable; events
-	 * from before, such as A's first look at B while B was still starting, are skipped.
-	 */
-	private static JsonNode nextPeerEvent(BlockingQueue<String> lines, boolean reachable) throws InterruptedException {
-		long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-		boolean peer = false;
-		while (System.nanoTime() < deadline) {
-			String line = lines.poll(1, TimeUnit.SECONDS);
-			if (line == null) {
-				continue;
-			}
-			if (line.startsWith("event:")) {
-				peer = line.substring(6).strip().equals("peer");
-			}
-			else if (peer && line.startsWith("data:")) {
-				JsonNode event = json.readTree(line.substring(5).strip());
-				if (event.path("reachable").asBoolean() == reachable) {
-					return event;
-				}
-			}
-			else if (line.isEmpty()) {
-				peer = false;
-			}
-		}
-		throw new AssertionError("No peer event with reachable " + reachable + " within 30 s");
-	}
-
-	/** Hands every line of the stream to a queue. */
-	private record LineCollector(BlockingQueue<String> lines) implements Flow.Subscriber<String> {
-
-		@Override
-		public void onSubscribe(Flow.Subscription subscription) {
-			subscription.request(Long.MAX_VALUE);
-		}
-
-		@Override
-		public void onNext(String line) {
-			this.lines.add(line);
-		}
-
-		@Override
-		public void onError(Throwable error) {
-		}
-
-		@Override
-		public void onComplete() {
-		}
-
 	}
 
 	@Test
