@@ -16,15 +16,13 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.context.SmartLifecycle;
-
 /**
  * Looks at the error sweep and at the disks' progress once per poll interval and
  * publishes what changed: an {@code error} event when a participant's error is raised,
  * changes or is cleared, and a {@code sync} event when a disk's synchronisation or verify
  * progressed, at most once a second per disk.
  */
-final class ParticipantWatcher implements SmartLifecycle {
+final class ParticipantWatcher extends Poller {
 
 	private static final Log logger = LogFactory.getLog(ParticipantWatcher.class);
 
@@ -42,31 +40,15 @@ final class ParticipantWatcher implements SmartLifecycle {
 	/** Used by the watcher's thread only: what was last published of each disk. */
 	private final Map<String, Progress> progress = new HashMap<>();
 
-	private final Poller poller;
-
 	ParticipantWatcher(EventLog log, ErrorSweep errorSweep, @Nullable BlockReplicationParticipant block,
 			Duration interval) {
+		super("lockstep-events-watcher", interval);
 		this.log = log;
 		this.errorSweep = errorSweep;
 		this.block = block;
-		this.poller = new Poller("lockstep-events-watcher", this::poll, interval);
 	}
 
 	@Override
-	public void start() {
-		this.poller.start();
-	}
-
-	@Override
-	public void stop() {
-		this.poller.stop();
-	}
-
-	@Override
-	public boolean isRunning() {
-		return this.poller.running();
-	}
-
 	void poll() {
 		try {
 			errors(this.errorSweep.sweep());

@@ -8,8 +8,6 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.context.SmartLifecycle;
-
 import dev.lockstep.pair.PairOperations;
 import dev.lockstep.pair.PeerReach;
 
@@ -19,7 +17,7 @@ import dev.lockstep.pair.PeerReach;
  * back, or (while reachable) changed its state or mode. The first answer is published
  * too, so that a client knows where the peer stands.
  */
-final class PeerWatcher implements SmartLifecycle {
+final class PeerWatcher extends Poller {
 
 	private static final Log logger = LogFactory.getLog(PeerWatcher.class);
 
@@ -30,8 +28,6 @@ final class PeerWatcher implements SmartLifecycle {
 	/** Used by the watcher's thread only: what was last published. */
 	private @Nullable PeerReach last;
 
-	private final Poller poller;
-
 	/**
 	 * Creates a watcher.
 	 * @param log where events go
@@ -39,26 +35,12 @@ final class PeerWatcher implements SmartLifecycle {
 	 * @param interval how long between two questions
 	 */
 	PeerWatcher(EventLog log, Supplier<Optional<PeerReach>> peer, Duration interval) {
+		super("lockstep-events-peer", interval);
 		this.log = log;
 		this.peer = peer;
-		this.poller = new Poller("lockstep-events-peer", this::poll, interval);
 	}
 
 	@Override
-	public void start() {
-		this.poller.start();
-	}
-
-	@Override
-	public void stop() {
-		this.poller.stop();
-	}
-
-	@Override
-	public boolean isRunning() {
-		return this.poller.running();
-	}
-
 	void poll() {
 		try {
 			Optional<PeerReach> reach = this.peer.get();

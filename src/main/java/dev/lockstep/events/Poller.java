@@ -8,40 +8,44 @@ import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.context.SmartLifecycle;
+
 /**
- * Runs one task on a daemon thread of its own, at once and then with a fixed delay
- * between runs, from {@link #start()} to {@link #stop()}. The task must catch what it
- * throws: an exception would end the polling.
+ * A watcher that runs {@link #poll()} on a daemon thread of its own, at once and then
+ * with a fixed delay between runs, while the application runs. {@code poll()} must catch
+ * what it throws: an exception would end the polling.
  */
-final class Poller {
+abstract class Poller implements SmartLifecycle {
 
 	private final String threadName;
-
-	private final Runnable task;
 
 	private final Duration interval;
 
 	private @Nullable ScheduledExecutorService scheduler;
 
-	Poller(String threadName, Runnable task, Duration interval) {
+	Poller(String threadName, Duration interval) {
 		this.threadName = threadName;
-		this.task = task;
 		this.interval = interval;
 	}
 
-	synchronized void start() {
+	/** Looks once and publishes what changed. */
+	abstract void poll();
+
+	@Override
+	public final synchronized void start() {
 		ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor((runnable) -> {
 			Thread thread = new Thread(runnable, this.threadName);
 			thread.setDaemon(true);
 			return thread;
 		});
 		this.scheduler = scheduler;
-		// The task catches what it throws, and stop() ends it with the scheduler.
-		ScheduledFuture<?> unused = scheduler.scheduleWithFixedDelay(this.task, 0, this.interval.toMillis(),
+		// poll() catches what it throws, and stop() ends it with the scheduler.
+		ScheduledFuture<?> unused = scheduler.scheduleWithFixedDelay(this::poll, 0, this.interval.toMillis(),
 				TimeUnit.MILLISECONDS);
 	}
 
-	synchronized void stop() {
+	@Override
+	public final synchronized void stop() {
 		ScheduledExecutorService scheduler = this.scheduler;
 		if (scheduler != null) {
 			scheduler.shutdownNow();
@@ -49,7 +53,8 @@ final class Poller {
 		this.scheduler = null;
 	}
 
-	synchronized boolean running() {
+	@Override
+	public final synchronized boolean isRunning() {
 		return this.scheduler != null;
 	}
 
