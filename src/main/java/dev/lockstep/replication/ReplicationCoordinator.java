@@ -226,19 +226,15 @@ public final class ReplicationCoordinator {
 
 	/**
 	 * Pauses the workload of every started participant in ascending order (see
-	 * {@link ReplicationParticipant#pause()}), all of them within {@code maxPause}. On
-	 * success the workload stays paused until {@link #resume(String)}, a stop, or the
-	 * watchdog: once {@code maxPause} has passed since the pause started, the coordinator
-	 * resumes by itself, as soon as no other operation runs. Checkpoints may be taken
-	 * meanwhile. On failure, or past the deadline, every participant whose pause was
-	 * called is resumed at once, the report's first failed step names the participant
-	 * that failed or held the pause up, and the report records the paused time.
-	 * @param maxPause how long the pause may take, and how long the workload may stay
-	 * paused
+	 * {@link ReplicationParticipant#pause()}), all within {@code maxPause}. The workload
+	 * stays paused, checkpoints allowed, until {@link #resume(String)}, a stop, or the
+	 * watchdog, which resumes it once {@code maxPause} has passed and no other operation
+	 * runs. On failure or past the deadline, what was paused is resumed at once; the
+	 * report names the participant that failed or held the pause up.
+	 * @param maxPause how long the pause may take and the workload may stay paused
 	 * @param caller who asks; may be {@code null}
-	 * @return the report
-	 * @throws OperationConflictException if not running, already paused, or busy with
-	 * another operation
+	 * @return the report, with the paused time on failure
+	 * @throws OperationConflictException if not running, paused already, or busy
 	 */
 	public OperationReport pause(Duration maxPause, @Nullable String caller) {
 		List<RegisteredParticipant> participants;
