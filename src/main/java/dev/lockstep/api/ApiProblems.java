@@ -91,14 +91,33 @@ final class ApiProblems {
 
 	}
 
-	/** Answers and errors of a lifecycle operation. */
-	@Target(ElementType.METHOD)
+	/**
+	 * What every lifecycle and pair {@code POST} shares: the {@code Prefer} and
+	 * {@code Idempotency-Key} headers ({@link AsyncCalls}) and their errors.
+	 */
+	@Target(ElementType.ANNOTATION_TYPE)
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
 	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.PREFER, description = ApiProblems.PREFER_DESCRIPTION,
 			example = AsyncCalls.RESPOND_ASYNC, schema = @Schema(type = "string"))
 	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.IDEMPOTENCY_KEY, description = ApiProblems.KEY_DESCRIPTION,
 			example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42", schema = @Schema(type = "string"))
+	@ApiResponse(responseCode = "422",
+			description = "The `Idempotency-Key` was first sent with another body or to another operation",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
+	@interface AsyncRequest {
+
+	}
+
+	/** Answers and errors of a lifecycle operation. */
+	@Target(ElementType.METHOD)
+	@Retention(RetentionPolicy.RUNTIME)
+	@Documented
+	@AsyncRequest
 	@ApiResponse(responseCode = "200", description = "OK: the operation has ended", useReturnTypeSchema = true)
 	@ApiResponse(responseCode = "202",
 			description = "With `Prefer: respond-async`: the operation started; the body is the report so far "
@@ -110,13 +129,6 @@ final class ApiProblems {
 							schema = @Schema(type = "string")),
 					@Header(name = "Preference-Applied", description = "`respond-async`",
 							schema = @Schema(type = "string")) })
-	@ApiResponse(responseCode = "422",
-			description = "The `Idempotency-Key` was first sent with another body or to another operation",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
-	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
-	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "409",
 			description = "Wrong state, or another operation is running; the body has `state` and, if any, "
 					+ "`runningOperation`",
@@ -136,10 +148,7 @@ final class ApiProblems {
 	@Target(ElementType.METHOD)
 	@Retention(RetentionPolicy.RUNTIME)
 	@Documented
-	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.PREFER, description = ApiProblems.PREFER_DESCRIPTION,
-			example = AsyncCalls.RESPOND_ASYNC, schema = @Schema(type = "string"))
-	@Parameter(in = ParameterIn.HEADER, name = AsyncCalls.IDEMPOTENCY_KEY, description = ApiProblems.KEY_DESCRIPTION,
-			example = "5f0c6b0e-3f4a-4d55-9a51-2b7c8f1e0d42", schema = @Schema(type = "string"))
+	@AsyncRequest
 	@ApiResponse(responseCode = "200", description = "OK: the pair operation has ended", useReturnTypeSchema = true)
 	@ApiResponse(responseCode = "202",
 			description = "With `Prefer: respond-async`: the pair operation started; the body is the pair report so "
@@ -150,13 +159,6 @@ final class ApiProblems {
 							schema = @Schema(type = "string")),
 					@Header(name = "Preference-Applied", description = "`respond-async`",
 							schema = @Schema(type = "string")) })
-	@ApiResponse(responseCode = "422",
-			description = "The `Idempotency-Key` was first sent with another body or to another operation",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
-	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
-	@ApiResponse(responseCode = "400", description = "Malformed JSON, a missing or unknown value, or a wrong type",
-			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(implementation = ProblemSchema.class)))
 	@ApiResponse(responseCode = "409",
 			description = "No peer is configured (`pair-not-configured`), or the pair cannot run this now: a node "
 					+ "runs an operation, the peer cannot be reached, or the nodes are not in the state it needs "

@@ -10,6 +10,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.pair.PairOperations;
 import dev.lockstep.pair.PeerReach;
+import dev.lockstep.replication.CoordinatorState;
 
 /**
  * Asks the peer's API for its status once per peer interval, when a peer is configured,
@@ -71,7 +72,7 @@ final class PeerWatcher extends Poller {
 	 * @param mode its mode, when it answers and runs
 	 */
 	record PeerEvent(String peerApi, boolean reachable, @Nullable Boolean wasReachable, @Nullable String problem,
-			@Nullable Object state, @Nullable Object mode) {
+			@Nullable CoordinatorState state, @Nullable String mode) {
 
 		PeerEvent(PeerReach reach, @Nullable Boolean wasReachable) {
 			this(reach.peerApi(), reach.reachable(), wasReachable, reach.problem(), reach.state(),

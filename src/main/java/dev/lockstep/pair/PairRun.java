@@ -27,7 +27,8 @@ final class PairRun {
 
 	private final Consumer<PairReport> progress;
 
-	private @Nullable Consumer<PairReport> started;
+	/** Who hears of the start; {@code null} once told, when the operation has started. */
+	private @Nullable Consumer<PairReport> announceStart;
 
 	private final List<PairStep> steps = new ArrayList<>();
 
@@ -59,7 +60,7 @@ final class PairRun {
 		this.clock = clock;
 		this.startedAt = clock.instant();
 		this.progress = progress;
-		this.started = started;
+		this.announceStart = started;
 	}
 
 	String caller() {
@@ -68,9 +69,9 @@ final class PairRun {
 
 	/** Calls a node; records its steps and, on failure, the first error. */
 	boolean call(PairMember member, Function<PairMember, MemberAnswer> call) {
-		Consumer<PairReport> announce = this.started;
+		Consumer<PairReport> announce = this.announceStart;
 		if (announce != null) {
-			this.started = null;
+			this.announceStart = null;
 			PairReport report = progress();
 			this.progress.accept(report);
 			announce.accept(report);
@@ -86,7 +87,7 @@ final class PairRun {
 
 	/** Whether a node has been called, so that the operation counts as started. */
 	boolean started() {
-		return this.started == null;
+		return this.announceStart == null;
 	}
 
 	String error() {
