@@ -24,6 +24,7 @@ import dev.lockstep.block.ExportStats;
 import dev.lockstep.block.file.FileBlockDevice;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Requests up to the 64 MiB maximum: served byte-exact, one byte more refused cleanly,
@@ -65,7 +66,10 @@ class HugeRequestTests {
 			assertThat(connection.simpleReply()).isEqualTo(new NbdCodec.SimpleReply(0, 6));
 			expectPattern(connection, 1, 4096, MAX);
 		}
-		assertThat(this.server.server().buffers().outstandingBytes()).isZero();
+		// The server returns a READ's buffer after the reply is sent, so just after the
+		// client has it.
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat(this.server.server().buffers().outstandingBytes()).isZero());
 	}
 
 	@Test
