@@ -22,6 +22,12 @@ import java.nio.file.StandardOpenOption;
  * was received into, would cost.
  *
  * <p>Run: {@code java bench/LoopbackTcp.java [sendfile]}
+ *
+ * <p>In two processes, so that each can be pinned to its own CPU:
+ * {@code java bench/LoopbackTcp.java sink <port>} receives and drops every connection's
+ * bytes until it is killed; {@code java bench/LoopbackTcp.java send <port>} sends 1 GiB
+ * to it (after 256 MiB unmeasured) and prints the seconds the 1 GiB took, and the CPU
+ * seconds of the sending thread.
  */
 public final class LoopbackTcp {
 
@@ -30,6 +36,14 @@ public final class LoopbackTcp {
 	private static final long TOTAL = 1L << 30;
 
 	public static void main(String[] args) throws Exception {
+		if (args.length == 2 && args[0].equals("sink")) {
+			sink(Integer.parseInt(args[1]));
+			return;
+		}
+		if (args.length == 2 && args[0].equals("send")) {
+			send(Integer.parseInt(args[1]));
+			return;
+		}
 		boolean sendfile = args.length > 0 && args[0].equals("sendfile");
 		Path source = sendfile ? Files.createTempFile("loopback-tcp", ".img") : null;
 		try {
@@ -41,6 +55,44 @@ public final class LoopbackTcp {
 		finally {
 			if (source != null) {
 				Files.delete(source);
+			}
+		}
+	}
+
+	private static void sink(int port) throws Exception {
+		try (ServerSocketChannel server = ServerSocketChannel.open()) {
+			server.bind(new InetSocketAddress("127.0.0.1", port));
+			ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE);
+			while (true) {
+				try (SocketChannel channel = server.accept()) {
+					do {
+						buffer.clear();
+					}
+					while (channel.read(buffer) >= 0);
+				}
+			}
+		}
+	}
+
+	private static void send(int port) throws Exception {
+		try (SocketChannel channel = SocketChannel.open(new InetSocketAddress("127.0.0.1", port))) {
+			channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+			ByteBuffer buffer = ByteBuffer.allocateDirect(WRITE);
+			write(channel, buffer, TOTAL / 4);
+			ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+			long cpu = threads.getCurrentThreadCpuTime();
+			long start = System.nanoTime();
+			write(channel, buffer, TOTAL);
+			System.out.printf("%.3f %.3f%n", (System.nanoTime() - start) / 1e9,
+					(threads.getCurrentThreadCpuTime() - cpu) / 1e9);
+		}
+	}
+
+	private static void write(SocketChannel channel, ByteBuffer buffer, long total) throws Exception {
+		for (long sent = 0; sent < total; sent += WRITE) {
+			buffer.clear();
+			while (buffer.hasRemaining()) {
+				channel.write(buffer);
 			}
 		}
 	}

@@ -26,23 +26,33 @@
 #     pass, a verify: its rate against that pass's compare rate;
 #  5. in process: secondary checkpoint time with 1,000 dirty 64 KiB regions on 1 GiB and 8 GiB sparse disks,
 #     and failover commit time for 100 MiB of dirty data against a plain write + fsync of 100 MiB.
-# Usage: bench/replication.sh [colo|mirror, default colo] [--against <commit>] [--rounds <n>]
+# With --pinned, only 1 runs, as two hosts would see it: the secondary B on CPU 1, the primary A, the client
+# and the unreplicated node C on CPU 0 (taskset), so that the baseline has the same single CPU for client and
+# server; seven paired rounds instead of five. Forwarding adds one pass over each byte on the primary's CPU,
+# so 4/5 = 0.8 is the bound of that ratio by passes, where the unpinned one is bound by 4/7 (mirror) and 4/8
+# (colo). Each round also measures that pass: the CPU seconds of sending 1 GiB over loopback TCP from CPU 0 to a
+# sink on CPU 1 (bench/LoopbackTcp.java); on loopback the sender's CPU also runs the receiving side's TCP
+# processing. The bound is then unreplicated / (unreplicated + that pass), the median of the rounds.
+# Usage: bench/replication.sh [colo|mirror, default colo] [--pinned] [--against <commit>] [--rounds <n>]
 # Every measured step starts with `sync` (outside the timing), so that none pays for writing back what an
 # earlier step left in the page cache: without it, the first copy into a new image right after the 2 GiB of
 # sources were made took 5 s instead of 1.5 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODE=colo; AGAINST=; ROUNDS=3
+MODE=colo; AGAINST=; ROUNDS=3; PINNED=
 while [ $# -gt 0 ]; do
   case "$1" in
     colo|mirror) MODE=$1 ;;
     --against) AGAINST=$2; shift ;;
     --rounds) ROUNDS=$2; shift ;;
-    *) echo "usage: $0 [colo|mirror] [--against <commit>] [--rounds <n>]"; exit 2 ;;
+    --pinned) PINNED=1 ;;
+    *) echo "usage: $0 [colo|mirror] [--pinned] [--against <commit>] [--rounds <n>]"; exit 2 ;;
   esac
   shift
 done
 (( ROUNDS >= 1 && ROUNDS <= 9 )) || { echo "--rounds must be 1 to 9"; exit 2; }
+[ -z "$PINNED" ] || [ -z "$AGAINST" ] || { echo "--pinned measures 1 only and takes no --against"; exit 2; }
+[ -z "$PINNED" ] || [ "$(nproc)" -ge 2 ] || { echo "--pinned needs two CPUs"; exit 2; }
 A_HTTP=${BENCH_A_HTTP:-18191}; A_NBD=${BENCH_A_NBD:-18192}
 B_HTTP=${BENCH_B_HTTP:-18193}; B_NBD=${BENCH_B_NBD:-18194}
 C_HTTP=${BENCH_C_HTTP:-18195}; C_NBD=${BENCH_C_NBD:-18196}
@@ -51,7 +61,7 @@ E_HTTP=${BENCH_E_HTTP:-18199}; E_NBD=${BENCH_E_NBD:-18200}
 SIZE=$((1024 * 1024 * 1024))
 TOKEN=replication-bench-token
 
-for tool in nbdcopy qemu-io qemu-img curl jq; do
+for tool in nbdcopy qemu-io qemu-img curl jq ${PINNED:+taskset}; do
   command -v "$tool" >/dev/null 2>&1 || { echo "$tool is missing (see .ci/run)"; exit 1; }
 done
 
@@ -88,9 +98,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+cpu_of() { # name -> taskset prefix when pinned: B on CPU 1, every other process on CPU 0
+  [ -n "$PINNED" ] || return 0
+  if [ "$1" = b ]; then echo "taskset -c 1"; else echo "taskset -c 0"; fi
+}
 node() { # name http nbd [peer-nbd [classpath]]
   mkdir -p "$WORK/$1"
-  java -Xms512m -Xmx1g --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp "${5:-$CP}" dev.lockstep.LockstepApplication --server.port="$2" --server.address=127.0.0.1 \
+  $(cpu_of "$1") java -Xms512m -Xmx1g --add-opens java.base/sun.nio.ch=ALL-UNNAMED -cp "${5:-$CP}" dev.lockstep.LockstepApplication --server.port="$2" --server.address=127.0.0.1 \
     --lockstep.block.nbd.port="$3" ${4:+--lockstep.block.peer="nbd://127.0.0.1:$4"} \
     --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/$1/disk0.img" \
     --lockstep.block.disks[0].size=1GiB --lockstep.block.disks[0].replication="$MODE" \
@@ -116,7 +130,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 best() { awk -v a="$1" -v b="$2" 'BEGIN {print (a < b) ? a : b}'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 sync_status() { api "$1" /api/v1/replication | jq -c '[.. | objects | select(has("disk") and has("sync"))][0].sync'; }
-timed_copy() { sync; local t0 t1; t0=$(now); nbdcopy "$1" "$2"; t1=$(now); secs "$t0" "$t1"; }
+timed_copy() { sync; local t0 t1; t0=$(now); $(cpu_of client) nbdcopy "$1" "$2"; t1=$(now); secs "$t0" "$t1"; }
 verify() { # http: runs a verify of disk0 to its end (at most 10 min); prints "comparedBytes seconds mismatchedChunks"
   curl -sf -X POST "http://127.0.0.1:$1/api/v1/disks/disk0/verify" -H "Authorization: Bearer $TOKEN" >/dev/null
   local v
@@ -141,61 +155,87 @@ wait_up "$A_HTTP"; wait_up "$B_HTTP"; wait_up "$C_HTTP"
 A=nbd://127.0.0.1:$A_NBD/disk0
 B=nbd://127.0.0.1:$B_NBD/disk0
 C=nbd://127.0.0.1:$C_NBD/disk0
+SINK_PORT=${BENCH_SINK_PORT:-18290}
+if [ -n "$PINNED" ]; then
+  taskset -c 1 java bench/LoopbackTcp.java sink "$SINK_PORT" >> "$WORK/sink.log" 2>&1 &
+  PID_OF[sink]=$!
+fi
 
 nbdcopy "$WORK/src1.img" "$A"   # allocate A (not measured)
 nbdcopy "$WORK/src1.img" "$C"   # the unmeasured pass into C
 
-# The first copy into B's new sparse image is not measured (the sync below writes into allocated data too).
-# Best of three overwrites.
-nbdcopy "$A" "$B"
-FULL=999
-for run in 1 2 3; do
-  sync; t0=$(now); nbdcopy "$A" "$B"; t1=$(now)
-  FULL=$(best "$FULL" "$(secs "$t0" "$t1")")
-done
-# B now equals A; make 10% of its 1 MiB chunks differ (every tenth chunk)
-cmds=()
-for i in $(seq 0 10 1023); do cmds+=(-c "write -P 0x5a ${i}M 1M"); done
-qemu-io -f raw "$B" "${cmds[@]}" >/dev/null
-DIFFERING=${#cmds[@]}; DIFFERING=$((DIFFERING / 2))
+if [ -n "$PINNED" ]; then   # a first synchronisation only, to replicate from
+  post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
+  post "$A_HTTP" start '{"mode":"primary"}' >/dev/null
+else
+  # The first copy into B's new sparse image is not measured (the sync below writes into allocated data too).
+  # Best of three overwrites.
+  nbdcopy "$A" "$B"
+  FULL=999
+  for run in 1 2 3; do
+    sync; t0=$(now); nbdcopy "$A" "$B"; t1=$(now)
+    FULL=$(best "$FULL" "$(secs "$t0" "$t1")")
+  done
+  # B now equals A; make 10% of its 1 MiB chunks differ (every tenth chunk)
+  cmds=()
+  for i in $(seq 0 10 1023); do cmds+=(-c "write -P 0x5a ${i}M 1M"); done
+  qemu-io -f raw "$B" "${cmds[@]}" >/dev/null
+  DIFFERING=${#cmds[@]}; DIFFERING=$((DIFFERING / 2))
 
-post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
-sync; t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
-SYNC=$(secs "$t0" "$t1")
-COPIED=$(sync_status "$A_HTTP" | jq .copiedBytes)
-# The first sync of a new process includes the JIT's warm-up; measure a second one, of 10% other chunks,
-# written into B's image while its process is down. B's lineage is removed, so that the second sync too
-# compares every chunk by hash (a secondary that changed on its own would be refused as holding newer data).
-post "$A_HTTP" stop '{"failover":false}' >/dev/null; post "$B_HTTP" stop '{"failover":false}' >/dev/null
-stop_node b
-cmds=()
-for i in $(seq 5 10 1023); do cmds+=(-c "write -P 0xa5 ${i}M 1M"); done
-qemu-io -f raw "$WORK/b/disk0.img" "${cmds[@]}" >/dev/null
-rm "$WORK/b/disk0.img.lineage"
-node b "$B_HTTP" "$B_NBD" "$A_NBD"; wait_up "$B_HTTP"
-post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
-sync; t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
-SYNC2=$(secs "$t0" "$t1")
-S2=$(sync_status "$A_HTTP")
-COPIED2=$(jq .copiedBytes <<<"$S2")
-checkpoint "$A_HTTP" "$B_HTTP"
-sync; v=$(verify "$A_HTTP"); read -r VCOMPARED VERIFY MISMATCHED <<<"$v"
-
+  post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
+  sync; t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
+  SYNC=$(secs "$t0" "$t1")
+  COPIED=$(sync_status "$A_HTTP" | jq .copiedBytes)
+  # The first sync of a new process includes the JIT's warm-up; measure a second one, of 10% other chunks,
+  # written into B's image while its process is down. B's lineage is removed, so that the second sync too
+  # compares every chunk by hash (a secondary that changed on its own would be refused as holding newer data).
+  post "$A_HTTP" stop '{"failover":false}' >/dev/null; post "$B_HTTP" stop '{"failover":false}' >/dev/null
+  stop_node b
+  cmds=()
+  for i in $(seq 5 10 1023); do cmds+=(-c "write -P 0xa5 ${i}M 1M"); done
+  qemu-io -f raw "$WORK/b/disk0.img" "${cmds[@]}" >/dev/null
+  rm "$WORK/b/disk0.img.lineage"
+  node b "$B_HTTP" "$B_NBD" "$A_NBD"; wait_up "$B_HTTP"
+  post "$B_HTTP" start '{"mode":"secondary"}' >/dev/null
+  sync; t0=$(now); post "$A_HTTP" start '{"mode":"primary"}' >/dev/null; t1=$(now)
+  SYNC2=$(secs "$t0" "$t1")
+  S2=$(sync_status "$A_HTTP")
+  COPIED2=$(jq .copiedBytes <<<"$S2")
+  checkpoint "$A_HTTP" "$B_HTTP"
+  sync; v=$(verify "$A_HTTP"); read -r VCOMPARED VERIFY MISMATCHED <<<"$v"
+fi
 nbdcopy "$WORK/src1.img" "$A"   # the same unmeasured pass while replicating
 checkpoint "$A_HTTP" "$B_HTTP"
-UNREP=999; REP=999; RATIOS=()
-for run in 1 2 3 4 5; do   # five rounds; a checkpoint after each empties the secondary's overlays
+UNREP=999; REP=999; RATIOS=(); UNREPS=(); REPS=(); BOUNDS=()
+COPY_ROUNDS=5; [ -z "$PINNED" ] || COPY_ROUNDS=7
+for run in $(seq 1 $COPY_ROUNDS); do   # a checkpoint after each round empties the secondary's overlays
   src="$WORK/src$(( run % 2 + 1 )).img"
   if (( run % 2 )); then u=$(timed_copy "$src" "$C"); r=$(timed_copy "$src" "$A")
   else r=$(timed_copy "$src" "$A"); u=$(timed_copy "$src" "$C"); fi
   checkpoint "$A_HTTP" "$B_HTTP"
-  UNREP=$(best "$UNREP" "$u"); REP=$(best "$REP" "$r")
+  UNREP=$(best "$UNREP" "$u"); REP=$(best "$REP" "$r"); UNREPS+=("$u"); REPS+=("$r")
   RATIOS+=("$(awk -v u="$u" -v r="$r" 'BEGIN {printf "%.2f", u / r}')")
-  echo "round $run: unreplicated $u s, replicated $r s, ratio ${RATIOS[-1]}"
+  if [ -n "$PINNED" ]; then
+    read -r _ pass < <(taskset -c 0 java bench/LoopbackTcp.java send "$SINK_PORT")
+    BOUNDS+=("$(awk -v u="$u" -v p="$pass" 'BEGIN {printf "%.2f", u / (u + p)}')")
+    echo "round $run: unreplicated $u s, replicated $r s, ratio ${RATIOS[-1]}; one TCP pass $pass CPU-s, bound ${BOUNDS[-1]}"
+  else
+    echo "round $run: unreplicated $u s, replicated $r s, ratio ${RATIOS[-1]}"
+  fi
 done
 MEDIAN=$(median "${RATIOS[@]}")
 if qemu-img compare -q -f raw -F raw "$A" "$B"; then SAME=identical; else SAME=DIFFERENT; fi
 stop_node c
+if [ -n "$PINNED" ]; then
+  echo "== Replicated write throughput ($MODE), pinned: B on CPU 1; A, C and nbdcopy on CPU 0"
+  awk -v u="$(median "${UNREPS[@]}")" -v r="$(median "${REPS[@]}")" -v s=$SIZE 'BEGIN {
+    printf "unreplicated: %6.2f s  %7.1f MiB/s (median of 7)\n", u, s / u / 1048576
+    printf "replicated:   %6.2f s  %7.1f MiB/s (median of 7)\n", r, s / r / 1048576 }'
+  echo "ratio replicated/unreplicated: $MEDIAN median of the seven rounds (${RATIOS[*]}) (target >= 0.75)"
+  echo "bound from one TCP pass on CPU 0: $(median "${BOUNDS[@]}") median of the seven rounds (${BOUNDS[*]}); by passes 0.8"
+  echo "after a checkpoint, primary and secondary disks are $SAME"
+  exit 0
+fi
 
 if [ -n "$AGAINST" ]; then
   # A pair D, E of the old code, filled and synchronised the same way, then the same copies into D and A.
