@@ -7,7 +7,10 @@
 #  - cds:  the jar extracted (java -Djarmode=tools -jar ... extract) and started with a class data
 #          sharing archive from a training run (-XX:ArchiveClassesAtExit, -Dspring.context.exit=onRefresh),
 #          as the container image does;
-#  - cds+c1: the same with -XX:TieredStopAtLevel=1, measured only: it trades peak throughput for start-up.
+#  - cds+c1: the same with -XX:TieredStopAtLevel=1, measured only: it trades peak throughput for start-up;
+#  - base: the floor, bench/StartupBaseline.java started like cds (its own training run and archive): the
+#          same jars and application.yaml, Spring Boot with every auto-configuration Lockstep gets, but none
+#          of Lockstep's beans. What Lockstep's own beans add is cds minus base.
 # Each run is killed after RUN_TIMEOUT seconds (default 60) and then counts as a failure.
 # Usage: bench/startup.sh [rounds, default 5]
 set -euo pipefail
@@ -32,14 +35,27 @@ mkdir -p "$WORK/train"
   --lockstep.block.nbd.port=$((PORT + 1)) >"$WORK/train.log" 2>&1) \
   || { echo "CDS training run failed:"; tail -20 "$WORK/train.log"; exit 1; }
 
+# The baseline is compiled against the extracted jar's class path and packaged as a jar (class data sharing
+# takes jars only), then trained like the application.
+mkdir -p "$WORK/baseline-classes" "$WORK/train-base"
+javac -d "$WORK/baseline-classes" -cp "$EXTRACTED:$(ls "$WORK"/extracted/lib/*.jar | tr '\n' :)" bench/StartupBaseline.java
+jar cf "$WORK/baseline.jar" -C "$WORK/baseline-classes" .
+BASE_CP="$WORK/baseline.jar:$EXTRACTED"
+# Its health groups hold only the states that Spring Boot itself contributes.
+BASE_ARGS="--management.endpoint.health.group.liveness.include=livenessState --management.endpoint.health.group.readiness.include=readinessState"
+(cd "$WORK/train-base" && java -XX:ArchiveClassesAtExit="$WORK/baseline.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off \
+  -Dspring.context.exit=onRefresh -cp "$BASE_CP" startup.baseline.StartupBaseline $BASE_ARGS "${ARGS[@]}" --server.port="$PORT" \
+  >"$WORK/train-base.log" 2>&1) || { echo "CDS training run of the baseline failed:"; tail -20 "$WORK/train-base.log"; exit 1; }
+
 variant() { # name -> java arguments
   case "$1" in
     jar) echo "-jar $JAR" ;;
     cds) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -jar $EXTRACTED" ;;
     cds+c1) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -XX:TieredStopAtLevel=1 -jar $EXTRACTED" ;;
+    base) echo "-XX:SharedArchiveFile=$WORK/baseline.jsa -cp $BASE_CP startup.baseline.StartupBaseline $BASE_ARGS" ;;
   esac
 }
-VARIANTS=(${VARIANTS:-jar cds cds+c1})
+VARIANTS=(${VARIANTS:-jar cds cds+c1 base})
 
 run() { # variant -> "milliseconds cpu-milliseconds" or "fail"
   local dir="$WORK/run" start ms="" ticks
