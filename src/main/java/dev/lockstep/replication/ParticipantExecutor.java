@@ -62,10 +62,9 @@ final class ParticipantExecutor implements Executor, AutoCloseable {
 	 * Runs a task, then the tasks handed to this thread while it stands by, until none
 	 * comes for {@link #STANDBY_NANOS} or another thread stands by already.
 	 */
-	@SuppressWarnings("ThreadPriorityCheck") // measured: yielding lets the requesting
-												// thread
-												// run, where spinning would hold the
-												// processor
+	// Measured: yielding lets the requesting thread run, where spinning would hold the
+	// processor.
+	@SuppressWarnings("ThreadPriorityCheck")
 	private void runThenStandBy(Runnable first) {
 		Runnable task = first;
 		while (task != null) {
