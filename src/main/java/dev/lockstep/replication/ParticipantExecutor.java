@@ -1,7 +1,6 @@
 package dev.lockstep.replication;
 
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
@@ -29,7 +28,7 @@ final class ParticipantExecutor implements Executor, AutoCloseable {
 	/** The value of {@link #standby} while a thread stands by with no task yet. */
 	private static final Runnable WAITING = new Waiting();
 
-	private final ExecutorService delegate;
+	private final ThreadPoolExecutor delegate;
 
 	/**
 	 * {@code null} when no thread stands by, {@link #WAITING} while one does, or the task
@@ -93,6 +92,13 @@ final class ParticipantExecutor implements Executor, AutoCloseable {
 				}
 			}
 		}
+	}
+
+	/**
+	 * Returns how many tasks went through the pool rather than to a thread that stood by.
+	 */
+	long pooledTasks() {
+		return this.delegate.getTaskCount();
 	}
 
 	@Override
