@@ -3,6 +3,7 @@ package dev.lockstep.api;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import org.junit.jupiter.api.Test;
 
@@ -21,6 +22,7 @@ import dev.lockstep.block.replicated.BlockReplicationParticipant;
 import dev.lockstep.replication.ReplicationMode;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * GET /api/v1/disks in the full application, with the NBD server on an ephemeral port and
@@ -50,6 +52,12 @@ class DiskControllerTests {
 	void listsDisksWithExportUrlAndCounters() throws Exception {
 		String uri = "nbd://127.0.0.1:" + this.server.port() + "/disk0";
 		Tools.ok(30, "qemu-io", "-f", "raw", "-c", "write -P 0x11 1M 128k", uri);
+		// The server counts the client gone just after closing its socket, so just after
+		// qemu-io has exited.
+		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertDisks(uri));
+	}
+
+	private void assertDisks(String uri) {
 		assertThat(this.mvc.get().uri("/api/v1/disks").header("Authorization", "Bearer " + TestClients.TOKEN))
 			.hasStatusOk()
 			.bodyJson()
