@@ -40,6 +40,12 @@ public final class ClusterOverlay implements Closeable {
 
 	private static final long ZERO = -1L;
 
+	/**
+	 * How many checkpoint intervals the file keeps room for: it shrinks only to the
+	 * largest use among them.
+	 */
+	static final int KEPT_INTERVALS = 8;
+
 	private final Path file;
 
 	private final FileChannel channel;
@@ -56,6 +62,14 @@ public final class ClusterOverlay implements Closeable {
 	 * longer than this. Spares a checkpoint a system call.
 	 */
 	private volatile long slotsInFile;
+
+	/**
+	 * The slots used by each of the last {@link #KEPT_INTERVALS} intervals, a ring that
+	 * {@link #makeEmpty()} fills; callers serialise it against every other call.
+	 */
+	private final long[] recentUse = new long[KEPT_INTERVALS];
+
+	private int nextInterval;
 
 	private final Object copyLock = new Object();
 
@@ -237,20 +251,28 @@ public final class ClusterOverlay implements Closeable {
 	/**
 	 * Drops every cluster: the overlay becomes empty. The map is replaced and the slots
 	 * are reused from the start of the file, whose pages and blocks stay in place:
-	 * overwriting them costs much less than allocating new ones. When the interval that
-	 * ends here used less than half of the file, the file is truncated to the slots it
-	 * used, so its size follows the dirty data of recent intervals. Truncating drops
-	 * pages and waits for those being written back, which can take far longer than the
-	 * rest of a checkpoint, so intervals of about the same size do not shrink the file;
-	 * they make no system call at all. This takes time proportional to the dirty data.
+	 * overwriting them costs much less than allocating new ones. The file keeps room for
+	 * the largest of the last {@value #KEPT_INTERVALS} intervals, and is truncated to
+	 * that only when it is more than twice as large, so that its size follows the dirty
+	 * data of recent intervals. A burst of writes followed by a quiet checkpoint
+	 * therefore does not give the next burst new blocks to allocate. Truncating also
+	 * drops pages and waits for those being written back, which can take far longer than
+	 * the rest of a checkpoint; a checkpoint that keeps the file makes no system call at
+	 * all. This takes time proportional to the dirty data.
 	 */
 	public void makeEmpty() throws IOException {
 		checkOpen();
 		long used = this.nextSlot.get();
+		this.recentUse[this.nextInterval] = used;
+		this.nextInterval = (this.nextInterval + 1) % KEPT_INTERVALS;
+		long keep = 0;
+		for (long recent : this.recentUse) {
+			keep = Math.max(keep, recent);
+		}
 		long slots = Math.max(this.slotsInFile, used);
-		if (slots > 2 * used) {
-			this.channel.truncate(used << CLUSTER_SHIFT);
-			slots = used;
+		if (slots > 2 * keep) {
+			this.channel.truncate(keep << CLUSTER_SHIFT);
+			slots = keep;
 		}
 		this.slotsInFile = slots;
 		this.map = new ConcurrentHashMap<>();
