@@ -6,6 +6,11 @@
 #   - 4k random read and write with fio's nbd engine at iodepth 16 (and 1 with QD1=1).
 # Prints the median of each figure, the ratios of the medians Lockstep/qemu-nbd and
 # Lockstep/nbdkit, and the range of the per-round ratios to nbdkit.
+# The nbdcopy rounds also run a bare endpoint: nbdkit's null plugin (behind its noextents
+# filter, so that nbdcopy reads every block), a server that does no disk I/O at all. No
+# server that reads and writes a file can beat it, so its ratio to nbdkit's file plugin is
+# the ceiling of the sequential figures on this machine. Each server's CPU seconds per GiB
+# copied (from /proc) are printed beside them.
 # Then TLS: Lockstep with NBD_OPT_STARTTLS (mode required, client certificates wanted)
 # against qemu-nbd --object tls-creds-x509 on the same certificates (made here with
 # openssl) and against Lockstep in plaintext, in paired rounds (the three back to back,
@@ -24,6 +29,7 @@ TLS_ROUNDS=${TLS_ROUNDS:-3}
 WORK=${1:-$(mktemp -d /tmp/lockstep-bench.XXXXXX)}
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
+rm -f "$WORK"/cpu-* "$WORK"/client-*
 
 need=()
 command -v nbdkit   >/dev/null 2>&1 || need+=(nbdkit)
@@ -44,7 +50,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -f "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img" "$WORK"/lockstep-tls.img* "$WORK/qemu-tls.img"
+  rm -f "$WORK"/cpu-* "$WORK"/client-* "$WORK/floor.img" "$WORK"/lockstep.img* "$WORK/qemu.img" "$WORK/nbdkit.img" "$WORK"/lockstep-tls.img* "$WORK/qemu-tls.img"
 }
 trap cleanup EXIT
 
@@ -71,12 +77,47 @@ rm -f "$WORK/lockstep.img.allocmap" "$WORK/lockstep-tls.img.allocmap"
 
 seconds() { python3 -c 'import time; print(time.monotonic())'; }
 
-copy_rate() { # source target -> MiB/s
-  local start end
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# source target [server-name test] -> MiB/s; appends the CPU seconds per GiB copied of the server and of
+# nbdcopy to $WORK/cpu-<server>-<test> and $WORK/client-<server>-<test> (the caller runs this in a subshell)
+copy_rate() {
+  local start end c0=0 c1=0 client
+  [ -z "${3:-}" ] || c0=$(cpu_ticks "${PID[$3]}")
   start=$(seconds)
-  timeout 120 nbdcopy "$1" "$2"
+  client=$( { TIMEFORMAT='%U %S'; time timeout 120 nbdcopy "$1" "$2" 2>&3; } 3>&2 2>&1 )
   end=$(seconds)
+  if [ -n "${3:-}" ]; then
+    c1=$(cpu_ticks "${PID[$3]}")
+    python3 -c "print(($c1 - $c0) / $(getconf CLK_TCK) * 1024 / $SIZE_MIB)" >>"$WORK/cpu-$3-$4"
+    python3 -c "u, s = '$client'.split(); print((float(u) + float(s)) * 1024 / $SIZE_MIB)" >>"$WORK/client-$3-$4"
+  fi
   python3 -c "print(round($SIZE_MIB/($end-$start)))"
+}
+
+# The CPU seconds per GiB of the copy between the page cache and a process that any server of a file
+# pays: pread and pwrite of 256 KiB over a cached file, median of 3; prints "read write".
+page_cache_cpu() {
+  cp "$SRC" "$WORK/floor.img"
+  python3 - "$WORK/floor.img" "$SIZE_MIB" <<'PY'
+import os, resource, statistics, sys
+path, size, chunk = sys.argv[1], int(sys.argv[2]) << 20, 256 << 10
+view = memoryview(bytearray(os.urandom(chunk)))
+fd = os.open(path, os.O_RDWR)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+runs = {"read": [], "write": []}
+for _ in range(3):
+    for kind in runs:
+        start = cpu()
+        for offset in range(0, size, chunk):
+            os.preadv(fd, [view], offset) if kind == "read" else os.pwrite(fd, view, offset)
+        runs[kind].append((cpu() - start) * (1 << 30) / size)
+os.close(fd)
+print(f"{statistics.median(runs['read']):.2f} {statistics.median(runs['write']):.2f}")
+PY
+  rm -f "$WORK/floor.img"
 }
 
 fio_iops() { # uri rw depth -> IOPS
@@ -90,26 +131,35 @@ fio_iops() { # uri rw depth -> IOPS
     --output-format=terse --terse-version=3 2>/dev/null | awk -F';' -v f=$field '/^3;/{printf "%d\n", $f}'
 }
 
-declare -A URI
+declare -A URI PID
 PORT=$(free_port)
 java -jar "$JAR" --server.port=0 --lockstep.block.nbd.port="$PORT" \
   --lockstep.block.disks[0].name=disk0 --lockstep.block.disks[0].path="$WORK/lockstep.img" \
   --lockstep.block.disks[0].size=${SIZE_MIB}MiB --logging.level.root=WARN >"$WORK/lockstep.log" 2>&1 &
 pids+=($!)
+PID[lockstep]=$!
 URI[lockstep]="nbd://127.0.0.1:$PORT/disk0"
 
 # qemu-nbd with a writeback cache, up to 8 clients so that nbdcopy can open several connections.
 PORT=$(free_port)
 qemu-nbd -t -f raw -x disk0 -b 127.0.0.1 -p "$PORT" -e 8 --cache=writeback "$WORK/qemu.img" >"$WORK/qemu-nbd.log" 2>&1 &
 pids+=($!)
+PID[qemu]=$!
 URI[qemu]="nbd://127.0.0.1:$PORT/disk0"
 
 PORT=$(free_port)
 nbdkit -f -i 127.0.0.1 -p "$PORT" file "$WORK/nbdkit.img" >"$WORK/nbdkit.log" 2>&1 &
 pids+=($!)
+PID[nbdkit]=$!
 URI[nbdkit]="nbd://127.0.0.1:$PORT/"
 
-for name in lockstep qemu nbdkit; do wait_ready "${URI[$name]}"; done
+PORT=$(free_port)
+nbdkit -f -i 127.0.0.1 -p "$PORT" --filter=noextents null "${SIZE_MIB}M" >"$WORK/nbdkit-null.log" 2>&1 &
+pids+=($!)
+PID[null]=$!
+URI[null]="nbd://127.0.0.1:$PORT/"
+
+for name in lockstep qemu nbdkit null; do wait_ready "${URI[$name]}"; done
 
 declare -A T
 add() { T[$1]="${T[$1]:-} $2"; }
@@ -124,32 +174,35 @@ r=sorted(x/y for x,y in zip(a,b) if y)
 print(f'{r[0]:.2f}-{r[-1]:.2f}' if r else 'n/a')" "${T[lockstep,$1]:-}" "${T[$2,$1]:-}"
 }
 if [ -z "${TLS_ONLY:-}" ]; then
-order=(lockstep qemu nbdkit)
+order=(lockstep qemu nbdkit null)
 rotate() { order=("${order[@]:1}" "${order[0]}"); }
 tests=("rr16 randread 16" "rw16 randwrite 16")
 [ -n "${QD1:-}" ] && tests+=("rr1 randread 1" "rw1 randwrite 1")
 
 echo "$ROUNDS paired rounds: nbdcopy read and write, fio 4k randread/randwrite qd16 (${FIO_RUNTIME} s), servers back to back, order rotated ..."
 for round in $(seq 1 "$ROUNDS"); do
-  for name in "${order[@]}"; do add "$name,read" "$(copy_rate "${URI[$name]}" null:)"; done
-  for name in "${order[@]}"; do add "$name,write" "$(copy_rate "$SRC" "${URI[$name]}")"; done
+  for name in "${order[@]}"; do add "$name,read" "$(copy_rate "${URI[$name]}" null: "$name" read)"; done
+  for name in "${order[@]}"; do add "$name,write" "$(copy_rate "$SRC" "${URI[$name]}" "$name" write)"; done
   for test in "${tests[@]}"; do
     set -- $test
-    for name in "${order[@]}"; do add "$name,$1" "$(fio_iops "${URI[$name]}" "$2" "$3")"; done
+    for name in "${order[@]}"; do
+      [ "$name" = null ] || add "$name,$1" "$(fio_iops "${URI[$name]}" "$2" "$3")"
+    done
   done
   echo "  round $round:" "lockstep read=${T[lockstep,read]##* } write=${T[lockstep,write]##* }" \
     "rr16=${T[lockstep,rr16]##* } rw16=${T[lockstep,rw16]##* };" \
-    "nbdkit read=${T[nbdkit,read]##* } write=${T[nbdkit,write]##* } rr16=${T[nbdkit,rr16]##* } rw16=${T[nbdkit,rw16]##* }"
+    "nbdkit read=${T[nbdkit,read]##* } write=${T[nbdkit,write]##* } rr16=${T[nbdkit,rr16]##* } rw16=${T[nbdkit,rw16]##* };" \
+    "bare endpoint read=${T[null,read]##* } write=${T[null,write]##* }"
   rotate
 done
 
 echo
 echo "Machine: $(nproc) cores, $(uname -sr), $(java -version 2>&1 | head -1); medians of $ROUNDS rounds"
-printf '%-28s %10s %10s %10s %12s %12s %16s\n' "test (median)" "lockstep" "qemu-nbd" "nbdkit" "vs qemu-nbd" "vs nbdkit" "rounds vs nbdkit"
+printf '%-32s %10s %10s %10s %12s %12s %16s\n' "test (median)" "lockstep" "qemu-nbd" "nbdkit" "vs qemu-nbd" "vs nbdkit" "rounds vs nbdkit"
 row() { # label key unit
   local l q k
   l=$(median "lockstep,$2"); q=$(median "qemu,$2"); k=$(median "nbdkit,$2")
-  printf '%-28s %10s %10s %10s %12s %12s %16s\n' "$1 ($3)" "$l" "$q" "$k" "$(ratio "$l" "$q")" "$(ratio "$l" "$k")" "$(spread "$2" nbdkit)"
+  printf '%-32s %10s %10s %10s %12s %12s %16s\n' "$1 ($3)" "$l" "$q" "$k" "$(ratio "$l" "$q")" "$(ratio "$l" "$k")" "$(spread "$2" nbdkit)"
 }
 row "nbdcopy sequential read" read MiB/s
 row "nbdcopy sequential write" write MiB/s
@@ -159,6 +212,39 @@ if [ -n "${QD1:-}" ]; then
   row "fio 4k randread qd1" rr1 IOPS
   row "fio 4k randwrite qd1" rw1 IOPS
 fi
+cpu() { # file-prefix server test
+  python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(f'{statistics.median(v):.2f}' if v else 'n/a')" \
+    $(cat "$WORK/$1-$2-$3" 2>/dev/null)
+}
+echo
+echo "Bare endpoint (nbdkit null, no disk I/O) against nbdkit's file plugin"
+printf '%-32s %10s %10s %12s %16s\n' "test (median)" "bare" "nbdkit" "bare/nbdkit" "rounds"
+for key in read write; do
+  b=$(median "null,$key"); k=$(median "nbdkit,$key")
+  printf '%-32s %10s %10s %12s %16s\n' "nbdcopy sequential $key (MiB/s)" "$b" "$k" "$(ratio "$b" "$k")" \
+    "$(python3 -c "
+import sys
+a=[float(x) for x in sys.argv[1].split()]; b=[float(x) for x in sys.argv[2].split()]
+r=sorted(x/y for x,y in zip(a,b) if y)
+print(f'{r[0]:.2f}-{r[-1]:.2f}' if r else 'n/a')" "${T[null,$key]}" "${T[nbdkit,$key]}")"
+done
+read -r PC_READ PC_WRITE < <(page_cache_cpu)
+echo "CPU seconds per GiB copied (medians), server and nbdcopy:"
+for key in read write; do
+  printf '  %-5s lockstep %s + %s, qemu-nbd %s + %s, nbdkit %s + %s, bare %s + %s\n' "$key" \
+    "$(cpu cpu lockstep "$key")" "$(cpu client lockstep "$key")" "$(cpu cpu qemu "$key")" "$(cpu client qemu "$key")" \
+    "$(cpu cpu nbdkit "$key")" "$(cpu client nbdkit "$key")" "$(cpu cpu null "$key")" "$(cpu client null "$key")"
+done
+# The machine is CPU-bound during a copy, so time follows the CPU that server and client spend. To be 1.1x
+# nbdkit with the same client CPU, a server may spend at most (client + nbdkit) / 1.1 - client per GiB. A
+# server of a file spends at least what the bare endpoint spends on the socket plus the page-cache copy
+# (the bare endpoint's reads also zero each buffer, so the read floor is a little high).
+for key in read write; do
+  pc=$PC_READ; [ "$key" = write ] && pc=$PC_WRITE
+  python3 -c "
+c, k, b, p = $(cpu client nbdkit "$key"), $(cpu cpu nbdkit "$key"), $(cpu cpu null "$key"), $pc
+print(f'  {\"$key\":5} 1.1x nbdkit allows a server {(c + k) / 1.1 - c:.2f} CPU-s/GiB; floor: bare {b:.2f} + page-cache copy {p:.2f} = {b + p:.2f}')"
+done
 echo
 echo "Targets: each figure >= 1.1x nbdkit (median of the paired rounds)."
 fi
