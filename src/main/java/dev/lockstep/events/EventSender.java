@@ -9,9 +9,9 @@ import org.apache.commons.logging.LogFactory;
 
 /**
  * Writes one client's events on a thread of its own, so that a client that reads slowly
- * holds up nobody but itself: it writes each event of the client's subscription, a
- * comment after every {@code keepAlive} of silence, and ends the stream when the client
- * goes away or was dropped for falling behind.
+ * holds up nobody but itself: it writes a first comment at once, each event of the
+ * client's subscription, a comment after every {@code keepAlive} of silence, and ends the
+ * stream when the client goes away or was dropped for falling behind.
  */
 final class EventSender implements Runnable {
 
@@ -35,6 +35,9 @@ final class EventSender implements Runnable {
 	@Override
 	public void run() {
 		try {
+			// Sent at once, so that the client gets the response's headers without
+			// waiting for the first event or keep-alive.
+			this.sink.comment("connected");
 			while (!this.subscription.dropped()) {
 				Event event = this.subscription.next(this.keepAliveMillis, TimeUnit.MILLISECONDS);
 				if (this.subscription.dropped()) {

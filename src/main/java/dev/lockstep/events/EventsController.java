@@ -58,7 +58,8 @@ class EventsController implements DisposableBean {
 					+ "cleared, as the error sweep sees it), `sync` (a disk's synchronisation or verify progress, at "
 					+ "most once a second per disk). Every event has an increasing `id`; a client that reconnects "
 					+ "with `Last-Event-ID` gets the events it missed from the last lockstep.events.replay (1000), "
-					+ "or a `missed` event when they are no longer kept. A comment every lockstep.events.keep-alive "
+					+ "or a `missed` event when they are no longer kept. The stream opens with a `:connected` comment, "
+					+ "so that its headers come at once. A comment every lockstep.events.keep-alive "
 					+ "(15 s) keeps proxies from closing the stream. A client more than "
 					+ "lockstep.events.client-buffer (256) events behind is dropped; nobody waits for it.")
 	@ApiResponse(responseCode = "200", description = "The stream; it does not end",

@@ -1,5 +1,7 @@
 package dev.lockstep.security;
 
+import jakarta.servlet.DispatcherType;
+
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
@@ -54,6 +56,10 @@ public class SecurityConfiguration {
 			.addFilterBefore(new BearerTokenFilter(token, properties.tokenName()), AnonymousAuthenticationFilter.class)
 			.exceptionHandling((exceptions) -> exceptions.authenticationEntryPoint(entryPoint))
 			.authorizeHttpRequests((requests) -> {
+				// An async dispatch finishes a response whose request was authorised when
+				// it came in (the end of an event stream); the token filter, which runs
+				// once per request, does not see it again, so it must not be refused.
+				requests.dispatcherTypeMatchers(DispatcherType.ASYNC).permitAll();
 				requests.requestMatchers(HttpMethod.POST, "/api/**").authenticated();
 				if (!properties.openReads()) {
 					requests.requestMatchers("/api/**").authenticated();

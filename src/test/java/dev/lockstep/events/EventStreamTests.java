@@ -14,6 +14,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -25,14 +26,18 @@ import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.replication.ReplicationParticipant;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * {@code GET /api/v1/events} read by a real HTTP client: what it streams, resumption with
@@ -98,7 +103,8 @@ class EventStreamTests {
 		this.participant.error = null;
 		assertThat(reader.until((event) -> event.type.equals("error"))).last()
 			.satisfies((event) -> assertThat(event.data).contains("\"raised\":false"));
-		assertThat(reader.comments()).as("keep-alive comments after 300ms of silence").isPositive();
+		assertThat(reader.comments).first().as("sent at once").isEqualTo("connected");
+		assertThat(reader.keepAlives()).as("keep-alive comments after 300ms of silence").isPositive();
 	}
 
 	@Test
@@ -160,6 +166,21 @@ class EventStreamTests {
 	}
 
 	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void aStreamThatEndsEndsQuietly(CapturedOutput output) throws Exception {
+		int before = this.log.subscribers();
+		open(null);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.log.subscribers() == before + 1);
+		this.streams.forEach(Stream::close);
+		// The writer notices at its next keep-alive; the stream's end is then dispatched
+		// once more through the filters, which must not refuse it for want of a token.
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.log.subscribers() == before);
+		await().during(Duration.ofSeconds(1))
+			.atMost(Duration.ofSeconds(2))
+			.until(() -> !output.getAll().contains("Access Denied") && !output.getAll().contains("already committed"));
+	}
+
+	@Test
 	void needsTheTokenAndAnswersProblemsForAWrongAcceptOrLastEventId() throws Exception {
 		HttpRequest.Builder anonymous = HttpRequest
 			.newBuilder(URI.create("http://127.0.0.1:" + this.port + "/api/v1/events"));
@@ -206,7 +227,7 @@ class EventStreamTests {
 
 		private final BlockingQueue<Sse> events = new LinkedBlockingQueue<>();
 
-		private volatile int comments;
+		private final List<String> comments = new CopyOnWriteArrayList<>();
 
 		Reader(HttpResponse<Stream<String>> response) {
 			this.response = response;
@@ -232,7 +253,7 @@ class EventStreamTests {
 						data.setLength(0);
 					}
 					else if (line.startsWith(":")) {
-						this.comments++;
+						this.comments.add(line.substring(1));
 					}
 					else if (line.startsWith("id:")) {
 						id = Long.parseLong(line.substring(3).strip());
@@ -265,8 +286,9 @@ class EventStreamTests {
 			throw new AssertionError("The awaited event did not come; read " + read);
 		}
 
-		int comments() {
-			return this.comments;
+		/** The number of keep-alive comments read so far. */
+		long keepAlives() {
+			return this.comments.stream().filter("keep-alive"::equals).count();
 		}
 
 	}
