@@ -46,7 +46,7 @@ RUN mkdir /tmp/cds-training \
 WORKDIR /
 # The Helm chart sets JAVA_TOOL_OPTIONS and MALLOC_ARENA_MAX itself, from its values; these are the same
 # defaults for a container started without it (see docs/benchmarks.md, "Start-up and memory").
-ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=30 -XX:InitialRAMPercentage=16 -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError" \
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=30 -XX:InitialRAMPercentage=12 -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError" \
     MALLOC_ARENA_MAX=2
 USER 10001:10001
 # 8080: HTTP API, Swagger UI, actuator. 10809: NBD.

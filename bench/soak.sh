@@ -16,8 +16,8 @@ SECONDS_TO_RUN=${1:-300}
 TOKEN=soak-token
 P_HTTP=18201; P_NBD=18301; S_HTTP=18202; S_NBD=18302
 # The chart's defaults, with its 768Mi memory limit: -XX:MaxRAMPercentage=30 of it is -Xmx230m, and
-# -XX:InitialRAMPercentage=16 is -Xms123m.
-JVM_OPTIONS=${SOAK_JVM_OPTIONS:--Xmx230m -Xms123m -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError}
+# -XX:InitialRAMPercentage=12 is -Xms92m.
+JVM_OPTIONS=${SOAK_JVM_OPTIONS:--Xmx230m -Xms92m -XX:MetaspaceSize=80m -XX:+UseG1GC -XX:MaxDirectMemorySize=288m -XX:MaxMetaspaceSize=160m -XX:+ExitOnOutOfMemoryError}
 export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 need=()

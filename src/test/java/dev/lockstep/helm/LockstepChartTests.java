@@ -584,7 +584,7 @@ class LockstepChartTests {
 	@Test
 	void theHeapFollowsTheMemoryLimit() {
 		assertThat((String) defaults.env("JAVA_TOOL_OPTIONS").get("value")).contains("-XX:MaxRAMPercentage=30")
-			.contains("-XX:InitialRAMPercentage=16")
+			.contains("-XX:InitialRAMPercentage=12")
 			.contains("-XX:+UseG1GC")
 			.contains("-XX:MaxDirectMemorySize=288m");
 		assertThat((String) full.env("JAVA_TOOL_OPTIONS").get("value")).contains("-XX:MaxRAMPercentage=50")
