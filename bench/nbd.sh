@@ -7,10 +7,11 @@
 # Prints the median of each figure, the ratios of the medians Lockstep/qemu-nbd and
 # Lockstep/nbdkit, and the range of the per-round ratios to nbdkit.
 # The nbdcopy rounds also run a bare endpoint: nbdkit's null plugin (behind its noextents
-# filter, so that nbdcopy reads every block), a server that does no disk I/O at all. No
-# server that reads and writes a file can beat it, so its ratio to nbdkit's file plugin is
-# the ceiling of the sequential figures on this machine. Each server's CPU seconds per GiB
-# copied (from /proc) are printed beside them.
+# filter, so that nbdcopy reads every block), a server that does no disk I/O at all. Each
+# copy records the CPU seconds per GiB of the server (from /proc) and of nbdcopy; with the
+# page-cache copy measured on its own, the script prints how much CPU per GiB 1.1x nbdkit
+# would leave a server against the floor of a server of a file: the bare endpoint's socket
+# work plus that copy.
 # Then TLS: Lockstep with NBD_OPT_STARTTLS (mode required, client certificates wanted)
 # against qemu-nbd --object tls-creds-x509 on the same certificates (made here with
 # openssl) and against Lockstep in plaintext, in paired rounds (the three back to back,
