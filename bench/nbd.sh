@@ -166,13 +166,14 @@ declare -A T
 add() { T[$1]="${T[$1]:-} $2"; }
 median() { python3 -c "import statistics,sys; v=[float(x) for x in sys.argv[1:]]; print(round(statistics.median(v)) if v else 0)" ${T[$1]:-}; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}x' if $2 else 'n/a')"; }
-# The spread of the per-round ratios of Lockstep to another server (each round runs the servers back to back).
-spread() { # key other
+# The spread of the per-round ratios of one server (default Lockstep) to another (each round runs the servers
+# back to back).
+spread() { # key other [first]
   python3 -c "
 import sys
 a=[float(x) for x in sys.argv[1].split()]; b=[float(x) for x in sys.argv[2].split()]
 r=sorted(x/y for x,y in zip(a,b) if y)
-print(f'{r[0]:.2f}-{r[-1]:.2f}' if r else 'n/a')" "${T[lockstep,$1]:-}" "${T[$2,$1]:-}"
+print(f'{r[0]:.2f}-{r[-1]:.2f}' if r else 'n/a')" "${T[${3:-lockstep},$1]:-}" "${T[$2,$1]:-}"
 }
 if [ -z "${TLS_ONLY:-}" ]; then
 order=(lockstep qemu nbdkit null)
@@ -223,11 +224,7 @@ printf '%-32s %10s %10s %12s %16s\n' "test (median)" "bare" "nbdkit" "bare/nbdki
 for key in read write; do
   b=$(median "null,$key"); k=$(median "nbdkit,$key")
   printf '%-32s %10s %10s %12s %16s\n' "nbdcopy sequential $key (MiB/s)" "$b" "$k" "$(ratio "$b" "$k")" \
-    "$(python3 -c "
-import sys
-a=[float(x) for x in sys.argv[1].split()]; b=[float(x) for x in sys.argv[2].split()]
-r=sorted(x/y for x,y in zip(a,b) if y)
-print(f'{r[0]:.2f}-{r[-1]:.2f}' if r else 'n/a')" "${T[null,$key]}" "${T[nbdkit,$key]}")"
+    "$(spread "$key" nbdkit null)"
 done
 read -r PC_READ PC_WRITE < <(page_cache_cpu)
 echo "CPU seconds per GiB copied (medians), server and nbdcopy:"
