@@ -41,6 +41,8 @@ enum ProblemType {
 
 	PARTICIPANT_TIMED_OUT(HttpStatus.GATEWAY_TIMEOUT, "A participant timed out"),
 
+	SHUTTING_DOWN(HttpStatus.SERVICE_UNAVAILABLE, "Node shutting down"),
+
 	UNAUTHORIZED(HttpStatus.UNAUTHORIZED, "Unauthorized"),
 
 	INTERNAL(HttpStatus.INTERNAL_SERVER_ERROR, "Internal error");

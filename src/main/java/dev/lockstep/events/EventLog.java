@@ -14,12 +14,22 @@ import java.util.concurrent.TimeUnit;
 
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.context.SmartLifecycle;
+
 /**
  * Numbers events, keeps the last of them for clients that resume, and hands each to every
  * subscribed client's queue. Publishing never waits for a client: a client whose queue is
  * full is dropped.
+ * <p>
+ * When the application stops, the log ends every client's stream after the events already
+ * queued for it and refuses new clients, before the web server's graceful shutdown
+ * starts: a stream never ends by itself, so an open one would otherwise hold the shutdown
+ * for its whole timeout.
  */
-final class EventLog {
+final class EventLog implements SmartLifecycle {
+
+	/** Queued last for a client whose stream ends; never written. */
+	static final Event END = new Event(-1, "end", "");
 
 	private final int replay;
 
@@ -32,6 +42,9 @@ final class EventLog {
 	private long lastId;
 
 	private final Set<Subscription> subscriptions = new CopyOnWriteArraySet<>();
+
+	/** Guarded by this. */
+	private boolean closed;
 
 	EventLog(int replay, int clientBuffer) {
 		this.replay = replay;
@@ -57,9 +70,13 @@ final class EventLog {
 	 * @param lastEventId the id of the last event the client saw, from
 	 * {@code Last-Event-ID}, or {@code null} for a new client
 	 * @return the subscription, whose queue already holds the events the client missed,
-	 * or a {@code missed} event if they are no longer kept
+	 * or a {@code missed} event if they are no longer kept; {@code null} once the
+	 * application is stopping
 	 */
-	synchronized Subscription subscribe(@Nullable Long lastEventId) {
+	synchronized @Nullable Subscription subscribe(@Nullable Long lastEventId) {
+		if (this.closed) {
+			return null;
+		}
 		List<Event> missed = new ArrayList<>();
 		if (lastEventId != null && lastEventId != this.lastId) {
 			long oldest = this.recent.isEmpty() ? this.lastId + 1 : this.recent.getFirst().id();
@@ -93,6 +110,26 @@ final class EventLog {
 		return this.lastId;
 	}
 
+	@Override
+	public synchronized void start() {
+		this.closed = false;
+	}
+
+	/**
+	 * Ends every client's stream after what is queued for it, and refuses new clients.
+	 */
+	@Override
+	public synchronized void stop() {
+		this.closed = true;
+		this.subscriptions.forEach(Subscription::end);
+		this.subscriptions.clear();
+	}
+
+	@Override
+	public synchronized boolean isRunning() {
+		return !this.closed;
+	}
+
 	/**
 	 * One client's queue of events not yet written.
 	 */
@@ -119,8 +156,20 @@ final class EventLog {
 		}
 
 		/**
+		 * Queues the end of the stream after the events already queued, or in their stead
+		 * if the queue is full.
+		 */
+		void end() {
+			if (!this.queue.offer(END)) {
+				this.queue.clear();
+				this.queue.offer(END);
+			}
+		}
+
+		/**
 		 * Waits up to the given time for the next event.
-		 * @return the event, or {@code null} if none came
+		 * @return the event, {@link #END} when the stream is to end, or {@code null} if
+		 * none came
 		 */
 		@Nullable Event next(long timeout, TimeUnit unit) throws InterruptedException {
 			return this.queue.poll(timeout, unit);

@@ -11,7 +11,8 @@ import org.apache.commons.logging.LogFactory;
  * Writes one client's events on a thread of its own, so that a client that reads slowly
  * holds up nobody but itself: it writes a first comment at once, each event of the
  * client's subscription, a comment after every {@code keepAlive} of silence, and ends the
- * stream when the client goes away or was dropped for falling behind.
+ * stream when the client goes away, was dropped for falling behind, or the application
+ * stops.
  */
 final class EventSender implements Runnable {
 
@@ -40,6 +41,9 @@ final class EventSender implements Runnable {
 			this.sink.comment("connected");
 			while (!this.subscription.dropped()) {
 				Event event = this.subscription.next(this.keepAliveMillis, TimeUnit.MILLISECONDS);
+				if (EventLog.END.equals(event)) {
+					return;
+				}
 				if (this.subscription.dropped()) {
 					break;
 				}

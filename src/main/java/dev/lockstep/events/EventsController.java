@@ -61,12 +61,15 @@ class EventsController implements DisposableBean {
 					+ "or a `missed` event when they are no longer kept. The stream opens with a `:connected` comment, "
 					+ "so that its headers come at once. A comment every lockstep.events.keep-alive "
 					+ "(15 s) keeps proxies from closing the stream. A client more than "
-					+ "lockstep.events.client-buffer (256) events behind is dropped; nobody waits for it.")
-	@ApiResponse(responseCode = "200", description = "The stream; it does not end",
+					+ "lockstep.events.client-buffer (256) events behind is dropped; nobody waits for it. When the node "
+					+ "shuts down, every stream ends after the events already queued for it.")
+	@ApiResponse(responseCode = "200", description = "The stream; it ends only when the node shuts down",
 			content = @Content(mediaType = MediaType.TEXT_EVENT_STREAM_VALUE, schema = @Schema(type = "string")))
 	@ApiResponse(responseCode = "400", description = "`Last-Event-ID` is not a number",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(ref = "#/components/schemas/Problem")))
 	@ApiResponse(responseCode = "401", description = "No API token, or a wrong one",
+			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(ref = "#/components/schemas/Problem")))
+	@ApiResponse(responseCode = "503", description = "The node is shutting down",
 			content = @Content(mediaType = PROBLEM_JSON, schema = @Schema(ref = "#/components/schemas/Problem")))
 	SseEmitter events(@Parameter(in = ParameterIn.HEADER,
 			description = "The id of the last event seen, to resume after it") @RequestHeader(name = "Last-Event-ID",
@@ -74,6 +77,10 @@ class EventsController implements DisposableBean {
 		Long resumeAfter = parse(lastEventId);
 		SseEmitter emitter = new SseEmitter(0L);
 		EventLog.Subscription subscription = this.log.subscribe(resumeAfter);
+		if (subscription == null) {
+			throw new ResponseStatusException(HttpStatus.SERVICE_UNAVAILABLE,
+					"This node is shutting down; reconnect when it is back, with Last-Event-ID");
+		}
 		EventSender sender = new EventSender(this.log, subscription, new EmitterSink(emitter),
 				this.properties.keepAlive());
 		emitter.onCompletion(() -> this.log.unsubscribe(subscription));

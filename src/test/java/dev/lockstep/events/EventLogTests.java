@@ -93,4 +93,57 @@ class EventLogTests {
 		return ids;
 	}
 
+	@Test
+	void stoppingEndsEveryStreamAfterWhatIsQueuedAndRefusesNewClients() throws Exception {
+		EventLog log = new EventLog(10, 2);
+		EventLog.Subscription behind = log.subscribe(null);
+		EventLog.Subscription reading = log.subscribe(null);
+		log.publish("state", Map.of("n", 1));
+		assertThat(reading.next(0, TimeUnit.MILLISECONDS).id()).isEqualTo(1L);
+		log.publish("state", Map.of("n", 2));
+		log.stop();
+		assertThat(log.isRunning()).isFalse();
+		assertThat(log.subscribe(null)).as("a client that comes while the node stops").isNull();
+		assertThat(reading.next(0, TimeUnit.MILLISECONDS).id()).isEqualTo(2L);
+		assertThat(reading.next(0, TimeUnit.MILLISECONDS)).isSameAs(EventLog.END);
+		// A full queue has no room to end after: the end takes the place of what waits.
+		assertThat(behind.next(0, TimeUnit.MILLISECONDS)).isSameAs(EventLog.END);
+		assertThat(log.subscribers()).isZero();
+		log.publish("state", Map.of("n", 3));
+		assertThat(reading.next(0, TimeUnit.MILLISECONDS)).isNull();
+		log.start();
+		assertThat(log.subscribe(2L).next(0, TimeUnit.MILLISECONDS).id()).isEqualTo(3L);
+	}
+
+	@Test
+	void aSenderEndsItsStreamWhenTheLogStops() throws Exception {
+		EventLog log = new EventLog(10, 8);
+		List<String> written = new ArrayList<>();
+		CountDownLatch closed = new CountDownLatch(1);
+		Thread sender = new Thread(new EventSender(log, log.subscribe(null), new EventSink() {
+
+			@Override
+			public void send(Event event) {
+				written.add("event " + event.id());
+			}
+
+			@Override
+			public void comment(String text) {
+				written.add(text);
+			}
+
+			@Override
+			public void close() {
+				closed.countDown();
+			}
+
+		}, Duration.ofMinutes(10)));
+		sender.start();
+		log.publish("state", Map.of("n", 1));
+		log.stop();
+		assertThat(closed.await(10, TimeUnit.SECONDS)).as("the stream ended without waiting for a keep-alive").isTrue();
+		sender.join(10_000);
+		assertThat(written).containsExactly("connected", "event 1");
+	}
+
 }
