@@ -40,25 +40,30 @@ class TestCertificatesTests {
 				String.valueOf(port), "--object",
 				"tls-creds-x509,id=tls0,endpoint=server,dir=" + serverDir + ",verify-peer=off", "--tls-creds", "tls0",
 				"--pid-file", this.work.resolve("pid").toString(), image.toString())
-			.inheritIO()
+			.redirectErrorStream(true)
+			.redirectOutput(this.work.resolve("qemu-nbd.log").toFile())
 			.start();
 		assertThat(nbd.waitFor(20, TimeUnit.SECONDS)).isTrue();
 		long pid = Long.parseLong(Files.readString(this.work.resolve("pid")).trim());
 		try {
 			assertThat(run("nbdinfo", "--size", "nbds://localhost:" + port + "/?tls-certificates=" + clientDir))
-				.isEqualTo(0);
+				.isEqualTo("0: 1048576");
 			assertThat(run("nbdinfo", "--size", "nbds://localhost:" + port + "/?tls-certificates=" + strangerDir))
-				.isNotEqualTo(0);
+				.doesNotStartWith("0:");
 		}
 		finally {
 			ProcessHandle.of(pid).ifPresent(ProcessHandle::destroy);
 		}
 	}
 
-	private static int run(String... command) throws Exception {
-		Process process = new ProcessBuilder(List.of(command)).inheritIO().start();
+	/** Runs a client and returns its exit code and standard output as "code: output". */
+	private String run(String... command) throws Exception {
+		Path output = Files.createTempFile(this.work, "out", ".txt");
+		Process process = new ProcessBuilder(List.of(command)).redirectOutput(output.toFile())
+			.redirectError(ProcessBuilder.Redirect.DISCARD)
+			.start();
 		assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
-		return process.exitValue();
+		return process.exitValue() + ": " + Files.readString(output).strip();
 	}
 
 }
