@@ -2,22 +2,14 @@ package dev.lockstep.replication;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -39,13 +31,6 @@ import org.jspecify.annotations.Nullable;
  */
 public final class ReplicationCoordinator {
 
-	private static final Duration HARD_DEADLINE_MARGIN = Duration.ofSeconds(5);
-
-	/** How soon the watchdog looks again when another operation runs at its deadline. */
-	private static final long WATCHDOG_RETRY_MILLIS = 10;
-
-	private static final Log logger = LogFactory.getLog(ReplicationCoordinator.class);
-
 	private final ParticipantRegistry registry;
 
 	private final ErrorSweep errorSweep;
@@ -54,29 +39,11 @@ public final class ReplicationCoordinator {
 
 	private final Executor executor;
 
-	private final Clock clock;
-
 	private final @Nullable FailoverGuard failoverGuard;
 
-	private final CoordinatorMeters meters;
+	private final OperationLedger ledger;
 
-	private final Object monitor = new Object();
-
-	private final OperationAnnouncer announcer;
-
-	private final OperationHistory history;
-
-	/** Guarded by monitor: the participants started and not stopped since. */
-	private List<RegisteredParticipant> started = List.of();
-
-	/** Guarded by monitor: the pause in effect, if any. */
-	private @Nullable PausedWorkload paused;
-
-	private volatile CoordinatorState state = CoordinatorState.IDLE;
-
-	private volatile @Nullable ReplicationMode mode;
-
-	private volatile @Nullable RunningOperation running;
+	private final WorkloadPause pause;
 
 	public ReplicationCoordinator(ParticipantRegistry registry, ErrorSweep errorSweep, CoordinatorProperties properties,
 			Executor executor, MeterRegistry meterRegistry, Clock clock) {
@@ -93,10 +60,8 @@ public final class ReplicationCoordinator {
 		this.errorSweep = errorSweep;
 		this.properties = properties;
 		this.executor = executor;
-		this.clock = clock;
-		this.announcer = new OperationAnnouncer(clock);
-		this.meters = new CoordinatorMeters(meterRegistry, () -> this.state);
-		this.history = new OperationHistory(properties.history());
+		this.ledger = new OperationLedger(clock, properties, errorSweep, meterRegistry);
+		this.pause = new WorkloadPause(this.ledger, executor, properties.callTimeout());
 	}
 
 	/**
@@ -125,24 +90,26 @@ public final class ReplicationCoordinator {
 		OperationPlan.Start plan;
 		RunningOperation operation;
 		OperationFacts facts = OperationFacts.start(mode, options);
-		synchronized (this.monitor) {
-			checkIdle(Operation.START);
-			if (this.state == CoordinatorState.RUNNING) {
-				if (this.mode == mode && options.discardLocalChanges()) {
-					throw conflict("Replication is already running as " + mode + "; discardLocalChanges takes effect "
-							+ "only when replication starts: stop it, then start again with discardLocalChanges");
+		synchronized (this.ledger.monitor()) {
+			this.ledger.checkIdle(Operation.START);
+			if (this.ledger.state() == CoordinatorState.RUNNING) {
+				if (this.ledger.mode() == mode && options.discardLocalChanges()) {
+					throw this.ledger
+						.conflict("Replication is already running as " + mode + "; discardLocalChanges takes effect "
+								+ "only when replication starts: stop it, then start again with discardLocalChanges");
 				}
-				if (this.mode == mode) {
-					return noop(Operation.START, facts, caller);
+				if (this.ledger.mode() == mode) {
+					return this.ledger.noop(Operation.START, facts, caller);
 				}
-				throw conflict(
-						"Replication is already running as " + this.mode + "; stop it before starting as " + mode);
+				throw this.ledger.conflict("Replication is already running as " + this.ledger.mode()
+						+ "; stop it before starting as " + mode);
 			}
-			if (this.state == CoordinatorState.FAILED) {
-				throw conflict("The last stop did not stop every participant; retry the stop before starting again");
+			if (this.ledger.state() == CoordinatorState.FAILED) {
+				throw this.ledger
+					.conflict("The last stop did not stop every participant; retry the stop before starting again");
 			}
 			plan = new OperationPlan.Start(this.registry.participants());
-			operation = begin(Operation.START, plan, facts, caller);
+			operation = this.ledger.begin(Operation.START, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> {
 			if (action == StepAction.START) {
@@ -155,7 +122,7 @@ public final class ReplicationCoordinator {
 		boolean failed = plan.failed();
 		CoordinatorState next = failed ? (plan.started.isEmpty() ? CoordinatorState.IDLE : CoordinatorState.FAILED)
 				: CoordinatorState.RUNNING;
-		return finish(operation, facts, caller, steps, failed, next, plan);
+		return this.ledger.finish(operation, facts, caller, steps, failed, next, plan);
 	}
 
 	/**
@@ -168,17 +135,18 @@ public final class ReplicationCoordinator {
 		OperationPlan.Checkpoint plan;
 		RunningOperation operation;
 		OperationFacts facts;
-		synchronized (this.monitor) {
-			checkIdle(Operation.CHECKPOINT);
-			if (this.state != CoordinatorState.RUNNING) {
-				throw conflict("A checkpoint needs running replication, but the coordinator is " + this.state);
+		synchronized (this.ledger.monitor()) {
+			this.ledger.checkIdle(Operation.CHECKPOINT);
+			if (this.ledger.state() != CoordinatorState.RUNNING) {
+				throw this.ledger
+					.conflict("A checkpoint needs running replication, but the coordinator is " + this.ledger.state());
 			}
-			plan = new OperationPlan.Checkpoint(this.started);
-			facts = OperationFacts.checkpoint(this.mode);
-			operation = begin(Operation.CHECKPOINT, plan, facts, caller);
+			plan = new OperationPlan.Checkpoint(this.ledger.started());
+			facts = OperationFacts.checkpoint(this.ledger.mode());
+			operation = this.ledger.begin(Operation.CHECKPOINT, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.checkpoint());
-		return finish(operation, facts, caller, steps, plan.failed(), CoordinatorState.RUNNING, plan);
+		return this.ledger.finish(operation, facts, caller, steps, plan.failed(), CoordinatorState.RUNNING, plan);
 	}
 
 	/**
@@ -204,24 +172,24 @@ public final class ReplicationCoordinator {
 	 * was called
 	 */
 	public OperationReport stop(boolean failover, boolean force, @Nullable String caller) {
-		resumeBeforeStop(caller);
+		this.pause.resumeBeforeStop(caller);
 		FailoverCheck check = (failover && !force) ? checkFailover(caller) : null;
 		String peerCheck = (check != null) ? check.describe() : null;
 		OperationFacts facts = OperationFacts.stop(failover, force, peerCheck);
 		OperationPlan.Stop plan;
 		RunningOperation operation;
-		synchronized (this.monitor) {
-			checkIdle(Operation.STOP);
-			if (this.state == CoordinatorState.IDLE) {
-				return noop(Operation.STOP, facts, caller);
+		synchronized (this.ledger.monitor()) {
+			this.ledger.checkIdle(Operation.STOP);
+			if (this.ledger.state() == CoordinatorState.IDLE) {
+				return this.ledger.noop(Operation.STOP, facts, caller);
 			}
-			plan = new OperationPlan.Stop(this.started);
-			operation = begin(Operation.STOP, plan, facts, caller);
+			plan = new OperationPlan.Stop(this.ledger.started());
+			operation = this.ledger.begin(Operation.STOP, plan, facts, caller);
 		}
 		List<StepReport> steps = execute(plan, (participant, action) -> participant.stop(failover));
 		boolean failed = !plan.started.isEmpty();
-		return finish(operation, facts, caller, steps, failed, failed ? CoordinatorState.FAILED : CoordinatorState.IDLE,
-				plan);
+		return this.ledger.finish(operation, facts, caller, steps, failed,
+				failed ? CoordinatorState.FAILED : CoordinatorState.IDLE, plan);
 	}
 
 	/**
@@ -237,36 +205,7 @@ public final class ReplicationCoordinator {
 	 * @throws OperationConflictException if not running, paused already, or busy
 	 */
 	public OperationReport pause(Duration maxPause, @Nullable String caller) {
-		List<RegisteredParticipant> participants;
-		RunningOperation operation;
-		synchronized (this.monitor) {
-			checkIdle(Operation.PAUSE);
-			if (this.state != CoordinatorState.RUNNING) {
-				throw conflict("A pause needs running replication, but the coordinator is " + this.state);
-			}
-			PausedWorkload current = this.paused;
-			if (current != null) {
-				throw conflict("The workload is already paused since " + current.since() + " (operation "
-						+ current.operationId() + "); resume it before pausing again");
-			}
-			participants = this.started;
-			operation = beginPhase(Operation.PAUSE, maxPause.plus(resumeBudget(participants)), caller);
-		}
-		this.announcer.announceStart();
-		long sinceNanos = System.nanoTime();
-		PhaseRun.Paused result = phases().pause(participants, maxPause);
-		List<RegisteredParticipant> toResume = new ArrayList<>(result.called());
-		Collections.reverse(toResume);
-		PausedWorkload pause = new PausedWorkload(operation.id(), operation.startedAt(), sinceNanos, toResume,
-				maxPause);
-		if (!result.failed()) {
-			OperationReport report = finishPhase(operation, caller, result.steps(), false, pause, null);
-			watch(pause, maxPause.toNanos());
-			return report;
-		}
-		List<StepReport> steps = new ArrayList<>(result.steps());
-		steps.addAll(phases().resume(toResume));
-		return finishPhase(operation, caller, steps, true, null, paused(pause));
+		return this.pause.pause(maxPause, caller);
 	}
 
 	/**
@@ -279,116 +218,14 @@ public final class ReplicationCoordinator {
 	 * @throws OperationConflictException if busy with another operation
 	 */
 	public OperationReport resume(@Nullable String caller) {
-		PausedWorkload pause;
-		RunningOperation operation;
-		synchronized (this.monitor) {
-			checkIdle(Operation.RESUME);
-			pause = this.paused;
-			if (pause == null) {
-				return noop(Operation.RESUME, OperationFacts.checkpoint(this.mode), caller);
-			}
-			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), caller);
-		}
-		return resume(pause, operation, caller);
+		return this.pause.resume(caller);
 	}
 
 	/**
 	 * Returns whether the workload is paused.
 	 */
 	public boolean paused() {
-		synchronized (this.monitor) {
-			return this.paused != null;
-		}
-	}
-
-	private OperationReport resume(PausedWorkload pause, RunningOperation operation, @Nullable String caller) {
-		this.announcer.announceStart();
-		List<StepReport> steps = phases().resume(pause.participants());
-		boolean failed = steps.stream().anyMatch((step) -> step.outcome().isFailure());
-		return finishPhase(operation, caller, steps, failed, null, paused(pause));
-	}
-
-	private long paused(PausedWorkload pause) {
-		long nanos = pause.pausedNanos();
-		this.meters.paused(nanos);
-		return TimeUnit.NANOSECONDS.toMillis(nanos);
-	}
-
-	/** A stop while paused resumes first, so that nothing stays held back. */
-	private void resumeBeforeStop(@Nullable String caller) {
-		PausedWorkload pause;
-		RunningOperation operation;
-		synchronized (this.monitor) {
-			pause = this.paused;
-			if (pause == null || this.running != null) {
-				return;
-			}
-			operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), caller);
-		}
-		resume(pause, operation, caller);
-	}
-
-	/** Resumes by itself a pause that nobody resumed in time. */
-	private void watch(PausedWorkload pause, long delayNanos) {
-		Executor delayed = CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS, this.executor);
-		delayed.execute(() -> {
-			RunningOperation operation;
-			synchronized (this.monitor) {
-				PausedWorkload current = this.paused;
-				if (current == null || !current.operationId().equals(pause.operationId())) {
-					return;
-				}
-				if (this.running != null) {
-					watch(pause, TimeUnit.MILLISECONDS.toNanos(WATCHDOG_RETRY_MILLIS));
-					return;
-				}
-				operation = beginPhase(Operation.RESUME, resumeBudget(pause.participants()), "watchdog");
-			}
-			logger.warn("The workload was paused for " + OperationRun.describe(pause.maxPause())
-					+ " (lockstep.pair.max-pause) without a resume; resuming it");
-			resume(pause, operation, "watchdog");
-		});
-	}
-
-	private Duration resumeBudget(List<RegisteredParticipant> participants) {
-		Duration budget = HARD_DEADLINE_MARGIN;
-		for (RegisteredParticipant participant : participants) {
-			budget = budget.plus(participant.timeout(this.properties.callTimeout()));
-		}
-		return budget;
-	}
-
-	private PhaseRun phases() {
-		return new PhaseRun(this.executor, this.properties.callTimeout(), this.meters::call);
-	}
-
-	/** Called with the monitor held. */
-	private RunningOperation beginPhase(Operation operation, Duration budget, @Nullable String caller) {
-		Instant now = this.clock.instant();
-		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
-		this.running = running;
-		this.announcer.begin(running, OperationFacts.checkpoint(this.mode), caller, this.state);
-		return running;
-	}
-
-	private OperationReport finishPhase(RunningOperation operation, @Nullable String caller, List<StepReport> steps,
-			boolean failed, @Nullable PausedWorkload pause, @Nullable Long pausedMillis) {
-		long nanos = Math.max(0, Duration.between(operation.startedAt(), this.clock.instant()).toNanos());
-		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
-		OperationReport report;
-		synchronized (this.monitor) {
-			report = new OperationReport(operation.id(), operation.operation(), this.mode, null, outcome, this.state,
-					caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(nanos), steps, null, null, null,
-					pausedMillis);
-			this.paused = pause;
-			this.history.add(report);
-			this.running = null;
-		}
-		this.errorSweep.invalidate();
-		this.meters.operation(operation.operation(), outcome, nanos);
-		OperationLog.operation(report);
-		this.announcer.finished(report, report.state());
-		return report;
+		return this.pause.paused();
 	}
 
 	/**
@@ -398,9 +235,10 @@ public final class ReplicationCoordinator {
 	 */
 	private @Nullable FailoverCheck checkFailover(@Nullable String caller) {
 		FailoverGuard guard = this.failoverGuard;
-		synchronized (this.monitor) {
-			checkIdle(Operation.STOP);
-			if (guard == null || this.state == CoordinatorState.IDLE || this.mode != ReplicationMode.SECONDARY) {
+		synchronized (this.ledger.monitor()) {
+			this.ledger.checkIdle(Operation.STOP);
+			if (guard == null || this.ledger.state() == CoordinatorState.IDLE
+					|| this.ledger.mode() != ReplicationMode.SECONDARY) {
 				return null;
 			}
 		}
@@ -423,11 +261,11 @@ public final class ReplicationCoordinator {
 		OperationReport last;
 		CoordinatorState currentState;
 		ReplicationMode currentMode;
-		synchronized (this.monitor) {
-			startedNow = Set.copyOf(this.started);
-			last = this.history.newest();
-			currentState = this.state;
-			currentMode = this.mode;
+		synchronized (this.ledger.monitor()) {
+			startedNow = Set.copyOf(this.ledger.started());
+			last = this.ledger.newest();
+			currentState = this.ledger.state();
+			currentMode = this.ledger.mode();
 		}
 		List<ParticipantStatus> participants = new ArrayList<>();
 		for (RegisteredParticipant participant : this.registry.participants()) {
@@ -435,7 +273,7 @@ public final class ReplicationCoordinator {
 					startedNow.contains(participant), sweep.errorOf(participant.name()).orElse(null),
 					details(participant)));
 		}
-		return new ReplicationStatus(currentState, currentMode, List.copyOf(participants), last, this.running);
+		return new ReplicationStatus(currentState, currentMode, List.copyOf(participants), last, this.ledger.running());
 	}
 
 	private static Map<String, Object> details(RegisteredParticipant participant) {
@@ -452,28 +290,28 @@ public final class ReplicationCoordinator {
 	 * Returns the coordinator's lifecycle state.
 	 */
 	public CoordinatorState state() {
-		return this.state;
+		return this.ledger.state();
 	}
 
 	/**
 	 * Returns the mode while running or failed, else empty.
 	 */
 	public Optional<ReplicationMode> mode() {
-		return Optional.ofNullable(this.mode);
+		return Optional.ofNullable(this.ledger.mode());
 	}
 
 	/**
 	 * Returns the operation in progress, if any.
 	 */
 	public Optional<RunningOperation> runningOperation() {
-		return Optional.ofNullable(this.running);
+		return Optional.ofNullable(this.ledger.running());
 	}
 
 	/**
 	 * Returns up to {@code limit} of the most recent reports, newest first.
 	 */
 	public List<OperationReport> operations(int limit) {
-		return this.history.newest(limit);
+		return this.ledger.operations(limit);
 	}
 
 	/**
@@ -481,22 +319,21 @@ public final class ReplicationCoordinator {
 	 * progress, the report so far, with outcome {@link OperationOutcome#RUNNING}.
 	 */
 	public Optional<OperationReport> operation(String id) {
-		Optional<OperationReport> kept = this.history.find(id);
-		return kept.isPresent() ? kept : this.announcer.running(id);
+		return this.ledger.operation(id);
 	}
 
 	/**
 	 * Adds a listener that hears of every operation and state change from now on.
 	 */
 	public void addListener(OperationListener listener) {
-		this.announcer.add(listener);
+		this.ledger.announcer().add(listener);
 	}
 
 	/**
 	 * Removes a listener added before.
 	 */
 	public void removeListener(OperationListener listener) {
-		this.announcer.remove(listener);
+		this.ledger.announcer().remove(listener);
 	}
 
 	/**
@@ -506,93 +343,12 @@ public final class ReplicationCoordinator {
 		return this.errorSweep;
 	}
 
-	/**
-	 * A random version-4 UUID from a fast generator: operation ids must be unique, not
-	 * unguessable, and a checkpoint should not wait on the system's entropy.
-	 */
-	private static String newId() {
-		ThreadLocalRandom random = ThreadLocalRandom.current();
-		long most = (random.nextLong() & ~0xF000L) | 0x4000L;
-		long least = (random.nextLong() & ~0xC000000000000000L) | 0x8000000000000000L;
-		return new UUID(most, least).toString();
-	}
-
-	private void checkIdle(Operation requested) {
-		RunningOperation current = this.running;
-		if (current != null) {
-			throw new OperationConflictException(
-					"Cannot " + requested.value() + ": a " + current.operation().value() + " operation (" + current.id()
-							+ ") is running since " + current.startedAt() + "; retry when it has finished",
-					this.state, current.operation());
-		}
-	}
-
-	private OperationConflictException conflict(String message) {
-		return new OperationConflictException(message, this.state, null);
-	}
-
-	/** Called with the monitor held. */
-	private RunningOperation begin(Operation operation, OperationPlan plan, OperationFacts facts,
-			@Nullable String caller) {
-		Instant now = this.clock.instant();
-		Duration budget = this.properties.hardDeadline();
-		if (budget == null) {
-			budget = HARD_DEADLINE_MARGIN;
-			for (OperationPlan.Call call : plan.worstCase()) {
-				budget = budget.plus(call.participant().timeout(this.properties.callTimeout()));
-			}
-		}
-		RunningOperation running = new RunningOperation(newId(), operation, now, now.plus(budget));
-		this.running = running;
-		this.announcer.begin(running, facts, caller, this.state);
-		return running;
-	}
-
 	/** Announces the operation begun last, then runs its plan. */
 	private List<StepReport> execute(OperationPlan plan, OperationRun.Invoker invoker) {
-		this.announcer.announceStart();
-		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this.meters::call,
-				this.announcer::step)
+		this.ledger.announcer().announceStart();
+		return new OperationRun(plan, invoker, this.executor, this.properties.callTimeout(), this.ledger.meters()::call,
+				this.ledger.announcer()::step)
 			.run();
-	}
-
-	private OperationReport finish(RunningOperation operation, OperationFacts facts, @Nullable String caller,
-			List<StepReport> steps, boolean failed, CoordinatorState next, OperationPlan plan) {
-		long nanos = Duration.between(operation.startedAt(), this.clock.instant()).toNanos();
-		OperationOutcome outcome = failed ? OperationOutcome.FAILED : OperationOutcome.SUCCEEDED;
-		ReplicationMode mode = facts.mode();
-		OperationReport report = new OperationReport(operation.id(), operation.operation(), mode, facts.failover(),
-				outcome, next, caller, operation.startedAt(), TimeUnit.NANOSECONDS.toMillis(Math.max(0, nanos)), steps,
-				facts.forced(), facts.peerCheck(), facts.discardLocalChanges());
-		CoordinatorState previous;
-		synchronized (this.monitor) {
-			previous = this.state;
-			this.started = plan.startedInOrder();
-			this.state = next;
-			if (next == CoordinatorState.IDLE) {
-				this.mode = null;
-			}
-			else if (mode != null) {
-				this.mode = mode;
-			}
-			this.history.add(report);
-			this.running = null;
-		}
-		this.errorSweep.invalidate();
-		this.meters.operation(operation.operation(), outcome, nanos);
-		OperationLog.operation(report);
-		this.announcer.finished(report, previous);
-		return report;
-	}
-
-	private OperationReport noop(Operation operation, OperationFacts facts, @Nullable String caller) {
-		OperationReport report = new OperationReport(newId(), operation, facts.mode(), facts.failover(),
-				OperationOutcome.NOOP, this.state, caller, this.clock.instant(), 0, List.of(), facts.forced(),
-				facts.peerCheck(), facts.discardLocalChanges());
-		this.history.add(report);
-		this.meters.operation(operation, OperationOutcome.NOOP, 0);
-		OperationLog.operation(report);
-		return report;
 	}
 
 }
