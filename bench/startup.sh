@@ -7,10 +7,14 @@
 #  - cds:  the jar extracted (java -Djarmode=tools -jar ... extract) and started with a class data
 #          sharing archive from a training run (-XX:ArchiveClassesAtExit, -Dspring.context.exit=onRefresh),
 #          as the container image does;
-#  - cds+c1: the same with -XX:TieredStopAtLevel=1, measured only: it trades peak throughput for start-up;
+#  - cds+late: the same with the C2 compiler's Tier4 thresholds raised a hundredfold, measured only:
+#          code that runs only while the context starts stays in C1, but so does code that runs a few
+#          hundred times a second for good (docs/benchmarks.md);
+#  - cds+c1: CDS with -XX:TieredStopAtLevel=1, measured only: it trades peak throughput for start-up;
 #  - base: the floor, bench/StartupBaseline.java started like cds (its own training run and archive): the
 #          same jars and application.yaml, Spring Boot with every auto-configuration Lockstep gets, but none
-#          of Lockstep's beans. What Lockstep's own beans add is cds minus base.
+#          of Lockstep's beans. What Lockstep's own beans add is cds minus base; base+late is the same
+#          with the raised C2 thresholds.
 # Each run is killed after RUN_TIMEOUT seconds (default 60) and then counts as a failure.
 # Usage: bench/startup.sh [rounds, default 5]
 set -euo pipefail
@@ -26,6 +30,8 @@ PID=
 cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+# The raised C2 thresholds of cds+late and base+late.
+LATE="-XX:Tier4InvocationThreshold=500000 -XX:Tier4MinInvocationThreshold=60000 -XX:Tier4CompileThreshold=1500000 -XX:Tier4BackEdgeThreshold=4000000"
 ARGS=(--server.address=127.0.0.1 --lockstep.security.api-token=startup-token --logging.level.root=WARN)
 java -Djarmode=tools -jar "$JAR" extract --destination "$WORK/extracted" >/dev/null
 EXTRACTED="$WORK/extracted/$(basename "$JAR")"
@@ -51,11 +57,13 @@ variant() { # name -> java arguments
   case "$1" in
     jar) echo "-jar $JAR" ;;
     cds) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -jar $EXTRACTED" ;;
+    cds+late) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa $LATE -jar $EXTRACTED" ;;
     cds+c1) echo "-XX:SharedArchiveFile=$WORK/extracted/application.jsa -XX:TieredStopAtLevel=1 -jar $EXTRACTED" ;;
     base) echo "-XX:SharedArchiveFile=$WORK/baseline.jsa -cp $BASE_CP startup.baseline.StartupBaseline $BASE_ARGS" ;;
+    base+late) echo "-XX:SharedArchiveFile=$WORK/baseline.jsa $LATE -cp $BASE_CP startup.baseline.StartupBaseline $BASE_ARGS" ;;
   esac
 }
-VARIANTS=(${VARIANTS:-jar cds cds+c1 base})
+VARIANTS=(${VARIANTS:-jar cds cds+late cds+c1 base base+late})
 
 run() { # variant -> "milliseconds cpu-milliseconds" or "fail"
   local dir="$WORK/run" start ms="" ticks
