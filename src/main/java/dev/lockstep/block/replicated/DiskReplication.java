@@ -20,10 +20,7 @@ import dev.lockstep.replication.ReplicationMode;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.SwitchingDevice;
 import dev.lockstep.block.replicated.lineage.DiskLineage;
-import dev.lockstep.block.replicated.lineage.SyncPlan;
 import dev.lockstep.block.replicated.primary.PrimaryDevice;
-import dev.lockstep.block.replicated.primary.RemoteDisk;
-import dev.lockstep.block.replicated.primary.Resync;
 import dev.lockstep.block.replicated.primary.SyncProgress;
 import dev.lockstep.block.replicated.primary.Verifies;
 import dev.lockstep.block.replicated.primary.VerifyRefusedException;
@@ -72,10 +69,6 @@ final class DiskReplication {
 
 	private final PeerConnector peers;
 
-	private final long logIntervalNanos;
-
-	private final Duration forwardTimeout;
-
 	/** How long a secondary's primary may be silent; null without a keepalive. */
 	private final @Nullable Duration silenceLimit;
 
@@ -101,6 +94,8 @@ final class DiskReplication {
 
 	private final Verifies verifies;
 
+	private final PrimaryRole primaryRole;
+
 	DiskReplication(BlockEngineAccess.EngineDisk disk, ReplicationKind kind, BlockEngineAccess engine,
 			long logIntervalNanos, Duration forwardTimeout, Duration probeInterval) throws IOException {
 		this.name = disk.name();
@@ -111,8 +106,6 @@ final class DiskReplication {
 		this.image = disk.image();
 		this.engine = engine;
 		this.peers = new PeerConnector(engine, this.name);
-		this.logIntervalNanos = logIntervalNanos;
-		this.forwardTimeout = forwardTimeout;
 		// The primary probes every probe interval, each probe waiting at most the
 		// forward timeout: longer silence means loss.
 		this.silenceLimit = (!probeInterval.isNegative() && !probeInterval.isZero())
@@ -120,6 +113,8 @@ final class DiskReplication {
 		this.faults = new Faults(this.name);
 		this.device = new SwitchingDevice(this.base);
 		this.verifies = new Verifies(this.name, this.device, this.lineage.dirty(), this.faults, logIntervalNanos);
+		this.primaryRole = new PrimaryRole(this.name, this.kind, this.base, this.device, this.lineage, this.peers,
+				this.faults, this.progress, logIntervalNanos, forwardTimeout);
 		engine.replaceDevice(this.name, this.device);
 	}
 
@@ -207,63 +202,19 @@ final class DiskReplication {
 			throw new IllegalStateException("Cannot start disk '" + this.name
 					+ "' as primary: no peer configured; set lockstep.block.peer to the secondary's nbd://host:port");
 		}
-		RemoteDisk remote = this.peers.connect(peer, PeerProtocol.replicaExport(this.name));
-		RemoteDisk hashes = null;
-		PrimaryDevice forwarding = null;
 		try {
-			this.peers.checkReplica(remote, peer, this.base.size(), this.kind);
-			SyncPlan plan = this.peers.plan(peer, remote, this.lineage, this.forwardTimeout);
-			this.lineage.startingAsPrimary();
-			hashes = this.peers.connect(peer, PeerProtocol.hashesExport(this.name));
-			forwarding = new PrimaryDevice(this.name, this.base, remote, peer.toString(), this.lineage, this.faults,
-					this.forwardTimeout, this.forwardedWrites);
-			forwarding.syncing(true);
-			PrimaryDevice switched = forwarding;
-			// Atomically with the switch: a write before it is this node's alone, one
-			// after it is forwarded.
-			this.device.exclusive(() -> {
-				this.device.switchTo(switched);
-				this.lineage.tracking(DiskLineage.Tracking.AGREED);
+			PrimaryDevice forwarding = this.primaryRole.start(peer, this.forwardedWrites, cancelled, (switched) -> {
+				this.peer = peer;
+				this.primary = switched;
+				this.role = Role.PRIMARY;
 			});
-			this.peer = peer;
-			this.primary = forwarding;
-			this.role = Role.PRIMARY;
-			logger.info("Disk '" + this.name + "': forwarding writes to " + peer + "; synchronising");
-			new Resync(this.name, forwarding, hashes, this.lineage.dirty(), plan, this.progress, this.logIntervalNanos,
-					cancelled)
-				.run();
-			forwarding.syncing(false);
-			if (!forwarding.forwarding()) {
-				throw new IOException(this.faults.message().orElse("forwarding to " + peer + " stopped"));
-			}
-			// Offers this node's generation, then completes the synchronisation (see
-			// PeerProtocol).
-			this.peers.offer(peer, this.lineage.record().current(), this.forwardTimeout);
-			hashes.await(hashes.flush(), this.forwardTimeout);
-			this.lineage.synchronisedAsPrimary();
 			this.verifies.allow(forwarding, peer.toString(),
 					() -> this.peers.connect(peer, PeerProtocol.verifyExport(this.name)));
 		}
 		catch (Exception ex) {
-			// A failed start leaves the disk idle, and an idle disk reports no error.
-			this.faults.clear();
-			// Diverging first: a write from now on may not reach the secondary.
-			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
-			if (forwarding != null) {
-				forwarding.stopForwarding();
-				this.device.switchTo(this.base);
-			}
 			this.primary = null;
 			this.role = Role.IDLE;
-			closeQuietly(remote);
-			if (ex instanceof InterruptedException || ex instanceof StartRefusedException) {
-				throw ex;
-			}
-			throw new IOException("Cannot start disk '" + this.name + "' as primary with secondary " + peer + ": "
-					+ Faults.describe(ex), ex);
-		}
-		finally {
-			closeQuietly(hashes);
+			throw ex;
 		}
 	}
 
@@ -344,52 +295,18 @@ final class DiskReplication {
 	private void stopPrimary(boolean failover) throws Exception {
 		PrimaryDevice forwarding = forwarding();
 		this.verifies.end(failover ? "failover" : "replication stopped");
+		this.primaryRole.stop(forwarding, failover);
+		this.faults.clear();
 		if (failover) {
-			// Keep the forwarding device, which now only marks what changes for the next
+			// The forwarding device stays: it now only marks what changes for the next
 			// resynchronisation.
-			this.device.exclusive(() -> {
-				forwarding.stopForwarding();
-				this.lineage.newGeneration("failover as primary");
-			});
-			closeQuietly(forwarding.remote());
-			this.faults.clear();
 			this.failedOverFrom = ReplicationMode.PRIMARY;
 			this.role = Role.FAILED_OVER;
 			logger.info("Disk '" + this.name + "': failover as primary, serving alone; " + this.lineage.dirty().count()
 					+ " MiB marked for resynchronisation");
 			return;
 		}
-		boolean drained = this.device.exclusive(() -> {
-			boolean flushed = false;
-			if (forwarding.forwarding()) {
-				try {
-					forwarding.remote().await(forwarding.remote().flush(), this.forwardTimeout);
-					flushed = true;
-				}
-				catch (IOException ex) {
-					forwarding.fail(ex);
-				}
-			}
-			forwarding.stopForwarding();
-			this.device.switchTo(this.base);
-			this.lineage.tracking(DiskLineage.Tracking.DIVERGING);
-			if (flushed) {
-				this.lineage.drained(true);
-			}
-			return flushed;
-		});
-		if (drained) {
-			// Nothing is in flight and the secondary has just answered: disconnect
-			// cleanly (NBD_CMD_DISC) before returning, also when the process is shutting
-			// down, so that the secondary knows the primary left on purpose (a planned
-			// stop in PeerProtocol).
-			forwarding.remote().close();
-		}
-		else {
-			closeQuietly(forwarding.remote());
-		}
 		this.primary = null;
-		this.faults.clear();
 		this.role = Role.IDLE;
 		logger.info("Disk '" + this.name + "': replication stopped");
 	}
@@ -461,12 +378,6 @@ final class DiskReplication {
 			logger.warn("Disk '" + this.name + "': stopping replication on shutdown failed: " + ex.getMessage());
 		}
 		this.lineage.close(this.base);
-	}
-
-	private static void closeQuietly(@Nullable RemoteDisk remote) {
-		if (remote != null) {
-			PrimaryDevice.closeInBackground(remote);
-		}
 	}
 
 }
