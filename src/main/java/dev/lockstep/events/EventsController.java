@@ -75,12 +75,12 @@ class EventsController implements DisposableBean {
 			description = "The id of the last event seen, to resume after it") @RequestHeader(name = "Last-Event-ID",
 					required = false) @Nullable String lastEventId) {
 		Long resumeAfter = parse(lastEventId);
-		SseEmitter emitter = new SseEmitter(0L);
 		EventLog.Subscription subscription = this.log.subscribe(resumeAfter);
 		if (subscription == null) {
 			throw new ResponseStatusException(HttpStatus.SERVICE_UNAVAILABLE,
 					"This node is shutting down; reconnect when it is back, with Last-Event-ID");
 		}
+		SseEmitter emitter = new SseEmitter(0L);
 		EventSender sender = new EventSender(this.log, subscription, new EmitterSink(emitter),
 				this.properties.keepAlive());
 		emitter.onCompletion(() -> this.log.unsubscribe(subscription));
