@@ -13,14 +13,12 @@ import org.jspecify.annotations.Nullable;
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.Export;
 import dev.lockstep.block.overlay.ClusterOverlay;
-import dev.lockstep.block.overlay.OverlayDevice;
 import dev.lockstep.block.overlay.Stripes;
 import dev.lockstep.block.layer.FaultClass;
 import dev.lockstep.block.layer.Faults;
 import dev.lockstep.block.layer.GatedDevice;
 
 import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SHIFT;
-import static dev.lockstep.block.overlay.ClusterOverlay.CLUSTER_SIZE;
 
 /**
  * The secondary side of COLO block replication for one disk: the base image, the hidden
@@ -52,13 +50,7 @@ public final class SecondaryStack implements Secondary {
 
 	private final BlockDevice base;
 
-	private final ClusterOverlay hidden;
-
-	private final ClusterOverlay active;
-
-	private final OverlayDevice activeDevice;
-
-	private final Stripes stripes = new Stripes();
+	private final Overlays overlays;
 
 	private final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
 
@@ -73,8 +65,6 @@ public final class SecondaryStack implements Secondary {
 	private final PrimaryLink link;
 
 	private final PrimaryWatch watch;
-
-	private final CopyBeforeWrite copyBeforeWrite;
 
 	private volatile boolean closed;
 
@@ -93,16 +83,7 @@ public final class SecondaryStack implements Secondary {
 		this.disk = disk;
 		this.base = base;
 		this.faults = faults;
-		this.hidden = new ClusterOverlay(hiddenFile, base.size());
-		try {
-			this.active = new ClusterOverlay(activeFile, base.size());
-		}
-		catch (IOException ex) {
-			this.hidden.close();
-			throw ex;
-		}
-		this.activeDevice = new OverlayDevice(this.active, new HiddenView(base, this.hidden, this.stripes, faults));
-		this.copyBeforeWrite = new CopyBeforeWrite(base, this.hidden, this.stripes, faults);
+		this.overlays = new Overlays(base, hiddenFile, activeFile, faults);
 		this.link = new PrimaryLink(disk);
 		this.watch = new PrimaryWatch(disk, silenceLimit, () -> this.replicaClosed, this.link);
 		this.workload = new WorkloadView();
@@ -150,17 +131,17 @@ public final class SecondaryStack implements Secondary {
 	}
 
 	ClusterOverlay hiddenOverlay() {
-		return this.hidden;
+		return this.overlays.hidden();
 	}
 
 	@Override
 	public long activeOverlayBytes() {
-		return (long) this.active.allocatedClusters() << CLUSTER_SHIFT;
+		return (long) this.overlays.active().allocatedClusters() << CLUSTER_SHIFT;
 	}
 
 	@Override
 	public long hiddenOverlayBytes() {
-		return (long) this.hidden.allocatedClusters() << CLUSTER_SHIFT;
+		return (long) this.overlays.hidden().allocatedClusters() << CLUSTER_SHIFT;
 	}
 
 	/** Stops accepting the primary's writes; waits for those in flight. */
@@ -195,8 +176,7 @@ public final class SecondaryStack implements Secondary {
 				throw new IOException(refusal.get());
 			}
 			try {
-				this.active.makeEmpty();
-				this.hidden.makeEmpty();
+				this.overlays.makeEmpty();
 			}
 			catch (IOException | RuntimeException ex) {
 				this.faults.record(FaultClass.MAKE_EMPTY, Faults.describe(ex));
@@ -222,8 +202,7 @@ public final class SecondaryStack implements Secondary {
 			checkOpen();
 			this.replicaClosed = true;
 			try {
-				commitOverlay(this.hidden, this.active);
-				commitOverlay(this.active, null);
+				this.overlays.writeIntoBase();
 				this.base.flush();
 			}
 			catch (IOException | RuntimeException ex) {
@@ -232,8 +211,7 @@ public final class SecondaryStack implements Secondary {
 						+ Faults.describe(ex), ex);
 			}
 			try {
-				this.active.makeEmpty();
-				this.hidden.makeEmpty();
+				this.overlays.makeEmpty();
 			}
 			catch (IOException ex) {
 				// The base is complete and durable; stale overlays are dropped on close.
@@ -242,35 +220,6 @@ public final class SecondaryStack implements Secondary {
 		}
 		finally {
 			this.barrier.writeLock().unlock();
-		}
-	}
-
-	private void commitOverlay(ClusterOverlay overlay, @Nullable ClusterOverlay skip) throws IOException {
-		long[] clusters = overlay.sortedClusters();
-		int maxRun = 16;
-		ByteBuffer buffer = ByteBuffer.allocateDirect(maxRun * CLUSTER_SIZE);
-		int i = 0;
-		while (i < clusters.length) {
-			if (skip != null && skip.contains(clusters[i])) {
-				i++;
-				continue;
-			}
-			long first = clusters[i];
-			buffer.clear();
-			int run = 0;
-			while (i < clusters.length && run < maxRun && clusters[i] == first + run
-					&& (skip == null || !skip.contains(clusters[i]))) {
-				ByteBuffer part = buffer.duplicate();
-				part.limit(part.position() + overlay.clusterLength(clusters[i]));
-				if (!overlay.read(clusters[i], 0, part)) {
-					throw new IllegalStateException("Cluster " + clusters[i] + " vanished from " + overlay.file());
-				}
-				buffer.position(part.position());
-				run++;
-				i++;
-			}
-			buffer.flip();
-			this.base.write(first << CLUSTER_SHIFT, buffer, false);
 		}
 	}
 
@@ -284,12 +233,7 @@ public final class SecondaryStack implements Secondary {
 			}
 			this.closed = true;
 			this.replicaClosed = true;
-			try {
-				this.active.close();
-			}
-			finally {
-				this.hidden.close();
-			}
+			this.overlays.close();
 		}
 		finally {
 			this.barrier.writeLock().unlock();
@@ -319,7 +263,7 @@ public final class SecondaryStack implements Secondary {
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
 			SecondaryStack.this.watch.heard();
 			update("write", offset, () -> {
-				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, src.remaining())) {
+				try (Stripes.Held held = SecondaryStack.this.overlays.copyBeforeWrite().save(offset, src.remaining())) {
 					SecondaryStack.this.base.write(offset, src, fua);
 				}
 			});
@@ -329,7 +273,7 @@ public final class SecondaryStack implements Secondary {
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
 			SecondaryStack.this.watch.heard();
 			update("write-zeroes", offset, () -> {
-				try (Stripes.Held held = SecondaryStack.this.copyBeforeWrite.save(offset, length)) {
+				try (Stripes.Held held = SecondaryStack.this.overlays.copyBeforeWrite().save(offset, length)) {
 					SecondaryStack.this.base.writeZeroes(offset, length, mayTrim, fua);
 				}
 			});
@@ -376,33 +320,33 @@ public final class SecondaryStack implements Secondary {
 
 		@Override
 		public void read(long offset, ByteBuffer dst) throws IOException {
-			gated("read", offset, () -> SecondaryStack.this.activeDevice.read(offset, dst));
+			gated("read", offset, () -> SecondaryStack.this.overlays.activeDevice().read(offset, dst));
 		}
 
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
-			gated("write", offset, () -> SecondaryStack.this.activeDevice.write(offset, src, fua));
+			gated("write", offset, () -> SecondaryStack.this.overlays.activeDevice().write(offset, src, fua));
 		}
 
 		@Override
 		public void writeZeroes(long offset, long length, boolean mayTrim, boolean fua) throws IOException {
 			gated("write-zeroes", offset,
-					() -> SecondaryStack.this.activeDevice.writeZeroes(offset, length, mayTrim, fua));
+					() -> SecondaryStack.this.overlays.activeDevice().writeZeroes(offset, length, mayTrim, fua));
 		}
 
 		@Override
 		public void trim(long offset, long length, boolean fua) throws IOException {
-			gated("trim", offset, () -> SecondaryStack.this.activeDevice.trim(offset, length, fua));
+			gated("trim", offset, () -> SecondaryStack.this.overlays.activeDevice().trim(offset, length, fua));
 		}
 
 		@Override
 		public void flush() throws IOException {
-			gated("flush", 0, () -> SecondaryStack.this.activeDevice.flush());
+			gated("flush", 0, () -> SecondaryStack.this.overlays.activeDevice().flush());
 		}
 
 		@Override
 		public List<Extent> allocation(long offset, long length) throws IOException {
-			return allocationOf(SecondaryStack.this.activeDevice, offset, length);
+			return allocationOf(SecondaryStack.this.overlays.activeDevice(), offset, length);
 		}
 
 		@Override
