@@ -76,7 +76,7 @@ final class NbdHandshake {
 	 */
 	@Nullable Agreement negotiate() throws IOException {
 		ByteBuffer greeting = ByteBuffer.allocate(18);
-		NbdCodec.encodeGreeting(greeting, HANDSHAKE_FLAGS);
+		NbdHandshakeCodec.encodeGreeting(greeting, HANDSHAKE_FLAGS);
 		this.connection.writeAll(greeting.flip());
 		int clientFlags = this.input.require(4).getInt();
 		if ((clientFlags & ~(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)) != 0) {
@@ -84,7 +84,8 @@ final class NbdHandshake {
 		}
 		boolean noZeroes = (clientFlags & Nbd.FLAG_C_NO_ZEROES) != 0;
 		while (true) {
-			NbdCodec.OptionHeader header = NbdCodec.decodeOptionHeader(this.input.require(Nbd.OPTION_HEADER_SIZE));
+			NbdHandshakeCodec.OptionHeader header = NbdHandshakeCodec
+				.decodeOptionHeader(this.input.require(Nbd.OPTION_HEADER_SIZE));
 			int option = header.option();
 			if (this.optionsLeft-- == 0) {
 				refuseTooManyOptions(header);
@@ -148,7 +149,7 @@ final class NbdHandshake {
 	 * Answers {@code NBD_OPT_STARTTLS} and upgrades the connection; returns false if the
 	 * TLS handshake failed.
 	 */
-	private boolean startTls(NbdCodec.OptionHeader header) throws IOException {
+	private boolean startTls(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (!emptyOption(header)) {
 			return true;
 		}
@@ -177,7 +178,7 @@ final class NbdHandshake {
 	 * {@code NBD_OPT_EXPORT_NAME}, which the protocol lets the server answer only by
 	 * closing the connection.
 	 */
-	private void refuseTooManyOptions(NbdCodec.OptionHeader header) throws IOException {
+	private void refuseTooManyOptions(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		String reason = "more than " + MAX_OPTIONS + " options without selecting an export";
 		logger.warn("Refused NBD client " + this.remote + ": " + reason + "; closing");
 		if (header.option() == Nbd.OPT_EXPORT_NAME) {
@@ -190,7 +191,7 @@ final class NbdHandshake {
 		optionError(header.option(), Nbd.REP_ERR_POLICY, "Too many options: " + reason);
 	}
 
-	private @Nullable Agreement exportName(NbdCodec.OptionHeader header, boolean noZeroes) throws IOException {
+	private @Nullable Agreement exportName(NbdHandshakeCodec.OptionHeader header, boolean noZeroes) throws IOException {
 		if (header.length() > Nbd.MAX_STRING_LENGTH) {
 			throw new NbdProtocolException("Export name longer than " + Nbd.MAX_STRING_LENGTH + " bytes");
 		}
@@ -206,21 +207,22 @@ final class NbdHandshake {
 		}
 		Agreement agreement = agreement(found.get());
 		ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
-		NbdCodec.encodeExportNameReply(reply, found.get().device().size(), transmissionFlags(found.get()), !noZeroes);
+		NbdHandshakeCodec.encodeExportNameReply(reply, found.get().device().size(), transmissionFlags(found.get()),
+				!noZeroes);
 		this.connection.writeAll(reply.flip());
 		return agreement;
 	}
 
 	/** Answers INFO or GO; returns the export GO selected, or null. */
-	private @Nullable Export infoOrGo(NbdCodec.OptionHeader header) throws IOException {
+	private @Nullable Export infoOrGo(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		int option = header.option();
 		ByteBuffer data = optionData(header);
 		if (data == null) {
 			return null;
 		}
-		NbdCodec.InfoRequest request;
+		NbdHandshakeCodec.InfoRequest request;
 		try {
-			request = NbdCodec.decodeInfoRequest(data);
+			request = NbdHandshakeCodec.decodeInfoRequest(data);
 		}
 		catch (NbdProtocolException ex) {
 			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
@@ -249,26 +251,26 @@ final class NbdHandshake {
 			return null;
 		}
 		ByteBuffer info = ByteBuffer.allocate(14);
-		NbdCodec.encodeInfoExport(info, selected.device().size(), transmissionFlags(selected));
+		NbdHandshakeCodec.encodeInfoExport(info, selected.device().size(), transmissionFlags(selected));
 		optionReply(option, Nbd.REP_INFO, info.flip());
 		if (request.infos().contains(Nbd.INFO_NAME)) {
 			info = ByteBuffer.allocate(2 + NbdCodec.utf8(selected.name()).length);
-			NbdCodec.encodeInfoString(info, Nbd.INFO_NAME, selected.name());
+			NbdHandshakeCodec.encodeInfoString(info, Nbd.INFO_NAME, selected.name());
 			optionReply(option, Nbd.REP_INFO, info.flip());
 		}
 		if (request.infos().contains(Nbd.INFO_DESCRIPTION) && !selected.description().isEmpty()) {
 			info = ByteBuffer.allocate(2 + NbdCodec.utf8(selected.description()).length);
-			NbdCodec.encodeInfoString(info, Nbd.INFO_DESCRIPTION, selected.description());
+			NbdHandshakeCodec.encodeInfoString(info, Nbd.INFO_DESCRIPTION, selected.description());
 			optionReply(option, Nbd.REP_INFO, info.flip());
 		}
 		info = ByteBuffer.allocate(14);
-		NbdCodec.encodeInfoBlockSize(info, 1, PREFERRED_BLOCK, NbdServer.MAX_REQUEST);
+		NbdHandshakeCodec.encodeInfoBlockSize(info, 1, PREFERRED_BLOCK, NbdServer.MAX_REQUEST);
 		optionReply(option, Nbd.REP_INFO, info.flip());
 		optionReply(option, Nbd.REP_ACK, null);
 		return (option == Nbd.OPT_GO) ? selected : null;
 	}
 
-	private void list(NbdCodec.OptionHeader header) throws IOException {
+	private void list(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (!emptyOption(header)) {
 			return;
 		}
@@ -279,7 +281,7 @@ final class NbdHandshake {
 			.toList();
 		for (Export each : exports) {
 			ByteBuffer data = ByteBuffer.allocate(4 + NbdCodec.utf8(each.name()).length);
-			NbdCodec.encodeServerReply(data, each.name());
+			NbdHandshakeCodec.encodeServerReply(data, each.name());
 			optionReply(header.option(), Nbd.REP_SERVER, data.flip());
 		}
 		optionReply(header.option(), Nbd.REP_ACK, null);
@@ -290,7 +292,7 @@ final class NbdHandshake {
 		}
 	}
 
-	private void metaContext(NbdCodec.OptionHeader header) throws IOException {
+	private void metaContext(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		int option = header.option();
 		ByteBuffer data = optionData(header);
 		if (data == null) {
@@ -300,9 +302,9 @@ final class NbdHandshake {
 			refuse(option, Nbd.REP_ERR_INVALID, "Structured replies must be negotiated first");
 			return;
 		}
-		NbdCodec.MetaContextRequest request;
+		NbdHandshakeCodec.MetaContextRequest request;
 		try {
-			request = NbdCodec.decodeMetaContextRequest(data);
+			request = NbdHandshakeCodec.decodeMetaContextRequest(data);
 		}
 		catch (NbdProtocolException ex) {
 			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
@@ -323,7 +325,8 @@ final class NbdHandshake {
 			.anyMatch((query) -> query.equals(Nbd.META_CONTEXT_BASE_ALLOCATION) || (list && query.equals("base:")));
 		if (match) {
 			ByteBuffer reply = ByteBuffer.allocate(4 + Nbd.META_CONTEXT_BASE_ALLOCATION.length());
-			NbdCodec.encodeMetaContextReply(reply, list ? 0 : META_CONTEXT_ID, Nbd.META_CONTEXT_BASE_ALLOCATION);
+			NbdHandshakeCodec.encodeMetaContextReply(reply, list ? 0 : META_CONTEXT_ID,
+					Nbd.META_CONTEXT_BASE_ALLOCATION);
 			optionReply(option, Nbd.REP_META_CONTEXT, reply.flip());
 		}
 		if (!list) {
@@ -335,7 +338,7 @@ final class NbdHandshake {
 	/**
 	 * Reads bounded option data, or skips it and replies with an error (returning null).
 	 */
-	private @Nullable ByteBuffer optionData(NbdCodec.OptionHeader header) throws IOException {
+	private @Nullable ByteBuffer optionData(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (header.length() > MAX_OPTION_DATA) {
 			this.input.skip(header.length());
 			refuse(header.option(), Nbd.REP_ERR_TOO_BIG, "Option data too long");
@@ -344,7 +347,7 @@ final class NbdHandshake {
 		return this.input.readBytes((int) header.length());
 	}
 
-	private boolean emptyOption(NbdCodec.OptionHeader header) throws IOException {
+	private boolean emptyOption(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (header.length() != 0) {
 			this.input.skip(header.length());
 			refuse(header.option(), Nbd.REP_ERR_INVALID, "Option takes no data");
@@ -380,7 +383,7 @@ final class NbdHandshake {
 
 	private void optionReply(int option, int type, @Nullable ByteBuffer data) throws IOException {
 		ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_REPLY_HEADER_SIZE);
-		NbdCodec.encodeOptionReplyHeader(header, option, type, (data != null) ? data.remaining() : 0);
+		NbdHandshakeCodec.encodeOptionReplyHeader(header, option, type, (data != null) ? data.remaining() : 0);
 		header.flip();
 		if (data != null) {
 			this.connection.writeAll(header, data);

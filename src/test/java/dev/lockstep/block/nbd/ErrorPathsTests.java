@@ -115,7 +115,7 @@ class ErrorPathsTests {
 	void unknownOptionGetsErrUnsupAndHandshakeContinues() throws Exception {
 		try (RawConnection connection = new RawConnection(this.server.port())) {
 			connection.option(4242, ByteBuffer.wrap("some data".getBytes(StandardCharsets.UTF_8)));
-			NbdCodec.OptionReply reply = connection.optionReply();
+			NbdHandshakeCodec.OptionReply reply = connection.optionReply();
 			assertThat(reply.option()).isEqualTo(4242);
 			assertThat(reply.type()).isEqualTo(Nbd.REP_ERR_UNSUP);
 			connection.read((int) reply.length());
@@ -125,8 +125,8 @@ class ErrorPathsTests {
 			connection.read((int) reply.length());
 			// Meta contexts need structured replies first.
 			ByteBuffer query = ByteBuffer
-				.allocate(NbdCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
-			NbdCodec.encodeMetaContextRequest(query, "disk0", java.util.List.of("base:allocation"));
+				.allocate(NbdHandshakeCodec.metaContextRequestLength("disk0", java.util.List.of("base:allocation")));
+			NbdHandshakeCodec.encodeMetaContextRequest(query, "disk0", java.util.List.of("base:allocation"));
 			connection.option(Nbd.OPT_SET_META_CONTEXT, query.flip());
 			reply = connection.optionReply();
 			assertThat(reply.type()).isEqualTo(Nbd.REP_ERR_INVALID);
@@ -141,10 +141,10 @@ class ErrorPathsTests {
 	@Test
 	void unknownExportIsRefusedWithErrUnknown() throws Exception {
 		try (RawConnection connection = new RawConnection(this.server.port())) {
-			ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength("nope", 0));
-			NbdCodec.encodeInfoRequest(data, "nope", java.util.List.of());
+			ByteBuffer data = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength("nope", 0));
+			NbdHandshakeCodec.encodeInfoRequest(data, "nope", java.util.List.of());
 			connection.option(Nbd.OPT_GO, data.flip());
-			NbdCodec.OptionReply reply = connection.optionReply();
+			NbdHandshakeCodec.OptionReply reply = connection.optionReply();
 			assertThat(reply.type()).isEqualTo(Nbd.REP_ERR_UNKNOWN);
 			assertThat(StandardCharsets.UTF_8.decode(connection.read((int) reply.length())).toString())
 				.contains("nope");

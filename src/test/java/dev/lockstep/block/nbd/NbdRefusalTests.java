@@ -59,11 +59,11 @@ class NbdRefusalTests {
 		try (RawConnection connection = new RawConnection(this.server.port())) {
 			for (int i = 0; i < NbdHandshake.MAX_OPTIONS; i++) {
 				connection.option(Nbd.OPT_STRUCTURED_REPLY, null);
-				NbdCodec.OptionReply reply = connection.optionReply();
+				NbdHandshakeCodec.OptionReply reply = connection.optionReply();
 				assertThat(reply.type()).as("reply to option %d", i + 1).isEqualTo(Nbd.REP_ACK);
 			}
 			connection.option(Nbd.OPT_STRUCTURED_REPLY, null);
-			NbdCodec.OptionReply refused = connection.optionReply();
+			NbdHandshakeCodec.OptionReply refused = connection.optionReply();
 			assertThat(refused.type()).isEqualTo(Nbd.REP_ERR_POLICY);
 			String message = StandardCharsets.UTF_8.decode(connection.read((int) refused.length())).toString();
 			assertThat(message).contains("more than 32 options without selecting an export");

@@ -133,8 +133,8 @@ class NbdTlsServerTests {
 		try (RawConnection raw = new RawConnection(port)) {
 			assertThat(optionReplyType(raw, Nbd.OPT_LIST, null)).isEqualTo(Nbd.REP_ERR_TLS_REQD);
 			assertThat(optionReplyType(raw, Nbd.OPT_STRUCTURED_REPLY, null)).isEqualTo(Nbd.REP_ERR_TLS_REQD);
-			ByteBuffer go = ByteBuffer.allocate(NbdCodec.infoRequestLength("disk0", 0));
-			NbdCodec.encodeInfoRequest(go, "disk0", List.of());
+			ByteBuffer go = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength("disk0", 0));
+			NbdHandshakeCodec.encodeInfoRequest(go, "disk0", List.of());
 			assertThat(optionReplyType(raw, Nbd.OPT_GO, go.flip())).isEqualTo(Nbd.REP_ERR_TLS_REQD);
 			assertThat(optionReplyType(raw, Nbd.OPT_STARTTLS, null)).isEqualTo(Nbd.REP_ACK);
 		}
@@ -152,12 +152,12 @@ class NbdTlsServerTests {
 			assertThat(Tools.ok(20, "nbdinfo", "--size", "nbd://127.0.0.1:" + port + "/open").trim())
 				.isEqualTo(String.valueOf(MIB));
 			try (RawConnection raw = new RawConnection(port)) {
-				ByteBuffer go = ByteBuffer.allocate(NbdCodec.infoRequestLength("disk0", 0));
-				NbdCodec.encodeInfoRequest(go, "disk0", List.of());
+				ByteBuffer go = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength("disk0", 0));
+				NbdHandshakeCodec.encodeInfoRequest(go, "disk0", List.of());
 				assertThat(optionReplyType(raw, Nbd.OPT_GO, go.flip())).isEqualTo(Nbd.REP_ERR_TLS_REQD);
 				raw.option(Nbd.OPT_LIST, null);
 				StringBuilder listed = new StringBuilder();
-				NbdCodec.OptionReply reply;
+				NbdHandshakeCodec.OptionReply reply;
 				while ((reply = raw.optionReply()).type() == Nbd.REP_SERVER) {
 					listed.append(StandardCharsets.UTF_8.decode(raw.read((int) reply.length())).toString()).append(';');
 				}
@@ -270,7 +270,7 @@ class NbdTlsServerTests {
 
 	private static int optionReplyType(RawConnection raw, int option, ByteBuffer data) throws IOException {
 		raw.option(option, data);
-		NbdCodec.OptionReply reply = raw.optionReply();
+		NbdHandshakeCodec.OptionReply reply = raw.optionReply();
 		raw.read((int) reply.length());
 		return reply.type();
 	}

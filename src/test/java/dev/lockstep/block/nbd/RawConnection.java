@@ -25,7 +25,7 @@ final class RawConnection implements AutoCloseable {
 		this.channel = SocketChannel.open();
 		this.channel.bind(new InetSocketAddress(from, 0));
 		this.channel.connect(new InetSocketAddress("127.0.0.1", port));
-		int flags = NbdCodec.decodeGreeting(read(18));
+		int flags = NbdHandshakeCodec.decodeGreeting(read(18));
 		if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
 			throw new IllegalStateException("not fixed newstyle");
 		}
@@ -34,25 +34,25 @@ final class RawConnection implements AutoCloseable {
 
 	void option(int option, ByteBuffer data) throws IOException {
 		ByteBuffer header = ByteBuffer.allocate(16);
-		NbdCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
+		NbdHandshakeCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
 		write(header.flip());
 		if (data != null) {
 			write(data);
 		}
 	}
 
-	NbdCodec.OptionReply optionReply() throws IOException {
-		return NbdCodec.decodeOptionReplyHeader(read(20));
+	NbdHandshakeCodec.OptionReply optionReply() throws IOException {
+		return NbdHandshakeCodec.decodeOptionReplyHeader(read(20));
 	}
 
 	/** Selects an export with NBD_OPT_GO and returns its size. */
 	long go(String export) throws IOException {
-		ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength(export, 0));
-		NbdCodec.encodeInfoRequest(data, export, List.of());
+		ByteBuffer data = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength(export, 0));
+		NbdHandshakeCodec.encodeInfoRequest(data, export, List.of());
 		option(Nbd.OPT_GO, data.flip());
 		long size = -1;
 		while (true) {
-			NbdCodec.OptionReply reply = optionReply();
+			NbdHandshakeCodec.OptionReply reply = optionReply();
 			ByteBuffer payload = read((int) reply.length());
 			if (reply.type() == Nbd.REP_ACK) {
 				return size;
@@ -61,8 +61,8 @@ final class RawConnection implements AutoCloseable {
 				throw new IOException("GO failed with reply type 0x" + Integer.toHexString(reply.type()) + ": "
 						+ StandardCharsets.UTF_8.decode(payload));
 			}
-			NbdCodec.Info info = NbdCodec.decodeInfo(payload);
-			if (info instanceof NbdCodec.Info.Export export1) {
+			NbdHandshakeCodec.Info info = NbdHandshakeCodec.decodeInfo(payload);
+			if (info instanceof NbdHandshakeCodec.Info.Export export1) {
 				size = export1.size();
 			}
 		}

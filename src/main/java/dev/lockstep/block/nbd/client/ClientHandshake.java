@@ -16,7 +16,7 @@ import org.jspecify.annotations.Nullable;
 
 import dev.lockstep.block.nbd.ChannelInput;
 import dev.lockstep.block.nbd.Nbd;
-import dev.lockstep.block.nbd.NbdCodec;
+import dev.lockstep.block.nbd.NbdHandshakeCodec;
 import dev.lockstep.block.nbd.NbdProtocolException;
 import dev.lockstep.block.nbd.tls.TlsChannel;
 import dev.lockstep.block.nbd.tls.TlsPolicy;
@@ -46,7 +46,7 @@ final class ClientHandshake {
 	}
 
 	void start() throws IOException {
-		int flags = NbdCodec.decodeGreeting(this.input.require(18));
+		int flags = NbdHandshakeCodec.decodeGreeting(this.input.require(18));
 		if ((flags & Nbd.FLAG_FIXED_NEWSTYLE) == 0) {
 			throw new NbdException(this.target + " does not support the fixed newstyle handshake");
 		}
@@ -66,7 +66,7 @@ final class ClientHandshake {
 	 */
 	TlsChannel startTls(SocketChannel socket, SSLEngine engine) throws IOException {
 		sendOption(Nbd.OPT_STARTTLS, null);
-		NbdCodec.OptionReply reply = readReply(Nbd.OPT_STARTTLS);
+		NbdHandshakeCodec.OptionReply reply = readReply(Nbd.OPT_STARTTLS);
 		if (reply.type() != Nbd.REP_ACK) {
 			String message = (reply.type() < 0) ? readMessage(reply) : "";
 			throw new NbdTlsRefusedException(this.target + " refused to start TLS (NBD_OPT_STARTTLS answered with 0x"
@@ -94,7 +94,7 @@ final class ClientHandshake {
 
 	boolean structuredReplies() throws IOException {
 		sendOption(Nbd.OPT_STRUCTURED_REPLY, null);
-		NbdCodec.OptionReply reply = readReply(Nbd.OPT_STRUCTURED_REPLY);
+		NbdHandshakeCodec.OptionReply reply = readReply(Nbd.OPT_STRUCTURED_REPLY);
 		skipData(reply);
 		return reply.type() == Nbd.REP_ACK;
 	}
@@ -102,14 +102,14 @@ final class ClientHandshake {
 	/** Returns the base:allocation context id, or -1 if the server has none. */
 	int setMetaContext(String export) throws IOException {
 		List<String> queries = List.of(Nbd.META_CONTEXT_BASE_ALLOCATION);
-		ByteBuffer data = ByteBuffer.allocate(NbdCodec.metaContextRequestLength(export, queries));
-		NbdCodec.encodeMetaContextRequest(data, export, queries);
+		ByteBuffer data = ByteBuffer.allocate(NbdHandshakeCodec.metaContextRequestLength(export, queries));
+		NbdHandshakeCodec.encodeMetaContextRequest(data, export, queries);
 		sendOption(Nbd.OPT_SET_META_CONTEXT, data.flip());
 		int id = -1;
 		while (true) {
-			NbdCodec.OptionReply reply = readReply(Nbd.OPT_SET_META_CONTEXT);
+			NbdHandshakeCodec.OptionReply reply = readReply(Nbd.OPT_SET_META_CONTEXT);
 			if (reply.type() == Nbd.REP_META_CONTEXT) {
-				NbdCodec.MetaContext context = NbdCodec.decodeMetaContextReply(readData(reply));
+				NbdHandshakeCodec.MetaContext context = NbdHandshakeCodec.decodeMetaContextReply(readData(reply));
 				if (Nbd.META_CONTEXT_BASE_ALLOCATION.equals(context.name())) {
 					id = context.id();
 				}
@@ -131,8 +131,8 @@ final class ClientHandshake {
 
 	ExportInfo go(String export, boolean structured, boolean blockStatus) throws IOException {
 		List<Integer> infos = List.of(Nbd.INFO_BLOCK_SIZE, Nbd.INFO_DESCRIPTION);
-		ByteBuffer data = ByteBuffer.allocate(NbdCodec.infoRequestLength(export, infos.size()));
-		NbdCodec.encodeInfoRequest(data, export, infos);
+		ByteBuffer data = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength(export, infos.size()));
+		NbdHandshakeCodec.encodeInfoRequest(data, export, infos);
 		sendOption(Nbd.OPT_GO, data.flip());
 		long size = -1;
 		int flags = 0;
@@ -141,19 +141,19 @@ final class ClientHandshake {
 		int maximum = 32 * 1024 * 1024;
 		String description = "";
 		while (true) {
-			NbdCodec.OptionReply reply = readReply(Nbd.OPT_GO);
+			NbdHandshakeCodec.OptionReply reply = readReply(Nbd.OPT_GO);
 			if (reply.type() == Nbd.REP_INFO) {
-				NbdCodec.Info info = NbdCodec.decodeInfo(readData(reply));
-				if (info instanceof NbdCodec.Info.Export exportInfo) {
+				NbdHandshakeCodec.Info info = NbdHandshakeCodec.decodeInfo(readData(reply));
+				if (info instanceof NbdHandshakeCodec.Info.Export exportInfo) {
 					size = exportInfo.size();
 					flags = exportInfo.transmissionFlags();
 				}
-				else if (info instanceof NbdCodec.Info.BlockSize blockSize) {
+				else if (info instanceof NbdHandshakeCodec.Info.BlockSize blockSize) {
 					minimum = blockSize.minimum();
 					preferred = blockSize.preferred();
 					maximum = blockSize.maximum();
 				}
-				else if (info instanceof NbdCodec.Info.Text text && text.type() == Nbd.INFO_DESCRIPTION) {
+				else if (info instanceof NbdHandshakeCodec.Info.Text text && text.type() == Nbd.INFO_DESCRIPTION) {
 					description = text.value();
 				}
 			}
@@ -204,9 +204,9 @@ final class ClientHandshake {
 		sendOption(Nbd.OPT_LIST, null);
 		List<String> names = new ArrayList<>();
 		while (true) {
-			NbdCodec.OptionReply reply = readReply(Nbd.OPT_LIST);
+			NbdHandshakeCodec.OptionReply reply = readReply(Nbd.OPT_LIST);
 			if (reply.type() == Nbd.REP_SERVER) {
-				names.add(NbdCodec.decodeServerReply(readData(reply)));
+				names.add(NbdHandshakeCodec.decodeServerReply(readData(reply)));
 			}
 			else if (reply.type() == Nbd.REP_ACK) {
 				skipData(reply);
@@ -235,15 +235,16 @@ final class ClientHandshake {
 
 	private void sendOption(int option, @Nullable ByteBuffer data) throws IOException {
 		ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_HEADER_SIZE);
-		NbdCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
+		NbdHandshakeCodec.encodeOptionHeader(header, option, (data != null) ? data.remaining() : 0);
 		write(header.flip());
 		if (data != null) {
 			write(data);
 		}
 	}
 
-	private NbdCodec.OptionReply readReply(int option) throws IOException {
-		NbdCodec.OptionReply reply = NbdCodec.decodeOptionReplyHeader(this.input.require(Nbd.OPTION_REPLY_HEADER_SIZE));
+	private NbdHandshakeCodec.OptionReply readReply(int option) throws IOException {
+		NbdHandshakeCodec.OptionReply reply = NbdHandshakeCodec
+			.decodeOptionReplyHeader(this.input.require(Nbd.OPTION_REPLY_HEADER_SIZE));
 		if (reply.option() != option) {
 			throw new NbdProtocolException("Reply for option " + reply.option() + ", expected " + option);
 		}
@@ -253,18 +254,18 @@ final class ClientHandshake {
 		return reply;
 	}
 
-	private ByteBuffer readData(NbdCodec.OptionReply reply) throws IOException {
+	private ByteBuffer readData(NbdHandshakeCodec.OptionReply reply) throws IOException {
 		return this.input.readBytes((int) reply.length());
 	}
 
-	private String readMessage(NbdCodec.OptionReply reply) throws IOException {
+	private String readMessage(NbdHandshakeCodec.OptionReply reply) throws IOException {
 		ByteBuffer data = readData(reply);
 		byte[] bytes = new byte[data.remaining()];
 		data.get(bytes);
 		return new String(bytes, StandardCharsets.UTF_8);
 	}
 
-	private void skipData(NbdCodec.OptionReply reply) throws IOException {
+	private void skipData(NbdHandshakeCodec.OptionReply reply) throws IOException {
 		this.input.skip(reply.length());
 	}
 
