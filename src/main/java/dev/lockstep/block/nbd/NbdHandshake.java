@@ -1,7 +1,6 @@
 package dev.lockstep.block.nbd;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +18,9 @@ import dev.lockstep.logging.LogText;
  * The option haggling of the fixed newstyle handshake, from the greeting until the client
  * selects an export ({@code NBD_OPT_GO} or {@code NBD_OPT_EXPORT_NAME}), gives up
  * ({@code NBD_OPT_ABORT}), or sends more than {@link #MAX_OPTIONS} options without
- * selecting one.
+ * selecting one. Its TLS side is {@link HandshakeTls}'s, its exports' side (information
+ * and meta contexts) {@link HandshakeExports}'s; its replies go out through
+ * {@link OptionReplies}.
  */
 final class NbdHandshake {
 
@@ -39,10 +40,6 @@ final class NbdHandshake {
 	 */
 	private static final int MAX_OPTION_DATA = 64 * 1024;
 
-	static final int META_CONTEXT_ID = 1;
-
-	private static final int PREFERRED_BLOCK = 4096;
-
 	private final NbdConnection connection;
 
 	private final NbdServer server;
@@ -54,13 +51,15 @@ final class NbdHandshake {
 
 	private final HandshakeTls tls;
 
+	private final OptionReplies replies;
+
+	private final HandshakeExports exports;
+
 	private int optionsLeft = MAX_OPTIONS;
 
 	private boolean listed;
 
 	private boolean structured;
-
-	private @Nullable String metaContextExport;
 
 	NbdHandshake(NbdConnection connection, NbdServer server, ChannelInput input, SocketAddress remote) {
 		this.connection = connection;
@@ -68,6 +67,8 @@ final class NbdHandshake {
 		this.input = input;
 		this.remote = remote;
 		this.tls = new HandshakeTls(server.tls(), connection, remote);
+		this.replies = new OptionReplies(connection, remote);
+		this.exports = new HandshakeExports(server.registry(), this.tls, this.replies, remote);
 	}
 
 	/**
@@ -101,7 +102,8 @@ final class NbdHandshake {
 				this.input.skip(header.length());
 				logger.info("Refused option " + option + " from NBD client " + this.remote
 						+ " with NBD_REP_ERR_TLS_REQD: this server requires TLS");
-				optionError(option, Nbd.REP_ERR_TLS_REQD, "This server requires TLS: send NBD_OPT_STARTTLS first");
+				this.replies.error(option, Nbd.REP_ERR_TLS_REQD,
+						"This server requires TLS: send NBD_OPT_STARTTLS first");
 				continue;
 			}
 			switch (option) {
@@ -114,7 +116,8 @@ final class NbdHandshake {
 					return exportName(header, noZeroes);
 				}
 				case Nbd.OPT_GO, Nbd.OPT_INFO -> {
-					Export selected = infoOrGo(header);
+					ByteBuffer data = optionData(header);
+					Export selected = (data != null) ? this.exports.infoOrGo(option, data, this.structured) : null;
 					if (selected != null) {
 						return agreement(selected);
 					}
@@ -123,7 +126,7 @@ final class NbdHandshake {
 				case Nbd.OPT_ABORT -> {
 					this.input.skip(header.length());
 					try {
-						optionReply(option, Nbd.REP_ACK, null);
+						this.replies.reply(option, Nbd.REP_ACK, null);
 					}
 					catch (IOException ex) {
 						// The client may close without waiting for the reply.
@@ -133,13 +136,18 @@ final class NbdHandshake {
 				case Nbd.OPT_STRUCTURED_REPLY -> {
 					if (emptyOption(header)) {
 						this.structured = true;
-						optionReply(option, Nbd.REP_ACK, null);
+						this.replies.reply(option, Nbd.REP_ACK, null);
 					}
 				}
-				case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(header);
+				case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> {
+					ByteBuffer data = optionData(header);
+					if (data != null) {
+						this.exports.metaContext(option, data, this.structured);
+					}
+				}
 				default -> {
 					this.input.skip(header.length());
-					refuse(option, Nbd.REP_ERR_UNSUP, "Option " + option + " is not supported");
+					this.replies.refuse(option, Nbd.REP_ERR_UNSUP, "Option " + option + " is not supported");
 				}
 			}
 		}
@@ -154,14 +162,14 @@ final class NbdHandshake {
 			return true;
 		}
 		if (!this.tls.offered()) {
-			refuse(header.option(), Nbd.REP_ERR_UNSUP, "TLS is not configured on this server");
+			this.replies.refuse(header.option(), Nbd.REP_ERR_UNSUP, "TLS is not configured on this server");
 			return true;
 		}
 		if (this.tls.upgraded()) {
-			refuse(header.option(), Nbd.REP_ERR_INVALID, "TLS is already in use");
+			this.replies.refuse(header.option(), Nbd.REP_ERR_INVALID, "TLS is already in use");
 			return true;
 		}
-		optionReply(header.option(), Nbd.REP_ACK, null);
+		this.replies.reply(header.option(), Nbd.REP_ACK, null);
 		ChannelInput upgraded = this.tls.upgrade(this.input);
 		if (upgraded == null) {
 			return false;
@@ -169,7 +177,7 @@ final class NbdHandshake {
 		this.input = upgraded;
 		// What was agreed in plaintext could have been injected: start over.
 		this.structured = false;
-		this.metaContextExport = null;
+		this.exports.forgetMetaContext();
 		return true;
 	}
 
@@ -188,7 +196,7 @@ final class NbdHandshake {
 			// Read what the client sent, so that it sees the reply before the close.
 			this.input.skip(header.length());
 		}
-		optionError(header.option(), Nbd.REP_ERR_POLICY, "Too many options: " + reason);
+		this.replies.error(header.option(), Nbd.REP_ERR_POLICY, "Too many options: " + reason);
 	}
 
 	private @Nullable Agreement exportName(NbdHandshakeCodec.OptionHeader header, boolean noZeroes) throws IOException {
@@ -196,10 +204,7 @@ final class NbdHandshake {
 			throw new NbdProtocolException("Export name longer than " + Nbd.MAX_STRING_LENGTH + " bytes");
 		}
 		String name = utf8(this.input.readBytes((int) header.length()));
-		Optional<Export> found = this.server.registry()
-			.find(name)
-			.filter(this::admitted)
-			.filter((candidate) -> this.tls.refusal(candidate) == 0);
+		Optional<Export> found = this.exports.selectable(name);
 		if (found.isEmpty()) {
 			// The protocol allows no error reply here: the session ends.
 			logger.info("NBD client " + this.remote + " asked for unknown export " + LogText.quote(name));
@@ -207,67 +212,10 @@ final class NbdHandshake {
 		}
 		Agreement agreement = agreement(found.get());
 		ByteBuffer reply = ByteBuffer.allocate(10 + (noZeroes ? 0 : 124));
-		NbdHandshakeCodec.encodeExportNameReply(reply, found.get().device().size(), transmissionFlags(found.get()),
-				!noZeroes);
+		NbdHandshakeCodec.encodeExportNameReply(reply, found.get().device().size(),
+				this.exports.transmissionFlags(found.get(), this.structured), !noZeroes);
 		this.connection.writeAll(reply.flip());
 		return agreement;
-	}
-
-	/** Answers INFO or GO; returns the export GO selected, or null. */
-	private @Nullable Export infoOrGo(NbdHandshakeCodec.OptionHeader header) throws IOException {
-		int option = header.option();
-		ByteBuffer data = optionData(header);
-		if (data == null) {
-			return null;
-		}
-		NbdHandshakeCodec.InfoRequest request;
-		try {
-			request = NbdHandshakeCodec.decodeInfoRequest(data);
-		}
-		catch (NbdProtocolException ex) {
-			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
-			return null;
-		}
-		Optional<Export> found = this.server.registry().find(request.exportName());
-		if (found.isEmpty()) {
-			logger
-				.info("NBD client " + this.remote + " asked for unknown export " + LogText.quote(request.exportName()));
-			optionError(option, Nbd.REP_ERR_UNKNOWN, "Export '" + request.exportName() + "' does not exist");
-			return null;
-		}
-		Export selected = found.get();
-		if (!admitted(selected)) {
-			optionError(option, Nbd.REP_ERR_POLICY,
-					"Export '" + request.exportName() + "' accepts only the configured peer");
-			return null;
-		}
-		int tlsRefusal = this.tls.refusal(selected);
-		if (tlsRefusal != 0) {
-			optionError(option, tlsRefusal,
-					(tlsRefusal == Nbd.REP_ERR_TLS_REQD)
-							? "Export '" + request.exportName()
-									+ "' is served only over TLS: send NBD_OPT_STARTTLS first"
-							: "Export '" + request.exportName() + "' accepts only the configured peers' certificates");
-			return null;
-		}
-		ByteBuffer info = ByteBuffer.allocate(14);
-		NbdHandshakeCodec.encodeInfoExport(info, selected.device().size(), transmissionFlags(selected));
-		optionReply(option, Nbd.REP_INFO, info.flip());
-		if (request.infos().contains(Nbd.INFO_NAME)) {
-			info = ByteBuffer.allocate(2 + NbdCodec.utf8(selected.name()).length);
-			NbdHandshakeCodec.encodeInfoString(info, Nbd.INFO_NAME, selected.name());
-			optionReply(option, Nbd.REP_INFO, info.flip());
-		}
-		if (request.infos().contains(Nbd.INFO_DESCRIPTION) && !selected.description().isEmpty()) {
-			info = ByteBuffer.allocate(2 + NbdCodec.utf8(selected.description()).length);
-			NbdHandshakeCodec.encodeInfoString(info, Nbd.INFO_DESCRIPTION, selected.description());
-			optionReply(option, Nbd.REP_INFO, info.flip());
-		}
-		info = ByteBuffer.allocate(14);
-		NbdHandshakeCodec.encodeInfoBlockSize(info, 1, PREFERRED_BLOCK, NbdServer.MAX_REQUEST);
-		optionReply(option, Nbd.REP_INFO, info.flip());
-		optionReply(option, Nbd.REP_ACK, null);
-		return (option == Nbd.OPT_GO) ? selected : null;
 	}
 
 	private void list(NbdHandshakeCodec.OptionHeader header) throws IOException {
@@ -282,57 +230,14 @@ final class NbdHandshake {
 		for (Export each : exports) {
 			ByteBuffer data = ByteBuffer.allocate(4 + NbdCodec.utf8(each.name()).length);
 			NbdHandshakeCodec.encodeServerReply(data, each.name());
-			optionReply(header.option(), Nbd.REP_SERVER, data.flip());
+			this.replies.reply(header.option(), Nbd.REP_SERVER, data.flip());
 		}
-		optionReply(header.option(), Nbd.REP_ACK, null);
+		this.replies.reply(header.option(), Nbd.REP_ACK, null);
 		if (!this.listed) {
 			// Room to ask about each export listed, once.
 			this.listed = true;
 			this.optionsLeft += MAX_OPTIONS * exports.size();
 		}
-	}
-
-	private void metaContext(NbdHandshakeCodec.OptionHeader header) throws IOException {
-		int option = header.option();
-		ByteBuffer data = optionData(header);
-		if (data == null) {
-			return;
-		}
-		if (!this.structured) {
-			refuse(option, Nbd.REP_ERR_INVALID, "Structured replies must be negotiated first");
-			return;
-		}
-		NbdHandshakeCodec.MetaContextRequest request;
-		try {
-			request = NbdHandshakeCodec.decodeMetaContextRequest(data);
-		}
-		catch (NbdProtocolException ex) {
-			refuse(option, Nbd.REP_ERR_INVALID, ex.getMessage());
-			return;
-		}
-		Optional<Export> known = this.server.registry().find(request.exportName());
-		if (known.isEmpty()) {
-			refuse(option, Nbd.REP_ERR_UNKNOWN, "Export '" + request.exportName() + "' does not exist");
-			return;
-		}
-		if (this.tls.hidden(known.get())) {
-			refuse(option, Nbd.REP_ERR_TLS_REQD, "Export '" + request.exportName() + "' is served only over TLS");
-			return;
-		}
-		boolean list = option == Nbd.OPT_LIST_META_CONTEXT;
-		boolean match = (list && request.queries().isEmpty()) || request.queries()
-			.stream()
-			.anyMatch((query) -> query.equals(Nbd.META_CONTEXT_BASE_ALLOCATION) || (list && query.equals("base:")));
-		if (match) {
-			ByteBuffer reply = ByteBuffer.allocate(4 + Nbd.META_CONTEXT_BASE_ALLOCATION.length());
-			NbdHandshakeCodec.encodeMetaContextReply(reply, list ? 0 : META_CONTEXT_ID,
-					Nbd.META_CONTEXT_BASE_ALLOCATION);
-			optionReply(option, Nbd.REP_META_CONTEXT, reply.flip());
-		}
-		if (!list) {
-			this.metaContextExport = match ? request.exportName() : null;
-		}
-		optionReply(option, Nbd.REP_ACK, null);
 	}
 
 	/**
@@ -341,7 +246,7 @@ final class NbdHandshake {
 	private @Nullable ByteBuffer optionData(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (header.length() > MAX_OPTION_DATA) {
 			this.input.skip(header.length());
-			refuse(header.option(), Nbd.REP_ERR_TOO_BIG, "Option data too long");
+			this.replies.refuse(header.option(), Nbd.REP_ERR_TOO_BIG, "Option data too long");
 			return null;
 		}
 		return this.input.readBytes((int) header.length());
@@ -350,7 +255,7 @@ final class NbdHandshake {
 	private boolean emptyOption(NbdHandshakeCodec.OptionHeader header) throws IOException {
 		if (header.length() != 0) {
 			this.input.skip(header.length());
-			refuse(header.option(), Nbd.REP_ERR_INVALID, "Option takes no data");
+			this.replies.refuse(header.option(), Nbd.REP_ERR_INVALID, "Option takes no data");
 			return false;
 		}
 		return true;
@@ -358,63 +263,9 @@ final class NbdHandshake {
 
 	/** Selects the export for this connection and returns what was agreed for it. */
 	private Agreement agreement(Export selected) {
-		String context = this.metaContextExport;
-		if (context != null && this.server.registry().find(context).orElse(null) != selected) {
-			// Meta contexts were negotiated for another export.
-			this.metaContextExport = null;
-		}
+		boolean blockStatus = this.exports.metaContextFor(selected);
 		this.connection.select(selected);
-		return new Agreement(selected, this.structured, this.metaContextExport != null);
-	}
-
-	private int transmissionFlags(Export selected) {
-		int flags = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_FUA | Nbd.FLAG_CAN_MULTI_CONN;
-		if (selected.readOnly()) {
-			flags |= Nbd.FLAG_READ_ONLY;
-		}
-		else {
-			flags |= Nbd.FLAG_SEND_TRIM | Nbd.FLAG_SEND_WRITE_ZEROES;
-		}
-		if (this.structured) {
-			flags |= Nbd.FLAG_SEND_DF;
-		}
-		return flags;
-	}
-
-	private void optionReply(int option, int type, @Nullable ByteBuffer data) throws IOException {
-		ByteBuffer header = ByteBuffer.allocate(Nbd.OPTION_REPLY_HEADER_SIZE);
-		NbdHandshakeCodec.encodeOptionReplyHeader(header, option, type, (data != null) ? data.remaining() : 0);
-		header.flip();
-		if (data != null) {
-			this.connection.writeAll(header, data);
-		}
-		else {
-			this.connection.writeAll(header);
-		}
-	}
-
-	/**
-	 * Refuses an option the handshake goes on after: logged at debug level, as the client
-	 * is told why.
-	 */
-	private void refuse(int option, int type, @Nullable String message) throws IOException {
-		logger.debug("Refused option " + option + " from NBD client " + this.remote + " with 0x"
-				+ Integer.toHexString(type) + ": " + LogText.quote(message));
-		optionError(option, type, message);
-	}
-
-	private void optionError(int option, int type, @Nullable String message) throws IOException {
-		optionReply(option, type, ByteBuffer.wrap(NbdCodec.utf8((message != null) ? message : "")));
-	}
-
-	private boolean admitted(Export candidate) {
-		boolean admitted = !(this.remote instanceof InetSocketAddress address)
-				|| candidate.admits(address.getAddress());
-		if (!admitted) {
-			logger.warn("Refused NBD client " + this.remote + " for export " + LogText.quote(candidate.name())
-					+ ": it accepts only the configured peer");
-		}
-		return admitted;
+		return new Agreement(selected, this.structured, blockStatus);
 	}
 
 	private static String utf8(ByteBuffer data) {

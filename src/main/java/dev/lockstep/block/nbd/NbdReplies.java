@@ -169,7 +169,7 @@ final class NbdReplies {
 		ByteBuffer payload = ByteBuffer.allocate(Nbd.STRUCTURED_REPLY_HEADER_SIZE + 4 + 8 * descriptors.size());
 		NbdCodec.encodeChunkHeader(payload, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_BLOCK_STATUS, request.handle(),
 				4 + 8 * descriptors.size());
-		NbdCodec.encodeBlockStatusStart(payload, NbdHandshake.META_CONTEXT_ID);
+		NbdCodec.encodeBlockStatusStart(payload, HandshakeExports.META_CONTEXT_ID);
 		for (long[] descriptor : descriptors) {
 			NbdCodec.encodeBlockDescriptor(payload, (int) descriptor[0], (int) descriptor[1]);
 		}
