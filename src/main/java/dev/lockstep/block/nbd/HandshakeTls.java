@@ -107,6 +107,8 @@ final class HandshakeTls {
 	 */
 	int refusal(Export export) {
 		if (export.tlsOnly() && !upgraded()) {
+			logger.info("Refused NBD client " + this.remote + " for export " + LogText.quote(export.name())
+					+ ": it is served only over TLS and the client did not send NBD_OPT_STARTTLS");
 			return Nbd.REP_ERR_TLS_REQD;
 		}
 		if (!export.admitsPeerNames(this.peerNames)) {

@@ -13,7 +13,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import dev.lockstep.TestCertificates;
 import dev.lockstep.block.BlockProperties;
@@ -31,6 +35,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * client certificates, and failures that end only their own connection.
  */
 @Timeout(120)
+@ExtendWith(OutputCaptureExtension.class)
 class NbdTlsServerTests {
 
 	private static final long MIB = 1024 * 1024;
@@ -143,7 +148,7 @@ class NbdTlsServerTests {
 	}
 
 	@Test
-	void optionalModeServesPlaintextAndKeepsTlsOnlyExportsForTls() throws Exception {
+	void optionalModeServesPlaintextAndKeepsTlsOnlyExportsForTls(CapturedOutput output) throws Exception {
 		int port = start(ServerTls.Mode.OPTIONAL, BlockProperties.ClientAuth.WANT);
 		this.registry.find("disk0").orElseThrow().requireTls();
 		FileBlockDevice open = FileBlockDevice.open(this.directory.resolve("open.img"), MIB, false);
@@ -155,6 +160,7 @@ class NbdTlsServerTests {
 				ByteBuffer go = ByteBuffer.allocate(NbdHandshakeCodec.infoRequestLength("disk0", 0));
 				NbdHandshakeCodec.encodeInfoRequest(go, "disk0", List.of());
 				assertThat(optionReplyType(raw, Nbd.OPT_GO, go.flip())).isEqualTo(Nbd.REP_ERR_TLS_REQD);
+				assertThat(output).contains("for export \"disk0\": it is served only over TLS");
 				raw.option(Nbd.OPT_LIST, null);
 				StringBuilder listed = new StringBuilder();
 				NbdHandshakeCodec.OptionReply reply;
