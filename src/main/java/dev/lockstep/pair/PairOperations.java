@@ -6,15 +6,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
-import org.apache.commons.logging.Log;
-import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import dev.lockstep.logging.LogText;
 import dev.lockstep.replication.CoordinatorState;
 import dev.lockstep.replication.ReplicationMode;
 import tools.jackson.databind.json.JsonMapper;
@@ -41,32 +37,23 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class PairOperations {
 
-	private static final Log logger = LogFactory.getLog(PairOperations.class);
-
 	private final PairMember self;
 
 	private final @Nullable PairMember peer;
 
 	private final @Nullable PeerApi peerApi;
 
-	private final JsonMapper jsonMapper;
-
 	private final PairReports reports;
 
-	private final Clock clock;
-
-	private final Object monitor = new Object();
-
-	private @Nullable String running;
+	private final PairRunner runner;
 
 	PairOperations(PairMember self, @Nullable PeerApi peerApi, @Nullable PairMember peer, JsonMapper jsonMapper,
 			int history, Clock clock) {
 		this.self = self;
 		this.peerApi = peerApi;
 		this.peer = peer;
-		this.jsonMapper = jsonMapper;
 		this.reports = new PairReports(history);
-		this.clock = clock;
+		this.runner = new PairRunner(self, peerApi, jsonMapper, this.reports, clock);
 	}
 
 	/**
@@ -314,74 +301,13 @@ public final class PairOperations {
 		return report;
 	}
 
-	private PairReport run(String operation, @Nullable String caller, Consumer<PairReport> started, Body body) {
+	private PairReport run(String operation, @Nullable String caller, Consumer<PairReport> started,
+			PairRunner.Body body) {
 		PairMember other = this.peer;
 		if (other == null) {
 			throw notConfigured();
 		}
-		synchronized (this.monitor) {
-			if (this.running != null) {
-				throw new PairRefusedException(
-						"A pair " + this.running + " runs on this node; retry when it has " + "finished", false);
-			}
-			this.running = operation;
-		}
-		try {
-			MemberStatus mine = this.self.status();
-			MemberStatus theirs = other.status();
-			if (mine.busy() || theirs.busy()) {
-				throw new PairRefusedException("Cannot run a pair " + operation + ": "
-						+ (mine.busy() ? "this node" : "the peer") + " runs an operation; retry when it has finished",
-						false);
-			}
-			PairRun run = new PairRun(newId(), operation,
-					"pair " + operation + ((caller != null) ? " by " + caller : ""), caller, this.clock, started,
-					this.reports::add);
-			try {
-				body.run(run, mine, theirs);
-			}
-			catch (RuntimeException ex) {
-				if (!run.started()) {
-					throw ex;
-				}
-				// A report already shown as running ends as failed, never stays running.
-				logger.error("Pair " + operation + " " + run.progress().id() + " failed unexpectedly", ex);
-				run.fail("The pair " + operation + " failed unexpectedly (" + ex.getClass().getSimpleName()
-						+ "); check both nodes with GET /api/v1/pair before retrying");
-			}
-			PairReport report = run.report();
-			this.reports.add(report);
-			share(report);
-			logger.info("Pair " + operation + " " + report.id() + ": " + report.outcome()
-					+ ((report.error() != null) ? ": " + LogText.quote(report.error()) : ""));
-			return report;
-		}
-		finally {
-			synchronized (this.monitor) {
-				this.running = null;
-			}
-		}
-	}
-
-	/**
-	 * Sends the report to the peer, which keeps it as it sees it; a failure is logged.
-	 */
-	private void share(PairReport report) {
-		PeerApi api = this.peerApi;
-		if (api == null) {
-			return;
-		}
-		try {
-			PeerApi.Answer answer = api.put("/api/v1/pair/operations/" + report.id(),
-					this.jsonMapper.writeValueAsString(report.seenFromPeer()));
-			if (!answer.ok()) {
-				logger.warn("The peer did not keep pair report " + report.id() + ": it answered "
-						+ PeerFailoverGuard.statusLine(answer.status()));
-			}
-		}
-		catch (RuntimeException ex) {
-			logger.warn("The peer did not keep pair report " + report.id() + ": " + ex.getMessage());
-		}
+		return this.runner.run(other, operation, caller, started, body);
 	}
 
 	private PairMember member(PairNode node) {
@@ -404,23 +330,6 @@ public final class PairOperations {
 
 	private static String describe(MemberStatus status) {
 		return status.state() + ((status.mode() != null) ? " as " + status.mode().value() : "");
-	}
-
-	private static String newId() {
-		return UUID.randomUUID().toString();
-	}
-
-	@FunctionalInterface
-	private interface Body {
-
-		/**
-		 * Runs the pair operation.
-		 * @param run where its steps are recorded
-		 * @param mine this node's status, read as the operation began
-		 * @param theirs the peer's status, read as the operation began
-		 */
-		void run(PairRun run, MemberStatus mine, MemberStatus theirs);
-
 	}
 
 }
