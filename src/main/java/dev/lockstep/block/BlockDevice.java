@@ -30,6 +30,18 @@ public interface BlockDevice extends Closeable {
 	boolean readOnly();
 
 	/**
+	 * Returns whether a write without FUA completes in this process and the local page
+	 * cache, without waiting for another node or server. The NBD server processes such
+	 * short writes on the thread that read them: writes to one image file take turns in
+	 * the kernel anyway, and handing each to another thread would only add a wake-up. A
+	 * device that passes writes on to one other device answers for that device; the
+	 * default, for devices that forward or may wait long, is {@code false}.
+	 */
+	default boolean writesLocally() {
+		return false;
+	}
+
+	/**
 	 * Reads {@code dst.remaining()} bytes starting at {@code offset} into {@code dst},
 	 * advancing its position to its limit. Unallocated regions read as zeroes.
 	 */

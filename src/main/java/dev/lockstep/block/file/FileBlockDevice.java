@@ -112,6 +112,11 @@ public final class FileBlockDevice implements BlockDevice {
 		return this.readOnly;
 	}
 
+	@Override
+	public boolean writesLocally() {
+		return true;
+	}
+
 	/**
 	 * Returns the number of bytes in blocks that hold data.
 	 */

@@ -95,6 +95,12 @@ public final class SwitchingDevice implements BlockDevice {
 		return this.target.readOnly();
 	}
 
+	/** What the current stack answers, and false while new writes are held back. */
+	@Override
+	public boolean writesLocally() {
+		return !this.writeHold.holding() && this.target.writesLocally();
+	}
+
 	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		Lock lock = this.barrier.readLock();

@@ -6,7 +6,7 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -30,8 +30,6 @@ final class NbdTransmission {
 
 	private static final Log logger = LogFactory.getLog(NbdTransmission.class);
 
-	private static final int UNIT = 4096;
-
 	/** WRITEs of this size or more make the next header be read without read-ahead. */
 	private static final int LARGE_WRITE = 64 * 1024;
 
@@ -42,6 +40,16 @@ final class NbdTransmission {
 	 * hand-off was a third faster than processing them on the reading thread.
 	 */
 	private static final int INLINE_REQUEST = 64 * 1024;
+
+	/**
+	 * A WRITE processed by the reading thread that takes longer than this (the page cache
+	 * throttled it, or a durable update of the disk's metadata ran first) sends the
+	 * following writes to other threads for {@link #HAND_OFF_AFTER_SLOW_WRITE}, so that
+	 * requests queued behind them are read meanwhile.
+	 */
+	private static final long SLOW_INLINE_WRITE = TimeUnit.MILLISECONDS.toNanos(5);
+
+	private static final long HAND_OFF_AFTER_SLOW_WRITE = TimeUnit.MILLISECONDS.toNanos(100);
 
 	private final NbdConnection connection;
 
@@ -63,12 +71,7 @@ final class NbdTransmission {
 
 	private final ReentrantLock readLock = new ReentrantLock();
 
-	/**
-	 * The connection's own share of the server's buffer budget: one request of the
-	 * largest size. First come, first served, so that a large request is not overtaken
-	 * forever by small ones.
-	 */
-	private final Semaphore budget = new Semaphore(NbdServer.MAX_REQUEST / UNIT, true);
+	private final ConnectionBuffers buffers;
 
 	private final AtomicInteger threads = new AtomicInteger();
 
@@ -83,6 +86,13 @@ final class NbdTransmission {
 	 */
 	private boolean largeWrites;
 
+	/**
+	 * Until when (in {@link System#nanoTime()}) a WRITE with further requests buffered
+	 * goes to another thread, after one processed by the reading thread was slow. Guarded
+	 * by the read lock.
+	 */
+	private long handOffWritesUntil = System.nanoTime();
+
 	NbdTransmission(NbdConnection connection, NbdServer server, SocketChannel channel, SocketAddress remote,
 			ChannelInput input, NbdHandshake.Agreement agreement) throws IOException {
 		this.connection = connection;
@@ -94,6 +104,7 @@ final class NbdTransmission {
 		this.structured = agreement.structured();
 		this.validator = new RequestValidator(this.export, this.structured, agreement.blockStatus());
 		this.replies = new NbdReplies(connection, channel, this.structured, this.export.inOrder());
+		this.buffers = new ConnectionBuffers(server.buffers());
 	}
 
 	/** Serves requests as the connection's first thread. */
@@ -124,11 +135,18 @@ final class NbdTransmission {
 					}
 					work = readRequest();
 					while (work != null && keepsLead(work)) {
+						long started = System.nanoTime();
 						try {
 							process(work, header);
 						}
 						finally {
 							work.release();
+						}
+						if (work.request.type() == Nbd.CMD_WRITE) {
+							long finished = System.nanoTime();
+							if (finished - started > SLOW_INLINE_WRITE) {
+								this.handOffWritesUntil = finished + HAND_OFF_AFTER_SLOW_WRITE;
+							}
 						}
 						work = this.stopReading ? null : readRequest();
 					}
@@ -185,18 +203,28 @@ final class NbdTransmission {
 
 	/**
 	 * Whether the reader processes this request itself and goes on reading, instead of
-	 * handing the socket to another thread first: for a short READ or WRITE when no
-	 * further request is buffered yet. Handing over would wake a thread only for it to
-	 * wait on the socket, a context switch per request that costs more than the request
-	 * itself; with requests already buffered (a deep queue), or a request that may take
-	 * long, another thread takes over reading as before.
+	 * handing the socket to another thread first. Handing over wakes a thread, a context
+	 * switch per request that costs more than a short request itself, so the reader keeps
+	 * a short READ when no further request is buffered yet; with requests buffered (a
+	 * deep queue) another thread reads them meanwhile, and READs proceed side by side. It
+	 * keeps a short WRITE whenever the device {@linkplain BlockDevice#writesLocally()
+	 * writes locally}, buffered requests or not: writes to one image take turns in the
+	 * kernel, so more writer threads would only wait for each other. After a slow one it
+	 * hands WRITEs over for a while. A WRITE to a device that forwards it (a primary's)
+	 * is always handed over, so that requests arriving while it waits for the peer are
+	 * read; so is every request that may take long: FUA, FLUSH, or a large one.
 	 */
 	private boolean keepsLead(Work work) {
 		NbdCodec.Request request = work.request;
 		int type = request.type();
-		return (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE) && request.length() <= INLINE_REQUEST
-				&& !request.hasFlag(Nbd.CMD_FLAG_FUA) && !this.export.inOrder() && this.input.buffered() == 0
-				&& this.connection.tlsBuffered() == 0;
+		if ((type != Nbd.CMD_READ && type != Nbd.CMD_WRITE) || request.length() > INLINE_REQUEST
+				|| request.hasFlag(Nbd.CMD_FLAG_FUA) || this.export.inOrder()) {
+			return false;
+		}
+		if (type == Nbd.CMD_READ) {
+			return this.input.buffered() == 0 && this.connection.tlsBuffered() == 0;
+		}
+		return System.nanoTime() - this.handOffWritesUntil >= 0 && this.export.device().writesLocally();
 	}
 
 	private void addThread() {
@@ -232,12 +260,12 @@ final class NbdTransmission {
 			this.input.skip(request.length());
 			return new Work(request, null, refusal);
 		}
-		ByteBuffer data = acquire((int) request.length());
+		ByteBuffer data = this.buffers.acquire((int) request.length());
 		try {
 			this.input.readFully(data);
 		}
 		catch (IOException | RuntimeException ex) {
-			releaseBuffer(data);
+			this.buffers.release(data);
 			throw ex;
 		}
 		return new Work(request, data.flip(), null);
@@ -313,7 +341,7 @@ final class NbdTransmission {
 				extents = null;
 			}
 		}
-		ByteBuffer data = acquire(length);
+		ByteBuffer data = this.buffers.acquire(length);
 		try {
 			// An error here is replied to before any data is sent, so a simple reply
 			// works too.
@@ -326,7 +354,7 @@ final class NbdTransmission {
 			this.replies.data(request, data, header);
 		}
 		finally {
-			releaseBuffer(data);
+			this.buffers.release(data);
 		}
 	}
 
@@ -337,24 +365,6 @@ final class NbdTransmission {
 			}
 		}
 		return false;
-	}
-
-	private ByteBuffer acquire(int length) throws InterruptedException {
-		int units = (int) Math.max(1, (length + (long) UNIT - 1) / UNIT);
-		this.budget.acquire(units);
-		try {
-			return this.server.buffers().acquire(length);
-		}
-		catch (InterruptedException | RuntimeException ex) {
-			this.budget.release(units);
-			throw ex;
-		}
-	}
-
-	private void releaseBuffer(ByteBuffer buffer) {
-		int units = (int) Math.max(1, (buffer.limit() + (long) UNIT - 1) / UNIT);
-		this.server.buffers().release(buffer);
-		this.budget.release(units);
 	}
 
 	/**
@@ -384,7 +394,7 @@ final class NbdTransmission {
 
 		void release() {
 			if (this.data != null) {
-				releaseBuffer(this.data);
+				NbdTransmission.this.buffers.release(this.data);
 			}
 		}
 

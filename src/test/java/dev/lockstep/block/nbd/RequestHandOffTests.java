@@ -4,9 +4,14 @@ import java.io.IOException;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -22,8 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The thread that reads a short READ or WRITE processes it itself when no further request
  * is waiting, instead of waking another thread to read the socket: a client that waits
- * for each reply is served by one thread, with no hand-off per request. That pipelined
- * requests are still processed concurrently is shown by {@link InOrderExportTests}.
+ * for each reply is served by one thread, with no hand-off per request. Short WRITEs to a
+ * device that writes locally stay on that thread even when more requests wait, unless one
+ * was slow; WRITEs to a device that forwards them are processed side by side. That
+ * pipelined READs are processed concurrently is shown by {@link InOrderExportTests}.
  */
 @Timeout(60)
 class RequestHandOffTests {
@@ -38,9 +45,10 @@ class RequestHandOffTests {
 	@Test
 	void clientWaitingForEachReplyIsServedByOneThread() throws Exception {
 		try (TestServer server = new TestServer(this.directory)) {
-			ThreadRecordingDevice device = new ThreadRecordingDevice();
+			ThreadRecordingDevice device = new ThreadRecordingDevice(true, 0);
 			server.registry().add("disk", device, false, null);
 			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk")))) {
+				warmUp(client, device);
 				for (int i = 0; i < REQUESTS; i++) {
 					client.write((long) i * BLOCK, ByteBuffer.wrap(fill(BLOCK, i)), false).get(5, TimeUnit.SECONDS);
 					ByteBuffer read = ByteBuffer.allocate(BLOCK);
@@ -52,13 +60,117 @@ class RequestHandOffTests {
 		}
 	}
 
+	@Test
+	void pipelinedWritesToADeviceThatWritesLocallyAreProcessedByTheReadingThread() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			ThreadRecordingDevice device = new ThreadRecordingDevice(true, 0);
+			server.registry().add("disk", device, false, null);
+			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk")))) {
+				warmUp(client, device);
+				writeAll(client);
+				assertReadsBack(client);
+			}
+			assertThat(device.writers).hasSize(1);
+		}
+	}
+
+	@Test
+	void afterASlowWriteTheFollowingWritesGoToOtherThreads() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			ThreadRecordingDevice device = new ThreadRecordingDevice(true, 50);
+			server.registry().add("disk", device, false, null);
+			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk")))) {
+				writeAll(client);
+				assertReadsBack(client);
+			}
+			assertThat(device.writers).hasSizeGreaterThan(1);
+		}
+	}
+
+	@Test
+	void pipelinedWritesToADeviceThatForwardsThemAreProcessedSideBySide() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			CountDownLatch together = new CountDownLatch(2);
+			ThreadRecordingDevice device = new ThreadRecordingDevice(false, 0) {
+
+				@Override
+				public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+					together.countDown();
+					try {
+						// A forwarding device waits for its peer; here, for a second
+						// write to be in progress at the same time.
+						together.await(10, TimeUnit.SECONDS);
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+						throw new IOException(ex);
+					}
+					super.write(offset, src, fua);
+				}
+
+			};
+			server.registry().add("disk", device, false, null);
+			try (NbdClient client = NbdClient.connect(URI.create(server.uri("disk")))) {
+				long started = System.nanoTime();
+				writeAll(client);
+				assertThat(System.nanoTime() - started).isLessThan(TimeUnit.SECONDS.toNanos(5));
+				assertReadsBack(client);
+			}
+			assertThat(device.writers).hasSizeGreaterThan(1);
+		}
+	}
+
+	/**
+	 * Runs every request once, so that a first write slowed by loading and compiling code
+	 * no longer sends writes to other threads, then forgets the threads seen.
+	 */
+	private static void warmUp(NbdClient client, ThreadRecordingDevice device) throws Exception {
+		writeAll(client);
+		assertReadsBack(client);
+		Thread.sleep(200);
+		device.threads.clear();
+		device.writers.clear();
+	}
+
+	/** Sends a WRITE to every block without waiting for replies, then waits for all. */
+	private static void writeAll(NbdClient client) throws Exception {
+		List<CompletableFuture<?>> replies = new ArrayList<>();
+		for (int i = 0; i < REQUESTS; i++) {
+			replies.add(client.write((long) i * BLOCK, ByteBuffer.wrap(fill(BLOCK, i)), false));
+		}
+		for (CompletableFuture<?> reply : replies) {
+			reply.get(20, TimeUnit.SECONDS);
+		}
+	}
+
+	private static void assertReadsBack(NbdClient client) throws Exception {
+		for (int i = 0; i < REQUESTS; i++) {
+			ByteBuffer read = ByteBuffer.allocate(BLOCK);
+			client.read((long) i * BLOCK, read).get(5, TimeUnit.SECONDS);
+			assertThat(read.flip()).isEqualTo(ByteBuffer.wrap(fill(BLOCK, i)));
+		}
+	}
+
 	/** Records which threads read and write. */
-	private static final class ThreadRecordingDevice extends ForwardingDevice {
+	private static class ThreadRecordingDevice extends ForwardingDevice {
 
 		private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
 
-		ThreadRecordingDevice() {
+		private final Set<Thread> writers = ConcurrentHashMap.newKeySet();
+
+		private final boolean local;
+
+		private final AtomicLong firstWriteDelay;
+
+		ThreadRecordingDevice(boolean local, long firstWriteDelayMillis) {
 			super(new MemoryDevice(REQUESTS * BLOCK));
+			this.local = local;
+			this.firstWriteDelay = new AtomicLong(firstWriteDelayMillis);
+		}
+
+		@Override
+		public boolean writesLocally() {
+			return this.local;
 		}
 
 		@Override
@@ -70,6 +182,17 @@ class RequestHandOffTests {
 		@Override
 		public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
 			this.threads.add(Thread.currentThread());
+			this.writers.add(Thread.currentThread());
+			long delay = this.firstWriteDelay.getAndSet(0);
+			if (delay > 0) {
+				try {
+					Thread.sleep(delay);
+				}
+				catch (InterruptedException ex) {
+					Thread.currentThread().interrupt();
+					throw new IOException(ex);
+				}
+			}
 			this.delegate.write(offset, src, fua);
 		}
 

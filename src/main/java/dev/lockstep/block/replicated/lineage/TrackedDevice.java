@@ -34,6 +34,11 @@ final class TrackedDevice implements BlockDevice {
 	}
 
 	@Override
+	public boolean writesLocally() {
+		return this.image.writesLocally();
+	}
+
+	@Override
 	public void read(long offset, ByteBuffer dst) throws IOException {
 		this.image.read(offset, dst);
 	}
