@@ -12,8 +12,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.springframework.boot.logging.LogLevel;
-import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
@@ -35,22 +33,14 @@ class NbdRefusalTests {
 	@RegisterExtension
 	final TestServer.PerTest server = TestServer.perTest().disk("disk0", SIZE);
 
-	/**
-	 * Other tests in the same JVM may have left the NBD server's loggers quieter than
-	 * INFO, where refused requests are logged.
-	 */
 	@BeforeEach
 	void logRefusals() {
-		loggingSystem().setLogLevel(NbdServer.class.getPackageName(), LogLevel.INFO);
+		NbdLogs.atInfo();
 	}
 
 	@AfterEach
 	void restoreLogLevels() {
-		loggingSystem().setLogLevel(NbdServer.class.getPackageName(), null);
-	}
-
-	private static LoggingSystem loggingSystem() {
-		return LoggingSystem.get(NbdRefusalTests.class.getClassLoader());
+		NbdLogs.restore();
 	}
 
 	@Test

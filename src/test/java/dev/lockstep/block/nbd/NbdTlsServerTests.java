@@ -149,6 +149,7 @@ class NbdTlsServerTests {
 
 	@Test
 	void optionalModeServesPlaintextAndKeepsTlsOnlyExportsForTls(CapturedOutput output) throws Exception {
+		NbdLogs.atInfo();
 		int port = start(ServerTls.Mode.OPTIONAL, BlockProperties.ClientAuth.WANT);
 		this.registry.find("disk0").orElseThrow().requireTls();
 		FileBlockDevice open = FileBlockDevice.open(this.directory.resolve("open.img"), MIB, false);
@@ -176,6 +177,7 @@ class NbdTlsServerTests {
 		}
 		finally {
 			open.close();
+			NbdLogs.restore();
 		}
 		assertServes(port);
 	}

@@ -17,6 +17,7 @@ import dev.lockstep.block.nbd.client.NbdClient;
 import dev.lockstep.block.replicated.protocol.PeerProtocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * Two Lockstep nodes in one JVM on loopback ports, driven through the REST API, with data
@@ -163,8 +164,12 @@ class TwoNodeReplicationTests {
 		// The primary's writes still succeed, locally.
 		this.a.io("disk0", "write -P 0x77 6M 64k");
 		this.a.io("disk0", "read -P 0x77 6M 64k");
-		LockstepNode.Response errors = this.a.get("/api/v1/replication/errors");
-		assertThat(errors.body()).contains("\"healthy\":false").contains("secondary unreachable since");
+		// A sweep of the errors may be reused for lockstep.coordinator.error-cache-ttl (1
+		// s).
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(
+					() -> assertThat(this.a.get("/api/v1/replication/errors").body()).contains("\"healthy\":false")
+						.contains("secondary unreachable since"));
 		assertThat(this.a.get("/actuator/prometheus").body())
 			.contains("lockstep_replication_role{disk=\"disk0\",role=\"primary\"} 1.0")
 			.contains("lockstep_replication_forwarding{disk=\"disk0\"} 0.0")
