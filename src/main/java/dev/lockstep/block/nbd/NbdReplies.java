@@ -32,6 +32,9 @@ final class NbdReplies {
 
 	private static final int MAX_DESCRIPTORS = 2048;
 
+	/** Room for batched WRITE replies: some 50 structured ones. */
+	private static final int BATCHED_REPLIES = 1024;
+
 	private final NbdConnection connection;
 
 	private final boolean structured;
@@ -45,6 +48,13 @@ final class NbdReplies {
 	private final @Nullable ByteBuffer deferred;
 
 	private final @Nullable InputStream socketInput;
+
+	/**
+	 * Replies to short WRITEs that the reading thread processed itself while the client's
+	 * next request was already read ahead; see {@link #okLater}. Touched only by the
+	 * thread that holds the connection's read lock.
+	 */
+	private final ByteBuffer batch = ByteBuffer.allocateDirect(BATCHED_REPLIES);
 
 	NbdReplies(NbdConnection connection, SocketChannel channel, boolean structured, boolean inOrder)
 			throws IOException {
@@ -185,6 +195,40 @@ final class NbdReplies {
 			NbdCodec.encodeSimpleReply(header, 0, request.handle());
 		}
 		write(header.flip());
+	}
+
+	/**
+	 * Replies to a WRITE later, together with the replies to the requests after it: the
+	 * reading thread calls this while the next request is already read ahead, and
+	 * {@link #sendBatch} before it would wait for more input or stops reading. The client
+	 * then takes several replies with one read, and the server sends them with one write.
+	 */
+	void okLater(NbdCodec.Request request) throws IOException {
+		if (this.batch.remaining() < Nbd.STRUCTURED_REPLY_HEADER_SIZE) {
+			sendBatch();
+		}
+		if (this.structured) {
+			NbdCodec.encodeChunkHeader(this.batch, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.handle(), 0);
+		}
+		else {
+			NbdCodec.encodeSimpleReply(this.batch, 0, request.handle());
+		}
+	}
+
+	/** Whether replies given to {@link #okLater} wait to be sent. */
+	boolean holdsBatch() {
+		return this.batch.position() > 0;
+	}
+
+	/** Sends the replies given to {@link #okLater}. */
+	void sendBatch() throws IOException {
+		this.batch.flip();
+		try {
+			writeNow(this.batch);
+		}
+		finally {
+			this.batch.clear();
+		}
 	}
 
 	void error(NbdCodec.Request request, int error, String message, ByteBuffer header) throws IOException {

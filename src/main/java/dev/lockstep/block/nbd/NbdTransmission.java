@@ -14,8 +14,6 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.util.Assert;
-
 import dev.lockstep.block.BlockDevice;
 import dev.lockstep.block.BlockDevice.Extent;
 import dev.lockstep.block.Export;
@@ -126,7 +124,7 @@ final class NbdTransmission {
 				if (this.replies.holdsReplies() && !this.replies.moreInputArriving(this.input)) {
 					this.replies.sendDeferred();
 				}
-				Work work;
+				ReceivedRequest work;
 				this.readers.incrementAndGet();
 				this.readLock.lock();
 				try {
@@ -137,18 +135,25 @@ final class NbdTransmission {
 					while (work != null && keepsLead(work)) {
 						long started = System.nanoTime();
 						try {
-							process(work, header);
+							process(work, header, true);
 						}
 						finally {
 							work.release();
 						}
-						if (work.request.type() == Nbd.CMD_WRITE) {
+						if (work.request().type() == Nbd.CMD_WRITE) {
 							long finished = System.nanoTime();
 							if (finished - started > SLOW_INLINE_WRITE) {
 								this.handOffWritesUntil = finished + HAND_OFF_AFTER_SLOW_WRITE;
 							}
 						}
+						if (this.replies.holdsBatch() && this.input.buffered() < Nbd.REQUEST_HEADER_SIZE) {
+							// Reading the next request may wait: send what is held first.
+							this.replies.sendBatch();
+						}
 						work = this.stopReading ? null : readRequest();
+					}
+					if (this.replies.holdsBatch()) {
+						this.replies.sendBatch();
 					}
 				}
 				finally {
@@ -165,7 +170,7 @@ final class NbdTransmission {
 					addThread();
 				}
 				try {
-					process(work, header);
+					process(work, header, false);
 				}
 				finally {
 					work.release();
@@ -214,8 +219,8 @@ final class NbdTransmission {
 	 * is always handed over, so that requests arriving while it waits for the peer are
 	 * read; so is every request that may take long: FUA, FLUSH, or a large one.
 	 */
-	private boolean keepsLead(Work work) {
-		NbdCodec.Request request = work.request;
+	private boolean keepsLead(ReceivedRequest work) {
+		NbdCodec.Request request = work.request();
 		int type = request.type();
 		if ((type != Nbd.CMD_READ && type != Nbd.CMD_WRITE) || request.length() > INLINE_REQUEST
 				|| request.hasFlag(Nbd.CMD_FLAG_FUA) || this.export.inOrder()) {
@@ -242,7 +247,7 @@ final class NbdTransmission {
 	 * requests that will be refused is read and discarded in bounded pieces so the stream
 	 * stays in step.
 	 */
-	private @Nullable Work readRequest() throws IOException, InterruptedException {
+	private @Nullable ReceivedRequest readRequest() throws IOException, InterruptedException {
 		ByteBuffer header = this.largeWrites ? this.input.requireExactly(Nbd.REQUEST_HEADER_SIZE)
 				: this.input.require(Nbd.REQUEST_HEADER_SIZE);
 		NbdCodec.Request request = NbdCodec.decodeRequest(header);
@@ -253,12 +258,12 @@ final class NbdTransmission {
 			return null;
 		}
 		if (request.type() != Nbd.CMD_WRITE) {
-			return new Work(request, null, null);
+			return new ReceivedRequest(request, null, null, this.buffers);
 		}
 		RequestValidator.Refusal refusal = this.validator.validate(request);
 		if (refusal != null) {
 			this.input.skip(request.length());
-			return new Work(request, null, refusal);
+			return new ReceivedRequest(request, null, refusal, this.buffers);
 		}
 		ByteBuffer data = this.buffers.acquire((int) request.length());
 		try {
@@ -268,13 +273,18 @@ final class NbdTransmission {
 			this.buffers.release(data);
 			throw ex;
 		}
-		return new Work(request, data.flip(), null);
+		return new ReceivedRequest(request, data.flip(), null, this.buffers);
 	}
 
-	private void process(Work work, ByteBuffer header) throws IOException, InterruptedException {
-		NbdCodec.Request request = work.request;
+	/**
+	 * Processes one request and replies to it; a WRITE processed by the reading thread
+	 * ({@code inline}) may have its reply batched with the next ones.
+	 */
+	private void process(ReceivedRequest work, ByteBuffer header, boolean inline)
+			throws IOException, InterruptedException {
+		NbdCodec.Request request = work.request();
 		ExportStats stats = this.export.stats();
-		RequestValidator.Refusal refusal = (work.refusal != null) ? work.refusal : this.validator.validate(request);
+		RequestValidator.Refusal refusal = (work.refusal() != null) ? work.refusal() : this.validator.validate(request);
 		if (refusal != null) {
 			stats.recordError();
 			logger.info("Refused " + Nbd.commandName(request.type()) + " from NBD client " + this.remote + " with "
@@ -327,6 +337,10 @@ final class NbdTransmission {
 					((failure == Nbd.ENOSPC) ? "Out of space: " : "I/O error: ") + ex.getMessage(), header);
 			return;
 		}
+		if (inline && request.type() == Nbd.CMD_WRITE) {
+			this.replies.okLater(request);
+			return;
+		}
 		this.replies.ok(request, header);
 	}
 
@@ -365,39 +379,6 @@ final class NbdTransmission {
 			}
 		}
 		return false;
-	}
-
-	/**
-	 * A request read from the socket, with its WRITE data and its refusal if reading
-	 * already found it invalid.
-	 */
-	private final class Work {
-
-		private final NbdCodec.Request request;
-
-		private final @Nullable ByteBuffer data;
-
-		private final RequestValidator.@Nullable Refusal refusal;
-
-		Work(NbdCodec.Request request, @Nullable ByteBuffer data, RequestValidator.@Nullable Refusal refusal) {
-			this.request = request;
-			this.data = data;
-			this.refusal = refusal;
-		}
-
-		/** The data of a WRITE, which is read with its request. */
-		ByteBuffer writeData() {
-			ByteBuffer data = this.data;
-			Assert.state(data != null, "A WRITE is read with its data");
-			return data;
-		}
-
-		void release() {
-			if (this.data != null) {
-				NbdTransmission.this.buffers.release(this.data);
-			}
-		}
-
 	}
 
 }

@@ -5,6 +5,7 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -130,6 +131,38 @@ class RequestHandOffTests {
 		Thread.sleep(200);
 		device.threads.clear();
 		device.writers.clear();
+	}
+
+	@Test
+	void aWriteRepliedToLaterIsSentBeforeTheServerWaitsForMoreRequests() throws Exception {
+		try (TestServer server = new TestServer(this.directory)) {
+			ThreadRecordingDevice device = new ThreadRecordingDevice(true, 0);
+			server.registry().add("disk", device, false, null);
+			try (RawConnection raw = new RawConnection(server.port())) {
+				raw.go("disk");
+				// A WRITE and a READ in one burst: the WRITE's reply waits for the
+				// READ's,
+				// which is the last request the client sends before it waits for both.
+				ByteBuffer burst = ByteBuffer.allocate(28 + BLOCK + 28);
+				NbdCodec.encodeRequest(burst, 0, Nbd.CMD_WRITE, 1, 0, BLOCK);
+				burst.put(fill(BLOCK, 7));
+				NbdCodec.encodeRequest(burst, 0, Nbd.CMD_READ, 2, BLOCK, BLOCK);
+				raw.write(burst.flip());
+				Set<Long> answered = new HashSet<>();
+				for (int i = 0; i < 2; i++) {
+					NbdCodec.SimpleReply reply = raw.simpleReply();
+					assertThat(reply.error()).isZero();
+					if (reply.handle() == 2) {
+						raw.read(BLOCK);
+					}
+					answered.add(reply.handle());
+				}
+				assertThat(answered).containsExactlyInAnyOrder(1L, 2L);
+			}
+			ByteBuffer written = ByteBuffer.allocate(BLOCK);
+			device.read(0, written);
+			assertThat(written.flip()).isEqualTo(ByteBuffer.wrap(fill(BLOCK, 7)));
+		}
 	}
 
 	/** Sends a WRITE to every block without waiting for replies, then waits for all. */
