@@ -1,11 +1,12 @@
 package dev.lockstep.block.nbd;
 
 import java.nio.ByteBuffer;
-import java.util.HexFormat;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import static dev.lockstep.block.nbd.WireBytes.buffer;
+import static dev.lockstep.block.nbd.WireBytes.hex;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
@@ -14,17 +15,6 @@ import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
  * checked against the protocol document where they are fixed.
  */
 class NbdCodecTests {
-
-	private static ByteBuffer buffer() {
-		return ByteBuffer.allocate(8192);
-	}
-
-	private static String hex(ByteBuffer buffer) {
-		ByteBuffer copy = buffer.duplicate();
-		byte[] bytes = new byte[copy.remaining()];
-		copy.get(bytes);
-		return HexFormat.of().formatHex(bytes);
-	}
 
 	@Test
 	void request() throws Exception {
