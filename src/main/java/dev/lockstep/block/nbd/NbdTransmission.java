@@ -85,9 +85,8 @@ final class NbdTransmission {
 	private boolean largeWrites;
 
 	/**
-	 * Until when (in {@link System#nanoTime()}) a WRITE with further requests buffered
-	 * goes to another thread, after one processed by the reading thread was slow. Guarded
-	 * by the read lock.
+	 * Until when (in {@link System#nanoTime()}) every WRITE goes to another thread, after
+	 * one processed by the reading thread was slow. Guarded by the read lock.
 	 */
 	private long handOffWritesUntil = System.nanoTime();
 
