@@ -188,13 +188,20 @@ final class NbdReplies {
 
 	void ok(NbdCodec.Request request, ByteBuffer header) throws IOException {
 		header.clear();
+		encodeOk(header, request);
+		write(header.flip());
+	}
+
+	/**
+	 * Puts the reply that {@code request} succeeded, with no data, into {@code buffer}.
+	 */
+	private void encodeOk(ByteBuffer buffer, NbdCodec.Request request) {
 		if (this.structured) {
-			NbdCodec.encodeChunkHeader(header, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.handle(), 0);
+			NbdCodec.encodeChunkHeader(buffer, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.handle(), 0);
 		}
 		else {
-			NbdCodec.encodeSimpleReply(header, 0, request.handle());
+			NbdCodec.encodeSimpleReply(buffer, 0, request.handle());
 		}
-		write(header.flip());
 	}
 
 	/**
@@ -207,12 +214,7 @@ final class NbdReplies {
 		if (this.batch.remaining() < Nbd.STRUCTURED_REPLY_HEADER_SIZE) {
 			sendBatch();
 		}
-		if (this.structured) {
-			NbdCodec.encodeChunkHeader(this.batch, Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_NONE, request.handle(), 0);
-		}
-		else {
-			NbdCodec.encodeSimpleReply(this.batch, 0, request.handle());
-		}
+		encodeOk(this.batch, request);
 	}
 
 	/** Whether replies given to {@link #okLater} wait to be sent. */

@@ -132,14 +132,15 @@ final class NbdTransmission {
 					}
 					work = readRequest();
 					while (work != null && keepsLead(work)) {
-						long started = System.nanoTime();
+						boolean write = work.request().type() == Nbd.CMD_WRITE;
+						long started = write ? System.nanoTime() : 0;
 						try {
 							process(work, header, true);
 						}
 						finally {
 							work.release();
 						}
-						if (work.request().type() == Nbd.CMD_WRITE) {
+						if (write) {
 							long finished = System.nanoTime();
 							if (finished - started > SLOW_INLINE_WRITE) {
 								this.handOffWritesUntil = finished + HAND_OFF_AFTER_SLOW_WRITE;
